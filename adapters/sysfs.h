@@ -1,0 +1,25 @@
+// Reads small sysfs files relative to a root directory fd, so tests hand it a
+// fake tree. Each read is openat + read + close into the caller's buffer.
+// Threads: any. Blocking: sysfs attribute reads do not wait on devices.
+// Allocation: never.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace pk::adapters {
+
+class Sysfs {
+ public:
+  explicit Sysfs(int root_fd) : root_fd_(root_fd) {}
+  int root_fd() const { return root_fd_; }
+
+  // Reads `relative_path` (e.g. "block/sda/device/state") into `buf`; on
+  // success `out` is the content without the trailing newline.
+  bool read(const char* relative_path, std::span<char> buf, std::string_view& out) const;
+
+ private:
+  int root_fd_;
+};
+
+}  // namespace pk::adapters

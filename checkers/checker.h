@@ -1,0 +1,81 @@
+// A path checker: an asynchronous state machine per path over state that is
+// allocated once, at start-up, for `capacity` paths. No thread per check, no
+// fork: a check is started, the loop polls one fd per checker, and finished
+// checks are reaped. Deadlines belong to the caller (the core marks a path
+// timed out); a checker whose command is still in flight answers Busy, so no
+// command ever piles up behind a hung one.
+//
+// Threads: every call from the loop thread.
+// Blocking: init/attach may block (open of a device node); start/reap never.
+// Allocation: init only. attach/detach/start/reap allocate nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/devt.h"
+#include "core/error.h"
+
+namespace pk::checkers {
+
+using PathIndex = uint32_t;  // the path's slot in the daemon's path table
+
+enum class Verdict : uint8_t {
+  Up,       // usable
+  Down,     // not usable: fail it in DM
+  Ghost,    // answers but is in standby (ALUA standby/unavailable): usable as a last resort
+  Pending,  // cannot tell yet (device blocked while its session recovers, ALUA transitioning)
+};
+
+enum class Transport : uint8_t { Unknown, Scsi, Iscsi, Nbd, Nvme };
+
+// What a checker needs to know of a path. The strings are only read during attach.
+struct PathIdentity {
+  std::string_view dev;        // kernel name: "sda", "nbd0", "nvme0n1"
+  core::DevT devt;
+  Transport transport = Transport::Unknown;
+  int sysfs_fd = -1;           // directory fd of the sysfs root ("/sys" or a fake tree)
+  int dev_fd = -1;             // directory fd of /dev (or a fake tree)
+};
+
+struct StartResult {
+  enum class Kind : uint8_t { Done, InFlight, Busy, Failed };
+  Kind kind = Kind::Failed;
+  Verdict verdict = Verdict::Down;  // Kind::Done only
+};
+
+struct Completion {
+  PathIndex path = 0;
+  Verdict verdict = Verdict::Down;
+};
+
+class Checker {
+ public:
+  virtual ~Checker() = default;
+  virtual core::CheckerKind kind() const = 0;
+  virtual std::string_view name() const = 0;
+
+  // Start-up: allocate and touch per-path state for `capacity` paths.
+  virtual bool init(uint32_t capacity, core::Error& err) = 0;
+  // One fd the loop polls (readable when checks finished), or -1 for checkers
+  // that always answer in start().
+  virtual int completion_fd() const = 0;
+
+  // Path added / removed (control plane). attach opens what the checks need.
+  virtual bool attach(PathIndex path, const PathIdentity& id, core::Error& err) = 0;
+  virtual void detach(PathIndex path) = 0;
+
+  // Data plane: start one check of `path`.
+  virtual StartResult start(PathIndex path, core::MonoTime now) = 0;
+  // Data plane: move finished checks into `out`; returns how many.
+  virtual size_t reap(std::span<Completion> out) = 0;
+};
+
+// The static registry: one instance of each checker, created at start-up.
+std::unique_ptr<Checker> make_checker(core::CheckerKind kind);
+
+}  // namespace pk::checkers

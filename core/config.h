@@ -1,0 +1,111 @@
+// The configuration as the daemon uses it: plain data with defaults.
+// Loaded and validated by daemon/config_loader (YAML), only on the control
+// plane: at start-up and on reconfigure, before the new one replaces the old.
+// Threads: control plane builds it; the loop reads an installed copy.
+// Allocation: yes (strings, vectors) but only while loading.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dm_table.h"
+
+namespace pk::core {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+enum class CheckerKind : uint8_t { Tur, DirectIo, State, None };
+enum class Grouping : uint8_t { Failover, Multibus, GroupByPrio };
+enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
+
+// What to do when every path of a map is down.
+struct NoPathRetry {
+  enum class Kind : uint8_t { Queue, Fail, Checks, Duration };
+  Kind kind = Kind::Duration;
+  uint32_t checks = 0;        // Kind::Checks: fail after this many rounds with no path
+  Seconds duration{300};      // Kind::Duration: fail after queueing this long
+  friend bool operator==(const NoPathRetry&, const NoPathRetry&) = default;
+};
+
+enum class HwHandler : uint8_t { Auto, Alua, None };  // Auto: alua when the LUN reports ALUA (tpgs)
+
+// Settings of a map: `defaults:` and per-map overrides in `maps:`.
+struct MapSettings {
+  Grouping grouping = Grouping::GroupByPrio;
+  Selector selector = Selector::ServiceTime;
+  CheckerKind checker = CheckerKind::Tur;
+  Failback failback = Failback::Immediate;
+  Seconds failback_delay{0};       // Failback::Delayed
+  NoPathRetry no_path_retry;
+  HwHandler hw_handler = HwHandler::Auto;
+  uint32_t pg_init_retries = 50;
+  friend bool operator==(const MapSettings&, const MapSettings&) = default;
+};
+
+// One entry of a blacklist or of its exceptions. Patterns are shell globs
+// (* ? [..]) matched against the whole value.
+struct DeviceRule {
+  enum class Field : uint8_t { Devnode, Wwid, VendorProduct, Property };
+  Field field = Field::Devnode;
+  std::string pattern;           // devnode/wwid/property name (Property), vendor (VendorProduct)
+  std::string product_pattern;   // VendorProduct only; "" matches any product
+  std::string file_position;     // "file:line:col" of the rule, for messages
+};
+
+struct MapConfig {
+  std::string wwid;              // identity; for NBD an invented one, e.g. "nbd-export1"
+  std::string alias;             // map name; "" = the WWID (or a friendly name)
+  std::vector<std::string> paths;  // explicit member devnodes (paths without a WWID: NBD)
+  MapSettings settings;          // defaults with this map's overrides applied
+  std::string file_position;
+};
+
+// Capacities: every data-plane structure is sized from these at start-up and
+// never grows after READY (design rule 1).
+struct Limits {
+  uint32_t max_paths = 4096;
+  uint32_t max_maps = 1024;
+  uint32_t max_paths_per_map = 32;
+  uint32_t max_groups_per_map = 32;
+  uint32_t max_events_in_flight = 1024;
+  uint32_t max_clients = 16;
+  uint32_t log_records = 8192;
+  uint64_t heap_reserve_bytes = 64ull << 20;  // control-plane heap, prefaulted and locked
+  friend bool operator==(const Limits&, const Limits&) = default;
+};
+
+struct Timing {
+  Seconds polling_interval{5};      // healthy paths
+  Seconds failed_polling_interval{1};  // failed, timed out or pending paths
+  Millis checker_timeout{10000};    // a check still unanswered after this is a timeout
+  friend bool operator==(const Timing&, const Timing&) = default;
+};
+
+struct LoggingConfig {
+  std::string file;                 // "" = PK_LOGDIR/pathkeeperd.log
+  uint64_t file_size_bytes = 16ull << 20;
+  std::string level = "info";       // error, warning, notice, info, debug
+  bool journal = true;              // journald native protocol when under systemd
+};
+
+struct Config {
+  std::string source;               // file it came from, "" for built-in defaults
+  Timing timing;
+  Limits limits;
+  LoggingConfig logging;
+  std::string control_socket = "/run/pathkeeper/control.sock";
+  std::string control_group;        // members may change state; "" = root only
+  bool user_friendly_names = false;
+  std::string bindings_file = "/var/lib/pathkeeper/bindings";
+  uint32_t min_paths_for_map = 2;   // auto maps: a WWID seen on this many paths becomes a map
+  MapSettings defaults;
+  std::vector<DeviceRule> blacklist;
+  std::vector<DeviceRule> blacklist_exceptions;
+  std::vector<MapConfig> maps;
+};
+
+}  // namespace pk::core
