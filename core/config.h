@@ -24,10 +24,10 @@ enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
 
 // What to do when every path of a map is down.
 struct NoPathRetry {
-  enum class Kind : uint8_t { Queue, Fail, Checks, Duration };
-  Kind kind = Kind::Duration;
+  enum class Kind : uint8_t { Queue, Fail, Checks, Time };
+  Kind kind = Kind::Time;
   uint32_t checks = 0;        // Kind::Checks: fail after this many rounds with no path
-  Seconds duration{300};      // Kind::Duration: fail after queueing this long
+  Seconds duration{300};      // Kind::Time: fail after queueing this long
   friend bool operator==(const NoPathRetry&, const NoPathRetry&) = default;
 };
 
