@@ -1,0 +1,454 @@
+#include "core/engine.h"
+
+#include <algorithm>
+
+namespace pk::core {
+
+std::string_view path_state_name(PathState s) {
+  switch (s) {
+    case PathState::Unchecked: return "unchecked";
+    case PathState::Up: return "up";
+    case PathState::Ghost: return "ghost";
+    case PathState::Pending: return "pending";
+    case PathState::Down: return "down";
+    case PathState::Timeout: return "timeout";
+  }
+  return "?";
+}
+
+std::string_view dm_state_name(DmState s) {
+  switch (s) {
+    case DmState::Unknown: return "unknown";
+    case DmState::Active: return "active";
+    case DmState::Failed: return "failed";
+  }
+  return "?";
+}
+
+std::string_view action_name(Action::Kind k) {
+  switch (k) {
+    case Action::Kind::StartCheck: return "start_check";
+    case Action::Kind::FailPath: return "fail_path";
+    case Action::Kind::ReinstatePath: return "reinstate_path";
+    case Action::Kind::QueueIfNoPath: return "queue_if_no_path";
+    case Action::Kind::FailIfNoPath: return "fail_if_no_path";
+    case Action::Kind::SwitchGroup: return "switch_group";
+  }
+  return "?";
+}
+
+void Engine::init(const Limits& limits, const Timing& timing) {
+  timing_ = timing;
+  paths_.init(limits.max_paths);
+  maps_.init(limits.max_maps);
+  max_members_ = limits.max_paths_per_map;
+  members_ = std::make_unique<PathId[]>(size_t{limits.max_maps} * max_members_);
+  member_count_ = std::make_unique<uint32_t[]>(limits.max_maps);
+  // Enough for every path and map to need an action in the same round.
+  action_capacity_ = 2 * limits.max_paths + 2 * limits.max_maps + 16;
+  actions_ = std::make_unique<Action[]>(action_capacity_);
+}
+
+// ---------------------------------------------------------------- topology
+
+MapId Engine::add_map(std::string_view name, std::string_view wwid, const MapSettings& settings,
+                      MonoTime now) {
+  MapId id = maps_.acquire();
+  if (id == kNoSlot) {
+    ++counters_.maps_refused;
+    return kNoSlot;
+  }
+  Map& m = maps_.at(id);
+  if (!m.name.assign(name) || !m.wwid.assign(wwid)) {
+    maps_.release(id);
+    ++counters_.maps_refused;
+    return kNoSlot;
+  }
+  m.settings = settings;
+  m.queueing = settings.no_path_retry.kind != NoPathRetry::Kind::Fail;
+  m.last_down_round = now;
+  member_count_[id] = 0;
+  return id;
+}
+
+void Engine::remove_map(MapId id) {
+  if (!maps_.in_use(id)) return;
+  for (PathId p : members(id)) paths_.at(p).map = kNoSlot;
+  member_count_[id] = 0;
+  maps_.release(id);
+}
+
+MapId Engine::find_map_by_name(std::string_view name) const {
+  for (uint32_t i = 0; i < maps_.capacity(); ++i)
+    if (maps_.in_use(i) && maps_.at(i).name == name) return i;
+  return kNoSlot;
+}
+
+MapId Engine::find_map_by_wwid(std::string_view wwid) const {
+  for (uint32_t i = 0; i < maps_.capacity(); ++i)
+    if (maps_.in_use(i) && maps_.at(i).wwid == wwid) return i;
+  return kNoSlot;
+}
+
+PathId Engine::add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker,
+                        MonoTime now) {
+  PathId id = paths_.acquire();
+  if (id == kNoSlot) {
+    ++counters_.paths_refused;
+    return kNoSlot;
+  }
+  Path& p = paths_.at(id);
+  if (!p.dev.assign(dev) || !p.wwid.assign(wwid)) {
+    paths_.release(id);
+    ++counters_.paths_refused;
+    return kNoSlot;
+  }
+  p.devt = devt;
+  p.checker = checker;
+  p.map = kNoSlot;
+  p.state_since = now;
+  p.next_check = now;  // check a new path at once
+  return id;
+}
+
+void Engine::remove_path(PathId id) {
+  if (!paths_.in_use(id)) return;
+  set_path_map(id, kNoSlot, 0, 1);
+  paths_.release(id);
+}
+
+PathId Engine::find_path(std::string_view dev) const {
+  for (uint32_t i = 0; i < paths_.capacity(); ++i)
+    if (paths_.in_use(i) && paths_.at(i).dev == dev) return i;
+  return kNoSlot;
+}
+
+PathId Engine::find_path(DevT devt) const {
+  for (uint32_t i = 0; i < paths_.capacity(); ++i)
+    if (paths_.in_use(i) && paths_.at(i).devt == devt) return i;
+  return kNoSlot;
+}
+
+std::span<const PathId> Engine::members(MapId id) const {
+  if (!maps_.in_use(id)) return {};
+  return {members_.get() + size_t{id} * max_members_, member_count_[id]};
+}
+
+bool Engine::set_path_map(PathId id, MapId map, uint16_t group, uint8_t priority) {
+  Path& p = paths_.at(id);
+  if (p.map != kNoSlot && p.map != map) {
+    PathId* list = members_.get() + size_t{p.map} * max_members_;
+    uint32_t& n = member_count_[p.map];
+    auto end = std::remove(list, list + n, id);
+    n = static_cast<uint32_t>(end - list);
+  }
+  if (map != kNoSlot && p.map != map) {
+    uint32_t& n = member_count_[map];
+    if (n >= max_members_) {
+      ++counters_.paths_refused;
+      p.map = kNoSlot;
+      return false;
+    }
+    members_[size_t{map} * max_members_ + n++] = id;
+  }
+  p.map = map;
+  p.group = group;
+  p.priority = priority;
+  return true;
+}
+
+void Engine::set_map_in_kernel(MapId id, uint64_t sectors) {
+  Map& m = maps_.at(id);
+  m.in_kernel = true;
+  m.sectors = sectors;
+}
+
+// -------------------------------------------------------------- data plane
+
+bool Engine::emit(Action a) {
+  if (action_count_ >= action_capacity_) {
+    ++counters_.actions_dropped;
+    return false;
+  }
+  actions_[action_count_++] = a;
+  return true;
+}
+
+Duration Engine::interval_for(const Path& p) const {
+  return p.state == PathState::Up || p.state == PathState::Ghost ? Duration(timing_.polling_interval)
+                                                                  : Duration(timing_.failed_polling_interval);
+}
+
+void Engine::set_state(Path& p, PathState s, MonoTime now) {
+  if (s == p.state) return;
+  if (usable(p.state) && !usable(s)) {
+    ++p.failures;
+    if (p.map != kNoSlot) ++maps_.at(p.map).path_faults;
+  }
+  if (s == PathState::Pending) p.pending_since = now;
+  p.state = s;
+  p.state_since = now;
+}
+
+// Brings the kernel's view of one path in line with what the checks say.
+void Engine::reconcile_path(PathId id, Path& p) {
+  if (p.map == kNoSlot || !maps_.at(p.map).in_kernel) return;
+  DmState want;
+  if (p.admin_failed || p.state == PathState::Down || p.state == PathState::Timeout) {
+    want = DmState::Failed;
+  } else if (usable(p.state)) {
+    want = DmState::Active;
+  } else {
+    return;  // unchecked or briefly pending: leave the kernel's choice alone
+  }
+  if (p.dm_state == want) return;
+  Action a{want == DmState::Failed ? Action::Kind::FailPath : Action::Kind::ReinstatePath, p.map, id, 0};
+  if (emit(a)) p.dm_state = want;
+}
+
+void Engine::tick(MonoTime now) {
+  const Duration timeout = timing_.checker_timeout;
+  paths_.for_each([&](PathId id, Path& p) {
+    if (p.check_in_flight) {
+      if (now - p.check_started < timeout) return;
+      // The command stays with the checker, which answers Busy until it returns.
+      p.check_in_flight = false;
+      ++p.timeouts;
+      set_state(p, PathState::Timeout, now);
+      p.next_check = now + Duration(timing_.failed_polling_interval);
+      reconcile_path(id, p);
+      if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+      return;
+    }
+    if (now >= p.next_check && emit({Action::Kind::StartCheck, p.map, id, 0})) {
+      p.check_in_flight = true;  // until the daemon reports the outcome
+      p.check_started = now;
+    }
+  });
+  maps_.for_each([&](MapId id, Map&) { update_map(id, now, kNoSlot); });
+}
+
+MonoTime Engine::next_wakeup() const {
+  MonoTime next = MonoTime::max();
+  const Duration timeout = timing_.checker_timeout;
+  paths_.for_each([&](PathId, const Path& p) {
+    next = std::min(next, p.check_in_flight ? p.check_started + timeout : p.next_check);
+  });
+  maps_.for_each([&](MapId, const Map& m) {
+    if (m.all_down && m.queueing) next = std::min(next, m.last_down_round + Duration(timing_.failed_polling_interval));
+    if (m.failback_pending) next = std::min(next, m.failback_due);
+  });
+  return next;
+}
+
+void Engine::on_check_started(PathId id, MonoTime now) {
+  Path& p = paths_.at(id);
+  p.check_in_flight = true;
+  p.check_started = now;
+  ++p.checks;
+}
+
+void Engine::on_check_busy(PathId id, MonoTime now) {
+  Path& p = paths_.at(id);
+  p.check_in_flight = false;
+  set_state(p, PathState::Timeout, now);
+  p.next_check = now + Duration(timing_.failed_polling_interval);
+  reconcile_path(id, p);
+  if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+}
+
+void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
+  if (!paths_.in_use(id)) return;
+  Path& p = paths_.at(id);
+  if (!p.check_in_flight) ++counters_.late_results;
+  p.check_in_flight = false;
+  const bool was_usable = usable(p.state);
+
+  switch (verdict) {
+    case CheckVerdict::Up: set_state(p, PathState::Up, now); break;
+    case CheckVerdict::Ghost: set_state(p, PathState::Ghost, now); break;
+    case CheckVerdict::Down: set_state(p, PathState::Down, now); break;
+    case CheckVerdict::Pending:
+      if (p.state != PathState::Pending && p.state != PathState::Timeout) set_state(p, PathState::Pending, now);
+      // Blocked for longer than a check may take: as good as a timeout, so
+      // I/O moves to another path instead of waiting in this one.
+      if (p.state == PathState::Pending && now - p.pending_since >= Duration(timing_.checker_timeout))
+        set_state(p, PathState::Timeout, now);
+      break;
+  }
+  p.next_check = now + interval_for(p);
+  reconcile_path(id, p);
+  if (p.map != kNoSlot) update_map(p.map, now, !was_usable && usable(p.state) ? id : kNoSlot);
+}
+
+void Engine::on_status(MapId id, const MultipathStatus& status, bool queueing, MonoTime now) {
+  if (!maps_.in_use(id)) return;
+  Map& m = maps_.at(id);
+  m.in_kernel = true;
+  m.queueing = queueing;
+  m.current_group = status.next_group;
+  m.group_count = static_cast<uint16_t>(status.groups.size());
+  for (const StatusPath& sp : status.paths) {
+    for (PathId pid : members(id)) {
+      Path& p = paths_.at(pid);
+      if (!(p.devt == sp.devt)) continue;
+      p.dm_state = sp.active ? DmState::Active : DmState::Failed;
+      p.group = static_cast<uint16_t>(sp.group + 1);
+      // The kernel failed a path the checks think usable (an I/O error):
+      // check it now; only a good check reinstates it.
+      if (!sp.active && usable(p.state) && !p.admin_failed) {
+        request_check(pid, now);
+        continue;
+      }
+      reconcile_path(pid, p);
+    }
+  }
+  update_map(id, now, kNoSlot);
+}
+
+void Engine::request_check(PathId id, MonoTime now) {
+  if (!paths_.in_use(id)) return;
+  Path& p = paths_.at(id);
+  if (!p.check_in_flight) p.next_check = now;
+}
+
+void Engine::on_action_failed(const Action& a, MonoTime now) {
+  switch (a.kind) {
+    case Action::Kind::StartCheck:
+      if (paths_.in_use(a.path)) {
+        Path& p = paths_.at(a.path);
+        p.check_in_flight = false;
+        p.next_check = now + Duration(timing_.failed_polling_interval);
+      }
+      break;
+    case Action::Kind::FailPath:
+    case Action::Kind::ReinstatePath:
+      if (paths_.in_use(a.path)) paths_.at(a.path).dm_state = DmState::Unknown;  // retried next round
+      break;
+    case Action::Kind::QueueIfNoPath:
+      if (maps_.in_use(a.map)) maps_.at(a.map).queueing = false;
+      break;
+    case Action::Kind::FailIfNoPath:
+      if (maps_.in_use(a.map)) maps_.at(a.map).queueing = true;
+      break;
+    case Action::Kind::SwitchGroup:
+      if (maps_.in_use(a.map)) maps_.at(a.map).current_group = 0;
+      break;
+  }
+}
+
+uint16_t Engine::best_group(MapId id) const {
+  uint16_t best = 0;
+  for (PathId pid : members(id)) {
+    const Path& p = paths_.at(pid);
+    if (usable(p.state) && !p.admin_failed && p.group != 0 && (best == 0 || p.group < best)) best = p.group;
+  }
+  return best;
+}
+
+void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
+  Map& m = maps_.at(id);
+  if (!m.in_kernel) return;
+  auto list = members(id);
+  const bool any_usable = std::any_of(list.begin(), list.end(), [&](PathId pid) {
+    const Path& p = paths_.at(pid);
+    return usable(p.state) && !p.admin_failed;
+  });
+  const NoPathRetry& retry = m.settings.no_path_retry;
+  const bool may_queue = retry.kind != NoPathRetry::Kind::Fail && !m.queueing_disabled_by_admin;
+
+  if (!list.empty() && !any_usable) {
+    if (!m.all_down) {
+      m.all_down = true;
+      m.all_down_since = now;
+      m.last_down_round = now;
+      m.down_rounds = 0;
+    } else if (now - m.last_down_round >= Duration(timing_.failed_polling_interval)) {
+      ++m.down_rounds;
+      m.last_down_round = now;
+    }
+    bool exhausted = !may_queue ||
+                     (retry.kind == NoPathRetry::Kind::Checks && m.down_rounds >= retry.checks) ||
+                     (retry.kind == NoPathRetry::Kind::Time && now - m.all_down_since >= Duration(retry.duration));
+    if (exhausted && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
+      m.queueing = false;
+      m.retry_exhausted = true;
+      ++m.queue_disables;
+    } else if (!exhausted && !m.queueing && emit({Action::Kind::QueueIfNoPath, id, kNoSlot, 0})) {
+      m.queueing = true;
+    }
+  } else {
+    m.all_down = false;
+    // A path is back: queue again, so the next outage is ridden out too.
+    if (may_queue && !m.queueing && emit({Action::Kind::QueueIfNoPath, id, kNoSlot, 0})) {
+      m.queueing = true;
+      m.retry_exhausted = false;
+    } else if (!may_queue && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
+      m.queueing = false;
+    }
+  }
+
+  // Failback: return to the best group that has a usable path.
+  if (m.group_count < 2) return;
+  uint16_t best = best_group(id);
+  if (best == 0 || best == m.current_group) {
+    m.failback_pending = false;
+    return;
+  }
+  bool now_due = false;
+  switch (m.settings.failback) {
+    case Failback::Manual: return;
+    case Failback::Immediate: now_due = true; break;
+    case Failback::Followover:
+      now_due = became_usable != kNoSlot && paths_.at(became_usable).group == best &&
+                std::count_if(list.begin(), list.end(), [&](PathId pid) {
+                  const Path& p = paths_.at(pid);
+                  return p.group == best && usable(p.state) && !p.admin_failed;
+                }) == 1;
+      break;
+    case Failback::Delayed:
+      if (!m.failback_pending) {
+        m.failback_pending = true;
+        m.failback_due = now + Duration(m.settings.failback_delay);
+      }
+      now_due = now >= m.failback_due;
+      break;
+  }
+  if (now_due && emit({Action::Kind::SwitchGroup, id, kNoSlot, best})) {
+    m.current_group = best;
+    m.failback_pending = false;
+  }
+}
+
+// --------------------------------------------------------------- operators
+
+bool Engine::admin_fail(PathId id, MonoTime now) {
+  if (!paths_.in_use(id)) return false;
+  Path& p = paths_.at(id);
+  p.admin_failed = true;
+  reconcile_path(id, p);
+  if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+  return true;
+}
+
+bool Engine::admin_reinstate(PathId id, MonoTime now) {
+  if (!paths_.in_use(id)) return false;
+  Path& p = paths_.at(id);
+  p.admin_failed = false;
+  if (usable(p.state)) {
+    reconcile_path(id, p);
+  } else {
+    request_check(id, now);  // reinstated once a check says it works
+  }
+  if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+  return true;
+}
+
+bool Engine::set_queueing_disabled(MapId id, bool disabled, MonoTime now) {
+  if (!maps_.in_use(id)) return false;
+  maps_.at(id).queueing_disabled_by_admin = disabled;
+  update_map(id, now, kNoSlot);
+  return true;
+}
+
+}  // namespace pk::core

@@ -1,0 +1,123 @@
+// The decision-making heart of the daemon: given check results, kernel status
+// and the time, decides which paths to check, fail or reinstate, and when a
+// map stops or resumes queueing. It performs no I/O: it emits Actions into a
+// preallocated queue, which the daemon carries out through the adapters and
+// reports back (on_check_started, on_check_result, on_status).
+//
+// Threads: the loop thread only. Blocking: never.
+// Allocation: init() only. Every other call works in preallocated slots.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/dm_status.h"
+#include "core/model.h"
+#include "core/slot_pool.h"
+
+namespace pk::core {
+
+struct Action {
+  enum class Kind : uint8_t {
+    StartCheck,     // path
+    FailPath,       // map, path
+    ReinstatePath,  // map, path
+    QueueIfNoPath,  // map: keep I/O queued while no path is usable
+    FailIfNoPath,   // map: fail I/O while no path is usable (and flush what is queued)
+    SwitchGroup,    // map, group
+  };
+  Kind kind = Kind::StartCheck;
+  MapId map = kNoSlot;
+  PathId path = kNoSlot;
+  uint16_t group = 0;
+};
+std::string_view action_name(Action::Kind k);
+
+// Counters of what the engine could not do, shown by `pathkeeperctl status`.
+struct EngineCounters {
+  uint64_t paths_refused = 0;     // no free path slot
+  uint64_t maps_refused = 0;      // no free map slot
+  uint64_t actions_dropped = 0;   // action queue full (then retried next round)
+  uint64_t late_results = 0;      // a check answered after its deadline
+};
+
+class Engine {
+ public:
+  // Start-up: allocate every slot from the limits.
+  void init(const Limits& limits, const Timing& timing);
+  // Reconfigure: new timing applies from the next check of each path.
+  void set_timing(const Timing& timing) { timing_ = timing; }
+
+  // --- Topology (control plane: discovery and reconfigure) ---
+  MapId add_map(std::string_view name, std::string_view wwid, const MapSettings& settings, MonoTime now);
+  void remove_map(MapId map);
+  MapId find_map_by_name(std::string_view name) const;
+  MapId find_map_by_wwid(std::string_view wwid) const;
+  PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker,
+                  MonoTime now);
+  void remove_path(PathId path);
+  PathId find_path(std::string_view dev) const;
+  PathId find_path(DevT devt) const;
+  // Moves a path into a map (kNoSlot: out of any). False when the map is full.
+  bool set_path_map(PathId path, MapId map, uint16_t group, uint8_t priority);
+  std::span<const PathId> members(MapId map) const;
+  // The map now exists in the kernel (created or adopted).
+  void set_map_in_kernel(MapId map, uint64_t sectors);
+
+  // --- Data plane ---
+  // Decides what is due at `now`: checks to start, deadlines passed,
+  // no_path_retry and failback timers. Appends actions to the queue.
+  void tick(MonoTime now);
+  // When tick() next has something to do.
+  MonoTime next_wakeup() const;
+
+  void on_check_started(PathId path, MonoTime now);
+  void on_check_busy(PathId path, MonoTime now);  // previous command still in flight
+  void on_check_result(PathId path, CheckVerdict verdict, MonoTime now);
+  // The kernel's view of a map (after a DM event or an action). `queueing` is
+  // whether the table currently has queue_if_no_path.
+  void on_status(MapId map, const MultipathStatus& status, bool queueing, MonoTime now);
+  // Something says the path changed (uevent, PATH_FAILED): check it now.
+  void request_check(PathId path, MonoTime now);
+  // A carried-out action failed (e.g. EBUSY on a suspended map): retry later.
+  void on_action_failed(const Action& action, MonoTime now);
+
+  // Operator commands.
+  bool admin_fail(PathId path, MonoTime now);
+  bool admin_reinstate(PathId path, MonoTime now);
+  bool set_queueing_disabled(MapId map, bool disabled, MonoTime now);
+
+  // The actions decided so far; the daemon carries them out, then clears.
+  std::span<const Action> actions() const { return {actions_.get(), action_count_}; }
+  void clear_actions() { action_count_ = 0; }
+
+  const SlotPool<Path>& paths() const { return paths_; }
+  const SlotPool<Map>& maps() const { return maps_; }
+  const EngineCounters& counters() const { return counters_; }
+  const Timing& timing() const { return timing_; }
+
+ private:
+  bool emit(Action a);
+  void set_state(Path& p, PathState s, MonoTime now);
+  void reconcile_path(PathId id, Path& p);
+  void update_map(MapId id, MonoTime now, PathId became_usable);
+  uint16_t best_group(MapId id) const;
+  Duration interval_for(const Path& p) const;
+
+  SlotPool<Path> paths_;
+  SlotPool<Map> maps_;
+  std::unique_ptr<PathId[]> members_;      // max_maps x max_paths_per_map
+  std::unique_ptr<uint32_t[]> member_count_;
+  uint32_t max_members_ = 0;
+  std::unique_ptr<Action[]> actions_;
+  uint32_t action_capacity_ = 0;
+  uint32_t action_count_ = 0;
+  Timing timing_;
+  EngineCounters counters_;
+};
+
+}  // namespace pk::core
