@@ -1,0 +1,122 @@
+// The state the daemon publishes for readers (CLI, D-Bus): copies of every
+// path and map record plus the daemon's own measurements. The loop fills the
+// back buffer and publishes; the service thread takes the latest. Neither ever
+// waits for the other (design rule 7: reading state never waits for writing it).
+//
+// Threads: SnapshotExchange has exactly one writer (the loop) and one reader
+// (the service thread). Blocking: never. Allocation: init() only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/config.h"
+#include "core/fixed_string.h"
+#include "core/model.h"
+
+namespace pk::core {
+
+struct PathRecord {
+  FixedString<32> dev;
+  DevT devt;
+  FixedString<256> wwid;
+  FixedString<128> map;        // "" when in no map
+  CheckerKind checker = CheckerKind::Tur;
+  PathState state = PathState::Unchecked;
+  DmState dm_state = DmState::Unknown;
+  uint16_t group = 0;
+  uint8_t priority = 0;
+  bool admin_failed = false;
+  int64_t state_age_ms = 0;    // time since the state last changed
+  uint64_t checks = 0;
+  uint64_t failures = 0;
+  uint64_t timeouts = 0;
+};
+
+struct MapRecord {
+  FixedString<128> name;
+  FixedString<256> wwid;
+  DevT devt;                   // the dm device, 0:0 until created
+  uint64_t sectors = 0;
+  MapSettings settings;
+  bool in_kernel = false;
+  bool queueing = false;
+  bool all_down = false;
+  bool retry_exhausted = false;
+  bool queueing_disabled_by_admin = false;
+  int64_t all_down_ms = 0;     // how long no path has been usable
+  uint16_t paths_total = 0;
+  uint16_t paths_active = 0;   // active in the kernel
+  uint16_t paths_usable = 0;   // up or ghost by the checks
+  uint16_t current_group = 0;
+  uint16_t group_count = 0;
+  uint64_t path_faults = 0;
+  uint64_t queue_disables = 0;
+};
+
+struct PoolUse {
+  uint32_t used = 0;
+  uint32_t limit = 0;
+};
+
+// What the daemon measures of itself (design rule 1: proven, not hoped for).
+struct DaemonStatus {
+  int32_t pid = 0;
+  bool ready = false;
+  int64_t uptime_ms = 0;
+  uint64_t memory_locked_bytes = 0;
+  uint64_t heap_bytes = 0;
+  uint64_t heap_bytes_at_ready = 0;
+  uint64_t minor_faults_since_ready = 0;
+  uint64_t major_faults_since_ready = 0;
+  uint32_t threads = 0;
+  uint32_t threads_at_ready = 0;
+  uint32_t threads_io_flusher = 0;
+  PoolUse paths, maps, clients, log_records;
+  uint64_t checks_total = 0;
+  uint64_t paths_refused = 0;
+  uint64_t maps_refused = 0;
+  uint64_t actions_dropped = 0;
+  uint64_t late_results = 0;
+  uint64_t dm_errors = 0;
+  uint64_t log_dropped = 0;
+  uint64_t log_write_errors = 0;
+  uint64_t reconfigures = 0;
+  FixedString<256> config_source;
+  FixedString<256> last_error;  // the latest control-plane error, for operators
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  DaemonStatus status;
+  uint32_t path_count = 0;
+  uint32_t map_count = 0;
+  std::unique_ptr<PathRecord[]> paths;  // path_count valid, sorted by dev
+  std::unique_ptr<MapRecord[]> maps;    // map_count valid, sorted by name
+
+  void init(uint32_t max_paths, uint32_t max_maps);
+};
+
+// A single-producer, single-consumer triple buffer of snapshots.
+class SnapshotExchange {
+ public:
+  void init(uint32_t max_paths, uint32_t max_maps);
+
+  // Writer: the buffer to fill, then publish() it.
+  Snapshot& back() { return buffers_[back_]; }
+  void publish();
+
+  // Reader: the newest published snapshot; stays valid and unchanged until
+  // the reader's next call.
+  const Snapshot& latest();
+
+ private:
+  static constexpr uint8_t kFresh = 4;  // flag bit in middle_: a new snapshot waits
+  Snapshot buffers_[3];
+  uint8_t back_ = 0;                    // writer's
+  std::atomic<uint8_t> middle_{1};
+  uint8_t front_ = 2;                   // reader's
+};
+
+}  // namespace pk::core
