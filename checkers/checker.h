@@ -53,11 +53,25 @@ struct Completion {
   Verdict verdict = Verdict::Down;
 };
 
+// Tunables of the checkers (control plane; from the configuration). Each
+// checker reads what concerns it and ignores the rest.
+struct CheckerOptions {
+  // The kernel's own timeout of one command (tur: sg_io_hdr.timeout). Keep it
+  // at or below the caller's checker deadline (core::Timing::checker_timeout).
+  core::Millis io_timeout{10000};
+  // tur: transparent re-issues of a check answered with a transient condition
+  // (unit attention, busy, ...) before its last answer is reported.
+  uint8_t retries = 5;
+};
+
 class Checker {
  public:
   virtual ~Checker() = default;
   virtual core::CheckerKind kind() const = 0;
   virtual std::string_view name() const = 0;
+
+  // Control plane, before init() or between checks: apply tunables. Default: ignore.
+  virtual void configure(const CheckerOptions& /*options*/) {}
 
   // Start-up: allocate and touch per-path state for `capacity` paths.
   virtual bool init(uint32_t capacity, core::Error& err) = 0;
