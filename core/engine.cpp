@@ -163,6 +163,11 @@ void Engine::set_map_in_kernel(MapId id, uint64_t sectors) {
   m.sectors = sectors;
 }
 
+void Engine::set_map_settings(MapId id, const MapSettings& settings, MonoTime now) {
+  maps_.at(id).settings = settings;
+  update_map(id, now, kNoSlot);
+}
+
 // -------------------------------------------------------------- data plane
 
 bool Engine::emit(Action a) {

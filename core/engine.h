@@ -67,6 +67,8 @@ class Engine {
   std::span<const PathId> members(MapId map) const;
   // The map now exists in the kernel (created or adopted).
   void set_map_in_kernel(MapId map, uint64_t sectors);
+  // Reconfigure: new settings for a map (no_path_retry, failback, ...).
+  void set_map_settings(MapId map, const MapSettings& settings, MonoTime now);
 
   // --- Data plane ---
   // Decides what is due at `now`: checks to start, deadlines passed,
@@ -83,6 +85,8 @@ class Engine {
   void on_status(MapId map, const MultipathStatus& status, bool queueing, MonoTime now);
   // Something says the path changed (uevent, PATH_FAILED): check it now.
   void request_check(PathId path, MonoTime now);
+  // The map's DM event counter as last read, to tell which maps an event concerns.
+  void record_event_nr(MapId map, uint32_t event_nr) { maps_.at(map).event_nr = event_nr; }
   // A carried-out action failed (e.g. EBUSY on a suspended map): retry later.
   void on_action_failed(const Action& action, MonoTime now);
 

@@ -92,8 +92,8 @@ struct Snapshot {
   DaemonStatus status;
   uint32_t path_count = 0;
   uint32_t map_count = 0;
-  std::unique_ptr<PathRecord[]> paths;  // path_count valid, sorted by dev
-  std::unique_ptr<MapRecord[]> maps;    // map_count valid, sorted by name
+  std::unique_ptr<PathRecord[]> paths;  // path_count valid, in slot order (readers sort)
+  std::unique_ptr<MapRecord[]> maps;    // map_count valid, in slot order (readers sort)
 
   void init(uint32_t max_paths, uint32_t max_maps);
 };
