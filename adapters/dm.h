@@ -54,6 +54,14 @@ class Dm {
 
   // One fd for the events of every map (DM_DEV_ARM_POLL): readable after any
   // map's event counter moved. Re-arm, then compare counters from list().
+  // Protocol: when the fd polls readable, call arm_events() FIRST, then
+  // list(), then compare each map's event_nr with the previous list (an
+  // event during the list re-arms the fd, so none is lost). The global
+  // counter also moves on create/remove/rename, so compare names too.
+  // DmEventWatcher (adapters/dm_events.h) does exactly this.
+  // list() costs one DM_LIST_DEVICES plus one small DM_TABLE_STATUS per DM
+  // device (to fill `multipath`); `uuid` comes from the list on ioctl 4.45+,
+  // else from that per-device call.
   virtual int event_fd() const = 0;
   virtual bool arm_events(core::Error& err) = 0;
 

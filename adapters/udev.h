@@ -39,6 +39,11 @@ struct BlockDevice {
 
 // Something happened to a session or other non-block device that may concern
 // paths (e.g. an iSCSI session changed state): recheck the paths below it.
+// Sources: iscsi_session / iscsi_connection add and remove, scsi_device
+// change (SDEV_UA=...), nvme controller events. An iSCSI session's state
+// changes (LOGGED_IN/FAILED) raise no uevent: read them from sysfs.
+// An empty devpath means uevents were lost (the monitor socket overflowed):
+// enumerate again and recheck every path.
 struct TransportEvent {
   std::string_view devpath;
 };
