@@ -7,8 +7,8 @@ step "iSCSI: one LUN through portals 127.0.0.1 and 127.0.0.2"
 iscsi_setup 64
 A=$(iscsi_disk 127.0.0.1)
 B=$(iscsi_disk 127.0.0.2)
-W=$(cat "/sys/block/$A/device/wwid")
-[ "$(cat "/sys/block/$B/device/wwid")" = "$W" ] || fail "the two paths report different WWIDs"
+W=$(mp_wwid "$A")
+[ "$(mp_wwid "$B")" = "$W" ] || fail "the two paths report different WWIDs"
 
 step "map over both iSCSI paths (alua handler if it attaches)"
 if mp_create mp_iscsi "$W" alua "$A" "$B"; then
@@ -72,7 +72,7 @@ for d in $(scsi_debug_disks); do
   case $st in active*) ACT=$d ;; standby) SBY=$d ;; esac
 done
 [ -n "$ACT" ] && [ -n "$SBY" ] || fail "expected one active and one standby scsi_debug path"
-SW=$(cat "/sys/block/$ACT/device/wwid")
+SW=$(mp_wwid "$ACT")
 
 step "map with two path groups (active, standby) and the alua handler"
 load_modules dm-multipath dm-service-time

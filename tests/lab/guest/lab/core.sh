@@ -41,12 +41,13 @@ lab_end() {
   log "scenario $LAB_SCENARIO passed"
 }
 
-# wait_for TIMEOUT_S DESCRIPTION CMD...: poll CMD every 0.2 s until it succeeds.
+# wait_for TIMEOUT_S DESCRIPTION CODE: evaluate the shell code CODE every
+# 0.2 s until it succeeds. CODE is evaluated anew each time: single-quote it
+# when it holds a $(...) that must run again on every try.
 wait_for() {
-  _wf_timeout=$1 _wf_desc=$2
-  shift 2
+  _wf_timeout=$1 _wf_desc=$2 _wf_code=$3
   _wf_end=$(awk -v n="$(now)" -v t="$_wf_timeout" 'BEGIN {print n + t}')
-  while ! "$@" > /dev/null 2>&1; do
+  while ! eval "$_wf_code" > /dev/null 2>&1; do
     if awk -v n="$(now)" -v e="$_wf_end" 'BEGIN {exit !(n > e)}'; then
       fail "timed out after ${_wf_timeout}s waiting for: $_wf_desc"
     fi
@@ -97,7 +98,7 @@ start_dbus() {
   [ -s /etc/machine-id ] || cat /proc/sys/kernel/random/uuid | tr -d - > /etc/machine-id
   cp /etc/machine-id /var/lib/dbus/machine-id
   dbus-daemon --system --fork
-  wait_for 10 "the D-Bus system bus socket" test -S /run/dbus/system_bus_socket
+  wait_for 10 "the D-Bus system bus socket" "test -S /run/dbus/system_bus_socket"
 }
 
 # Block device helpers ------------------------------------------------------

@@ -82,11 +82,12 @@ sd_inject() {
 }
 sd_inject_stop() { echo 0 > "$SD_SYSFS/every_nth"; echo 0 > "$SD_SYSFS/opts"; log "scsi_debug: injection off"; }
 
-# sd_delay MS: response delay of every scsi_debug command (0 = none).
+# sd_delay MS: response delay of every scsi_debug command (0 = back to the
+# default). Set in nanoseconds (ndelay, below 1 s): the jiffies knob (delay)
+# depends on the kernel's HZ.
 sd_delay() {
-  echo 0 > "$SD_SYSFS/ndelay"
-  echo "$(($1 * $(getconf CLK_TCK 2>/dev/null || echo 100) / 1000))" > "$SD_SYSFS/delay"
-  log "scsi_debug: delay $(cat "$SD_SYSFS/delay") jiffies"
+  echo $(($1 * 1000000)) > "$SD_SYSFS/ndelay"
+  log "scsi_debug: ndelay $(cat "$SD_SYSFS/ndelay") ns"
 }
 
 # --- Memory ----------------------------------------------------------------

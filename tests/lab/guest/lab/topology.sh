@@ -11,11 +11,12 @@ scsi_debug_setup() {
   _sd_hosts=$1 _sd_luns=$2 _sd_size=${3:-16}
   shift 2
   [ $# -gt 0 ] && shift
-  load_modules sd_mod sg dm-mod
+  # The ALUA handler attaches at scan time when loaded first, as on a host.
+  load_modules sd_mod sg dm-mod scsi_dh_alua
   modprobe scsi_debug add_host="$_sd_hosts" num_tgts=1 max_luns="$_sd_luns" \
     vpd_use_hostno=0 dev_size_mb="$_sd_size" "$@"
   wait_for 60 "$((_sd_hosts * _sd_luns)) scsi_debug disks" \
-    test "$(scsi_debug_disks | wc -w)" -eq $((_sd_hosts * _sd_luns))
+    '[ "$(scsi_debug_disks | wc -w)" -eq $((_sd_hosts * _sd_luns)) ]'
   settle
   log "scsi_debug: $_sd_hosts hosts x $_sd_luns LUNs: $(scsi_debug_disks | tr '\n' ' ')"
 }
@@ -42,7 +43,7 @@ ISCSI_LUN_FILE=/tmp/iscsi-lun.img
 target_start() {
   tgtd -f > /results/tgtd.log 2>&1 &
   TGTD_PID=$!
-  wait_for 10 "tgtd to answer" tgtadm --lld iscsi --op show --mode target
+  wait_for 10 "tgtd to answer" "tgtadm --lld iscsi --op show --mode target"
   tgtadm --lld iscsi --op new --mode target --tid 1 -T "$ISCSI_IQN"
   tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$ISCSI_LUN_FILE"
   tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
@@ -65,7 +66,7 @@ iscsi_setup() {
   iscsid -f > /results/iscsid.log 2>&1 &
   ISCSID_PID=$!
   for _p in $ISCSI_PORTALS; do
-    wait_for 20 "iSCSI discovery on $_p" iscsiadm -m discovery -t st -p "$_p"
+    wait_for 20 "iSCSI discovery on $_p" "iscsiadm -m discovery -t st -p $_p"
     _node="-m node -T $ISCSI_IQN -p $_p"
     iscsiadm $_node -o update -n node.session.timeo.replacement_timeout -v "${ISCSI_REPLACEMENT_TIMEOUT:-120}"
     iscsiadm $_node -o update -n 'node.conn[0].timeo.noop_out_interval' -v "${ISCSI_NOOP_INTERVAL:-5}"
@@ -74,7 +75,7 @@ iscsi_setup() {
     iscsiadm $_node --login
   done
   for _p in $ISCSI_PORTALS; do
-    wait_for 30 "the disk behind portal $_p" iscsi_disk "$_p"
+    wait_for 30 "the disk behind portal $_p" "iscsi_disk $_p"
   done
   settle
   for _p in $ISCSI_PORTALS; do
@@ -124,10 +125,10 @@ nbd_setup() {
   dd if=/dev/zero of="$NBD_FILE" bs=1M count=0 seek="$_nb_size" 2>/dev/null
   mkdir -p /etc/nbd-server
   nbd-server -C /etc/nbd-server/config > /results/nbd-server.log 2>&1
-  wait_for 10 "nbd-server listening" nbd-client -l 127.0.0.1 10809
+  wait_for 10 "nbd-server listening" "nbd-client -l 127.0.0.1 10809"
   nbd-client 127.0.0.1 10809 /dev/nbd0 -N disk
   nbd-client 127.0.0.2 10809 /dev/nbd1 -N disk
-  wait_for 10 "nbd0 and nbd1 connected" test -e /sys/block/nbd0/pid -a -e /sys/block/nbd1/pid
+  wait_for 10 "nbd0 and nbd1 connected" "test -e /sys/block/nbd0/pid -a -e /sys/block/nbd1/pid"
   settle
 }
 
@@ -167,4 +168,14 @@ mp_reinstate() { dmsetup message "$1" 0 reinstate_path "$(devnum "$2")"; }
 mp_expect() {
   _me=$(mp_path_state "$1" "$2")
   [ "$_me" = "$3" ] || fail "path $2 in $1 is '$_me', expected '$3': $(dmsetup status "$1")"
+}
+
+# mp_wwid DISK: the WWID multipath-tools would give the LUN: udev's ID_SERIAL
+# when udev runs, else the same derived from sysfs (NAA "naa.X" -> "3X").
+mp_wwid() {
+  if [ "${UDEV_RUNNING:-0}" = 1 ]; then
+    udevadm info --query=property --name="/dev/$1" | sed -n 's/^ID_SERIAL=//p'
+  else
+    sed 's/^naa\./3/' "/sys/block/$1/device/wwid"
+  fi
 }
