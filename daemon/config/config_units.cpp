@@ -1,0 +1,279 @@
+#include "daemon/config/config_units.h"
+
+#include <array>
+#include <cstddef>
+#include <limits>
+
+namespace pk::daemon {
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Reads the leading digits of `text` into `value`. Returns the number of
+// digits read, 0 when there is none; sets `overflow` when they exceed `max`.
+size_t leading_number(std::string_view text, uint64_t max, uint64_t& value, bool& overflow) {
+  size_t i = 0;
+  value = 0;
+  overflow = false;
+  while (i < text.size() && is_digit(text[i])) {
+    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    if (value > (max - digit) / 10) overflow = true;
+    if (!overflow) value = value * 10 + digit;
+    ++i;
+  }
+  return i;
+}
+
+// Common checks of "<digits><unit>" text before the unit is looked at.
+bool number_prefix(std::string_view text, std::string_view example, uint64_t max, uint64_t& value,
+                   size_t& digits, std::string& why) {
+  if (text.empty()) {
+    why = "is empty; write for example " + std::string(example);
+    return false;
+  }
+  if (text[0] == '-') {
+    why = "'" + std::string(text) + "' is negative";
+    return false;
+  }
+  if (text[0] == '+' || text[0] == ' ') {
+    why = "'" + std::string(text) + "' must start with a digit, as in " + std::string(example);
+    return false;
+  }
+  bool overflow = false;
+  digits = leading_number(text, max, value, overflow);
+  if (digits == 0) {
+    why = "'" + std::string(text) + "' is not a number with a unit, such as " + std::string(example);
+    return false;
+  }
+  if (overflow) {
+    why = "'" + std::string(text) + "' is too large";
+    return false;
+  }
+  std::string_view rest = text.substr(digits);
+  if (!rest.empty() && (rest[0] == '.' || rest[0] == ',')) {
+    why = "'" + std::string(text) + "' has a fraction; use a whole number of a smaller unit";
+    return false;
+  }
+  if (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) {
+    why = "'" + std::string(text) + "' has a space before its unit; write it without, as in " +
+          std::string(example);
+    return false;
+  }
+  return true;
+}
+
+struct Unit {
+  std::string_view name;
+  uint64_t factor;
+};
+
+constexpr uint64_t kMaxDurationMs = 1'000'000'000'000ull;  // about 31 years
+constexpr std::array<Unit, 4> kDurationUnits{{{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}}};
+constexpr std::array<Unit, 5> kSizeUnits{
+    {{"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40}}};
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_duration(std::string_view text, std::chrono::milliseconds& out, std::string& why) {
+  uint64_t value = 0;
+  size_t digits = 0;
+  if (!number_prefix(text, "5s", kMaxDurationMs, value, digits, why)) return false;
+  std::string_view unit = text.substr(digits);
+  uint64_t factor = 1000;  // a bare number is seconds
+  if (!unit.empty()) {
+    size_t unit_len = 0;
+    while (unit_len < unit.size() && !is_digit(unit[unit_len])) ++unit_len;
+    std::string_view name = unit.substr(0, unit_len);
+    const Unit* found = nullptr;
+    for (const Unit& u : kDurationUnits) {
+      if (u.name == name) found = &u;
+    }
+    if (found == nullptr) {
+      why = "'" + std::string(text) + "' has an unknown unit '" + std::string(name) +
+            "'; use ms, s, m or h (a bare number means seconds)";
+      return false;
+    }
+    if (unit_len != unit.size()) {
+      why = "'" + std::string(text) + "' combines units; write a single number and unit (e.g. 90s for 1m30s)";
+      return false;
+    }
+    factor = found->factor;
+  }
+  if (value > kMaxDurationMs / factor) {
+    why = "'" + std::string(text) + "' is too large";
+    return false;
+  }
+  out = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(value * factor));
+  return true;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  const auto ms = static_cast<uint64_t>(d.count() < 0 ? 0 : d.count());
+  if (ms == 0) return "0s";
+  for (size_t i = kDurationUnits.size(); i-- > 0;) {
+    if (ms % kDurationUnits[i].factor == 0) {
+      return std::to_string(ms / kDurationUnits[i].factor) + std::string(kDurationUnits[i].name);
+    }
+  }
+  return std::to_string(ms) + "ms";
+}
+
+bool parse_size(std::string_view text, uint64_t& out, std::string& why) {
+  uint64_t value = 0;
+  size_t digits = 0;
+  if (!number_prefix(text, "16MiB", std::numeric_limits<uint64_t>::max(), value, digits, why)) return false;
+  std::string_view unit = text.substr(digits);
+  uint64_t factor = 1;
+  if (!unit.empty()) {
+    const Unit* found = nullptr;
+    for (const Unit& u : kSizeUnits) {
+      if (u.name == unit) found = &u;
+    }
+    if (found == nullptr) {
+      for (const Unit& u : kSizeUnits) {
+        if (equal_ignoring_case(u.name, unit)) {
+          why = "'" + std::string(text) + "': units are case-sensitive; write " + std::string(u.name);
+          return false;
+        }
+      }
+      static constexpr std::array<std::string_view, 4> kBinary{"KiB", "MiB", "GiB", "TiB"};
+      for (std::string_view b : kBinary) {
+        // "K", "KB", "k", "kb" and so on: decimal or ambiguous spellings.
+        if (lower(unit[0]) == lower(b[0]) && (unit.size() == 1 || (unit.size() == 2 && lower(unit[1]) == 'b'))) {
+          why = "'" + std::string(text) + "': the unit '" + std::string(unit) + "' is ambiguous; write " +
+                std::string(b) + " (powers of 1024)";
+          return false;
+        }
+      }
+      why = "'" + std::string(text) + "' has an unknown unit '" + std::string(unit) +
+            "'; use B, KiB, MiB, GiB or TiB (a bare number means bytes)";
+      return false;
+    }
+    factor = found->factor;
+  }
+  if (value > std::numeric_limits<uint64_t>::max() / factor) {
+    why = "'" + std::string(text) + "' is too large";
+    return false;
+  }
+  out = value * factor;
+  return true;
+}
+
+std::string format_size(uint64_t bytes) {
+  if (bytes == 0) return "0B";
+  for (size_t i = kSizeUnits.size(); i-- > 0;) {
+    if (bytes % kSizeUnits[i].factor == 0) {
+      return std::to_string(bytes / kSizeUnits[i].factor) + std::string(kSizeUnits[i].name);
+    }
+  }
+  return std::to_string(bytes) + "B";
+}
+
+namespace {
+
+std::string at(size_t i) { return "at character " + std::to_string(i + 1); }
+
+bool known_class(std::string_view name) {
+  static constexpr std::array<std::string_view, 12> kClasses{"alnum", "alpha", "blank", "cntrl",
+                                                             "digit", "graph", "lower", "print",
+                                                             "punct", "space", "upper", "xdigit"};
+  for (std::string_view c : kClasses) {
+    if (c == name) return true;
+  }
+  return false;
+}
+
+// Checks the bracket expression starting at pattern[open] == '['; on success
+// sets `close` to the index of its closing ']'.
+bool check_bracket(std::string_view p, size_t open, size_t& close, std::string& why) {
+  size_t i = open + 1;
+  if (i < p.size() && (p[i] == '!' || p[i] == '^')) ++i;
+  bool first = true;
+  int previous = -1;  // the last single character of the set, for ranges
+  while (i < p.size()) {
+    char c = p[i];
+    if (c == ']' && !first) {
+      close = i;
+      return true;
+    }
+    first = false;
+    if (c == '[' && i + 1 < p.size() && p[i + 1] == ':') {
+      size_t end = p.find(":]", i + 2);
+      if (end == std::string_view::npos) break;
+      std::string_view name = p.substr(i + 2, end - i - 2);
+      if (!known_class(name)) {
+        why = "'[:" + std::string(name) + ":]' " + at(i) +
+              " is not a character class; use alnum, alpha, blank, cntrl, digit, graph, lower, print, "
+              "punct, space, upper or xdigit";
+        return false;
+      }
+      previous = -1;
+      i = end + 2;
+      continue;
+    }
+    if (c == '\\') {
+      if (i + 1 >= p.size()) break;
+      c = p[++i];
+    }
+    if (c == '-' && previous >= 0 && i + 1 < p.size() && p[i + 1] != ']') {
+      size_t hi_at = i + 1;
+      char hi = p[hi_at];
+      if (hi == '\\' && hi_at + 1 < p.size()) hi = p[++hi_at];
+      if (static_cast<unsigned char>(hi) < static_cast<unsigned char>(previous)) {
+        why = std::string("the range '") + static_cast<char>(previous) + "-" + hi + "' " + at(i - 1) +
+              " is empty (its end comes before its start)";
+        return false;
+      }
+      previous = -1;
+      i = hi_at + 1;
+      continue;
+    }
+    previous = static_cast<unsigned char>(c);
+    ++i;
+  }
+  why = "the '[' " + at(open) + " is not closed by ']' (write \\[ for a literal '[')";
+  return false;
+}
+
+}  // namespace
+
+bool check_glob(std::string_view p, std::string& why) {
+  if (p.empty()) {
+    why = "is empty; a pattern must match something (use \"*\" for anything)";
+    return false;
+  }
+  for (size_t i = 0; i < p.size(); ++i) {
+    const auto u = static_cast<unsigned char>(p[i]);
+    if (u < 0x20 || u == 0x7f) {
+      why = "has a control character " + at(i);
+      return false;
+    }
+  }
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (i + 1 >= p.size()) {
+        why = "ends with a '\\' that escapes nothing";
+        return false;
+      }
+      ++i;
+    } else if (p[i] == '[') {
+      size_t close = 0;
+      if (!check_bracket(p, i, close, why)) return false;
+      i = close;
+    }
+  }
+  return true;
+}
+
+}  // namespace pk::daemon
