@@ -171,7 +171,10 @@ bool DirectIoChecker::attach(PathIndex path, const PathIdentity& id, core::Error
     err.set("directio: %.*s: name too long", dev_len, dev);
     return false;
   }
-  int fd = ::openat(id.dev_fd, name, O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  // No O_NONBLOCK: io_uring already issues without blocking and hands what
+  // would block to a worker; on older kernels an O_NONBLOCK file made it
+  // return -EAGAIN instead (a false Down whenever the queue is short of tags).
+  int fd = ::openat(id.dev_fd, name, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int e = errno;
     err.set("directio: open %s with O_DIRECT: %s%s", name, errno_text(e),

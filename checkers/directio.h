@@ -6,7 +6,7 @@
 //   one region registered with io_uring_register_buffers, and an eventfd
 //   registered with io_uring_register_eventfd: completion_fd().
 // attach: opens the device relative to PathIdentity::dev_fd
-//   (O_RDONLY|O_DIRECT|O_NONBLOCK|O_CLOEXEC), learns the logical block size
+//   (O_RDONLY|O_DIRECT|O_CLOEXEC), learns the logical block size
 //   (BLKSSZGET; STATX_DIOALIGN for a regular file) and whether it is a SCSI
 //   device (block/<dev>/device/state exists).
 // start: SCSI devices get the same precheck as tur (offline/... -> Done Down,

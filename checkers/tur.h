@@ -16,11 +16,16 @@
 //   are re-issued transparently up to CheckerOptions::retries times.
 //
 // Known limits (kernel drivers/scsi/sg.c):
-// - write() allocates the SCSI request without BLK_MQ_REQ_NOWAIT: when every
-//   request tag of the device's queue is in use, write() sleeps until a
-//   command completes. With the sysfs precheck a blocked device is never sent
-//   a command, but a running device whose host is saturated can still make
-//   start() wait for a tag.
+// - write() allocates the SCSI request without BLK_MQ_REQ_NOWAIT (on
+//   purpose, says sg.c): when every request tag of the device's queue is in
+//   use, write() sleeps in start() until a command completes, which on a
+//   stuck path can take up to the SCSI command timeout plus error handling.
+//   O_NONBLOCK does not change that. The sysfs precheck keeps commands away
+//   from blocked devices, but a running device whose queue is full of stuck
+//   requests can still make start() wait for a tag.
+// - The command's own timeout (CheckerOptions::io_timeout) ends in SCSI error
+//   handling (abort, then possibly LUN/target/host reset), as for any SCSI
+//   command; the read() then reports it (host or driver timeout -> Down).
 // - sg refuses read()/write() (EPERM) when the caller's credentials are not
 //   those the fd was opened with (sg_check_file_access): attach and start
 //   must run under the same credentials; do not change credentials
