@@ -148,6 +148,9 @@ bool Daemon::open_checkers(core::Error& err) {
       err.set("no checker for kind %d", static_cast<int>(kind));
       return false;
     }
+    checkers::CheckerOptions opts;
+    opts.io_timeout = std::chrono::duration_cast<core::Millis>(config_.timing.checker_timeout);
+    c->configure(opts);
     if (!c->init(config_.limits.max_paths, err)) return false;
     checkers_[static_cast<size_t>(kind)] = std::move(c);
   }

@@ -36,7 +36,7 @@ int usage_error(const char* fmt, const char* arg) {
 
 int check_config(const std::string& path) {
   pk::core::Config config;
-  auto r = pk::daemon::config::load_config_file(path, config);
+  auto r = pk::daemon::load_config_file(path, config);
   for (const std::string& w : r.warnings) std::fprintf(stderr, "%s\n", w.c_str());
   if (!r.ok) {
     std::fprintf(stderr, "%s\n", r.error.c_str());
@@ -93,9 +93,9 @@ int main(int argc, char** argv) {
     std::string standard = std::string(PK_SYSCONFDIR) + "/pathkeeper/pathkeeper.yaml";
     if (::access(standard.c_str(), F_OK) == 0) options.config_path = standard;
   }
-  pk::core::Config config = pk::daemon::config::default_config();
+  pk::core::Config config = pk::daemon::default_config();
   if (!options.config_path.empty()) {
-    auto r = pk::daemon::config::load_config_file(options.config_path, config);
+    auto r = pk::daemon::load_config_file(options.config_path, config);
     for (const std::string& w : r.warnings) log_warning("config", "%s", w.c_str());
     if (!r.ok) {
       std::fprintf(stderr, "pathkeeperd: %s\n", r.error.c_str());

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -57,12 +58,12 @@ unsigned long task_flags(std::string_view stat) {
   return flags;
 }
 
-struct LinuxDirent64 {
+// The fixed head of a struct linux_dirent64; the name follows it.
+struct Dirent64Head {
   uint64_t d_ino;
   int64_t d_off;
   unsigned short d_reclen;
   unsigned char d_type;
-  char d_name[];
 };
 
 }  // namespace
@@ -138,12 +139,13 @@ SelfMeasure measure_self() {
     long n = ::syscall(SYS_getdents64, dir, dents, sizeof dents);
     if (n <= 0) break;
     for (long off = 0; off < n;) {
-      auto* d = reinterpret_cast<LinuxDirent64*>(dents + off);
+      auto* d = reinterpret_cast<Dirent64Head*>(dents + off);
+      const char* name = dents + off + offsetof(Dirent64Head, d_type) + 1;  // not sizeof: padding
       off += d->d_reclen;
-      if (d->d_name[0] == '.') continue;
+      if (name[0] == '.') continue;
       char path[64];
       core::FixedWriter w(path);
-      w.text(d->d_name).text("/stat").ch('\0');
+      w.text(name).text("/stat").ch('\0');
       char stat[1024];
       if (task_flags(read_small(dir, path, stat, sizeof stat)) & kPfMemallocNoio) ++m.threads_io_flusher;
     }

@@ -267,9 +267,9 @@ bool Daemon::sync_map(core::MapId id) {
 
 bool Daemon::reconfigure(core::Error& err) {
   core::Config fresh;
-  config::LoadResult r = options_.config_path.empty() ? config::LoadResult{true, {}, {}}
-                                                      : config::load_config_file(options_.config_path, fresh);
-  if (options_.config_path.empty()) fresh = config::default_config();
+  LoadResult r = options_.config_path.empty() ? LoadResult{true, {}, {}}
+                                                      : load_config_file(options_.config_path, fresh);
+  if (options_.config_path.empty()) fresh = default_config();
   if (!r.ok) {
     err.set("%s", r.error.c_str());
     set_last_error(err);
@@ -292,7 +292,7 @@ bool Daemon::reconfigure(core::Error& err) {
   });
   resolve_maps();
   ++reconfigures_;
-  if (service_) service_->set_config_text(config::dump_config_yaml(config_));
+  if (service_) service_->set_config_text(dump_config_yaml(config_));
   log_notice("config", "reconfigured from %s", options_.config_path.empty() ? "built-in defaults"
                                                                           : options_.config_path.c_str());
   return true;
