@@ -245,7 +245,9 @@ void Walker::each_key(const YAML::Node& map, const std::string& path, Keys known
   if (!map.IsMap()) fail(map, path, "must be a mapping (key: value), not " + kind_name(map));
   std::map<std::string, YAML::Mark> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: the iterator hands out a temporary pair.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     if (!key.IsScalar()) fail(key, path, "a key must be a name, not " + kind_name(key));
     const std::string& name = key.Scalar();
     charge(key, name.size());
@@ -259,7 +261,7 @@ void Walker::each_key(const YAML::Node& map, const std::string& path, Keys known
     std::string child = path.empty() ? name : path + "." + name;
     auto [first, inserted] = seen.emplace(name, key.Mark());
     if (!inserted) fail(key, child, "is set twice (first at line " + std::to_string(first->second.line + 1) + ")");
-    fn(name, Field{key, it->second, std::move(child)});
+    fn(name, Field{key, value, std::move(child)});
   }
 }
 
@@ -272,8 +274,9 @@ void Walker::each_item(const YAML::Node& list, const std::string& path, std::str
   }
   size_t i = 0;
   for (auto it = list.begin(); it != list.end(); ++it, ++i) {
-    charge(*it, 0);
-    fn(*it, path + "[" + std::to_string(i) + "]");
+    const YAML::Node item = *it;
+    charge(item, 0);
+    fn(item, path + "[" + std::to_string(i) + "]");
   }
 }
 
@@ -808,6 +811,10 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
     }
     if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
       result.error = position(source_name, mark_of(text, nul)) + ": contains a NUL byte; is this a text file?";
+      return result;
+    }
+    if (size_t bad = 0; !valid_utf8(text, bad)) {
+      result.error = position(source_name, mark_of(text, bad)) + ": is not valid UTF-8; the configuration is UTF-8 text";
       return result;
     }
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));

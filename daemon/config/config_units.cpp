@@ -276,4 +276,48 @@ bool check_glob(std::string_view p, std::string& why) {
   return true;
 }
 
+bool valid_utf8(std::string_view text, size_t& bad_at) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      len = 2;
+      cp = b & 0x1fu;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      len = 3;
+      cp = b & 0x0fu;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      len = 4;
+      cp = b & 0x07u;
+    } else {
+      bad_at = i;
+      return false;
+    }
+    if (i + len > text.size()) {
+      bad_at = i;
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      if ((c & 0xc0u) != 0x80u) {
+        bad_at = i;
+        return false;
+      }
+      cp = (cp << 6) | (c & 0x3fu);
+    }
+    bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      bad_at = i;
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace pk::daemon

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,5 +38,10 @@ std::string format_size(uint64_t bytes);
 // Refused: an empty pattern, an unclosed '[', an empty range such as [z-a],
 // an unknown class name, a trailing '\', control characters.
 bool check_glob(std::string_view pattern, std::string& why);
+
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
+// code points above U+10FFFF); otherwise `bad_at` is the offset of the first
+// byte that is not.
+bool valid_utf8(std::string_view text, size_t& bad_at);
 
 }  // namespace pk::daemon

@@ -592,6 +592,10 @@ TEST(ConfigErrors, DocumentsBytesAndSize) {
             "t.yaml:3:1: a second YAML document; the configuration is one document (remove the second '---')");
   EXPECT_EQ(error_of(std::string_view("timing: {}\nlim\0its: {}\n", 23)),
             "t.yaml:2:4: contains a NUL byte; is this a text file?");
+  EXPECT_EQ(error_of("blacklist:\n  - {wwid: \"36\xff\"}\n"), "t.yaml:2:15: is not valid UTF-8; the configuration is UTF-8 text");
+  EXPECT_EQ(error_of(std::string_view("\xff\xfet\0i\0", 6)), "t.yaml:1:4: contains a NUL byte; is this a text file?");  // UTF-16
+  EXPECT_EQ(error_of("\xff\xfe"), "t.yaml:1:1: is not valid UTF-8; the configuration is UTF-8 text");
+  EXPECT_EQ(loaded("blacklist:\n  - {vendor: \"Soci\xc3\xa9t\xc3\xa9\"}\n").blacklist.back().pattern, "Soci\xc3\xa9t\xc3\xa9");
   std::string big(kMaxConfigBytes + 1, '#');
   EXPECT_EQ(error_of(big), "t.yaml: is 1048577 bytes; a configuration is at most 1MiB (1048576 bytes)");
   std::string just_fits(kMaxConfigBytes, '\n');

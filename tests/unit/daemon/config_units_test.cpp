@@ -114,3 +114,19 @@ TEST(ConfigUnits, GlobsRefusedWithTheReason) {
   EXPECT_EQ(glob("sd\\"), "ends with a '\\' that escapes nothing");
   EXPECT_EQ(glob("sd\ta"), "has a control character at character 3");
 }
+
+TEST(ConfigUnits, Utf8Validation) {
+  size_t bad = 99;
+  EXPECT_TRUE(valid_utf8("plain ascii", bad));
+  EXPECT_TRUE(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", bad));
+  EXPECT_FALSE(valid_utf8("ab\xff", bad));
+  EXPECT_EQ(bad, 2u);
+  EXPECT_FALSE(valid_utf8("a\xc3", bad));  // cut short
+  EXPECT_EQ(bad, 1u);
+  EXPECT_FALSE(valid_utf8("\xc0\xaf", bad));  // overlong '/'
+  EXPECT_EQ(bad, 0u);
+  EXPECT_FALSE(valid_utf8("x\xed\xa0\x80", bad));  // a surrogate
+  EXPECT_EQ(bad, 1u);
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80", bad));  // above U+10FFFF
+  EXPECT_EQ(bad, 0u);
+}
