@@ -64,6 +64,14 @@ save() {
   sed "s|^|  $_sv_name: |" "/results/$_sv_name"
 }
 
+# keep NAME CMD...: like save, without showing the output (long files).
+keep() {
+  _kp_name=$1
+  shift
+  mkdir -p "$(dirname "/results/$_kp_name")"
+  "$@" > "/results/$_kp_name" 2>&1 || { cat "/results/$_kp_name"; fail "$* failed"; }
+}
+
 # expect DESCRIPTION CMD...: CMD must succeed, said in the log either way.
 expect() {
   _ex_desc=$1
@@ -107,7 +115,7 @@ start_dbus() {
 devnum() { cat "/sys/class/block/$1/dev"; }
 
 # Name of the dm device of map NAME (dm-0).
-dm_name() { basename "$(readlink -f "/dev/mapper/$1")"; }
+dm_name() { dmsetup info -c --noheadings -o blkdevname "$1"; }
 
 # Sectors written / read so far through a block device (from .../stat).
 sectors_written() { awk '{print $7}' "/sys/class/block/$1/stat"; }

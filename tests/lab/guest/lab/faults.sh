@@ -126,18 +126,24 @@ fio_start() {
   shift 2
   fio --name="$_fs_name" --filename="$_fs_dev" --ioengine=libaio --direct=1 \
     --rw=randwrite --bs=4k --iodepth=8 --verify=crc32c --do_verify=1 \
-    --verify_fatal=1 --output="/results/fio-$_fs_name.txt" "$@" &
+    --verify_fatal=1 --eta=never --output="/results/fio-$_fs_name.txt" "$@" &
   FIO_PID=$!
   log "fio $_fs_name started on $_fs_dev (pid $FIO_PID)"
 }
 
-# fio_wait: fails the scenario if fio reported an I/O or verify error.
-fio_wait() {
+# fio_finish: waits for fio; status 0 only if it reported no I/O error and
+# its verify passed.
+fio_finish() {
   _fw_rc=0
   wait "$FIO_PID" || _fw_rc=$?
   _fw_out=/results/fio-$_fs_name.txt
   grep -E 'err=|verify|error' "$_fw_out" | sed 's/^/  fio: /' || true
-  [ "$_fw_rc" -eq 0 ] || fail "fio $_fs_name exited with status $_fw_rc"
-  grep -q 'err= 0' "$_fw_out" || fail "fio $_fs_name reported an error"
+  if [ "$_fw_rc" -ne 0 ] || ! grep -q 'err= 0' "$_fw_out"; then
+    log "fio $_fs_name: FAILED (status $_fw_rc, see $_fw_out)"
+    return 1
+  fi
   log "fio $_fs_name: no I/O error, crc32c verify passed"
 }
+
+# fio_wait: fio_finish, failing the scenario on error.
+fio_wait() { fio_finish || fail "fio $_fs_name: I/O error or verify failure"; }

@@ -6,7 +6,9 @@
 #   topology.sh  scsi_debug, iSCSI over loopback, NBD, multipath maps
 #   faults.sh    target freeze/restart, portal cut, SCSI device state,
 #                scsi_debug error/delay injection, memory pressure, fio verify
+#   keeper.sh    what fails and reinstates paths (KEEPER=shell for now)
 
 . /lab/core.sh
 . /lab/topology.sh
 . /lab/faults.sh
+. /lab/keeper.sh
