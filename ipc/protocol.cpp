@@ -210,9 +210,9 @@ bool parse_request(std::string_view payload, Request& out, RequestError& err) {
   if (payload.size() > kMaxRequestBytes)
     return fail(err, ErrorCode::TooLarge, "request of %zu bytes: at most %zu are read", payload.size(),
                 kMaxRequestBytes);
-  if (!check_words(payload, err)) return false;
+  // The version first: another version may put other things after it.
   Cursor c(payload);
-  if (!check_version(c.next(), err)) return false;
+  if (!check_version(c.next(), err) || !check_words(payload, err)) return false;
   std::string_view cmd = c.next();
   if (cmd == "show") return parse_show(c, out, err);
   if (cmd == "status") {
