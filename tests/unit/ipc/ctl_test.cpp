@@ -1,0 +1,226 @@
+// pathkeeperctl without a daemon: the command line, and the tables people see,
+// from JSON the real renderer produces for the sample snapshot (so a change of
+// the schema that the CLI does not follow fails here).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/snapshot_json.h"
+#include "ipc/ctl/args.h"
+#include "ipc/ctl/tables.h"
+#include "tests/unit/ipc/sample_snapshot.h"
+
+using namespace pk;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Parsed {
+  bool ok;
+  ctl::Invocation inv;
+  std::string error;
+};
+Parsed parse(std::vector<std::string_view> args) {
+  Parsed p;
+  p.ok = ctl::parse_args(args, p.inv, p.error);
+  return p;
+}
+
+TEST(CtlArgs, DefaultsAndGlobalOptionsAnywhere) {
+  Parsed p = parse({"show", "paths"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.inv.socket, "/run/pathkeeper/control.sock");
+  EXPECT_FALSE(p.inv.json);
+  EXPECT_EQ(p.inv.kind, ipc::RequestKind::ShowPaths);
+  EXPECT_EQ(p.inv.words, (std::vector<std::string>{"show", "paths"}));
+  EXPECT_EQ(p.inv.effective_timeout(), ctl::kReadTimeout);
+
+  p = parse({"--socket", "/tmp/s.sock", "show", "map", "mpatha", "--json", "--timeout=2.5"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.inv.socket, "/tmp/s.sock");
+  EXPECT_TRUE(p.inv.json);
+  EXPECT_EQ(p.inv.effective_timeout(), 2500ms);
+  EXPECT_EQ(p.inv.words, (std::vector<std::string>{"show", "map", "mpatha"}));
+
+  p = parse({"--socket=/x", "disable", "queueing", "--all"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.inv.socket, "/x");
+  EXPECT_EQ(p.inv.words, (std::vector<std::string>{"disable", "queueing", "--all"}));
+  EXPECT_EQ(p.inv.effective_timeout(), ctl::kCommandTimeout) << "commands wait for the loop";
+
+  EXPECT_TRUE(parse({"--help"}).inv.help);
+  EXPECT_TRUE(parse({"--version"}).inv.version);
+}
+
+TEST(CtlArgs, Watch) {
+  Parsed p = parse({"watch"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_TRUE(p.inv.watch);
+  EXPECT_EQ(p.inv.kind, ipc::RequestKind::ShowTopology);
+  EXPECT_EQ(p.inv.interval, 2000ms);
+  p = parse({"watch", "--interval", "0.5", "show", "paths"});
+  ASSERT_TRUE(p.ok) << p.error;
+  EXPECT_EQ(p.inv.interval, 500ms);
+  EXPECT_EQ(p.inv.words, (std::vector<std::string>{"show", "paths"}));
+}
+
+TEST(CtlArgs, UsageErrorsNameTheBadWord) {
+  struct Case {
+    std::vector<std::string_view> args;
+    std::string error;
+  } cases[] = {
+      {{}, "no command given"},
+      {{"shwo", "paths"}, "unknown command 'shwo'"},
+      {{"show", "pathz"}, "cannot show 'pathz': expected paths, maps, topology, map NAME, path DEV, status or config"},
+      {{"fail", "path"}, "'fail path' needs a path DEV"},
+      {{"switch", "group", "mpatha", "two"}, "group 'two' is not a number from 1 to 65535"},
+      {{"--bogus", "status"}, "unknown option '--bogus'"},
+      {{"-x", "status"}, "unknown option '-x'"},
+      {{"status", "--socket"}, "--socket needs a value"},
+      {{"--socket=", "status"}, "--socket needs a path"},
+      {{"--timeout", "soon", "status"}, "--timeout 'soon' is not a number of seconds (0 < S <= 86400)"},
+      {{"--timeout", "-1", "status"}, "--timeout '-1' is not a number of seconds (0 < S <= 86400)"},
+      {{"--interval", "1", "status"}, "--interval goes with watch only"},
+      {{"watch", "fail", "path", "sdb"}, "watch repeats a show command; 'fail' changes state"},
+      {{"log"}, "unknown command 'log' (not available yet)"},
+      {{"show", ""}, "word 2 of the command is empty"},
+  };
+  for (const Case& c : cases) {
+    Parsed p = parse(c.args);
+    EXPECT_FALSE(p.ok) << c.error;
+    EXPECT_EQ(p.error, c.error);
+  }
+}
+
+TEST(CtlUnits, HumanSizesAndDurations) {
+  EXPECT_EQ(ctl::human_size(0), "0B");
+  EXPECT_EQ(ctl::human_size(1023), "1023B");
+  EXPECT_EQ(ctl::human_size(1536), "1.5K");
+  EXPECT_EQ(ctl::human_size(4294967296ull), "4.0G");
+  EXPECT_EQ(ctl::human_size(21474836480ull), "20G");
+  EXPECT_EQ(ctl::human_size(UINT64_MAX), "16E");
+  EXPECT_EQ(ctl::human_duration(0), "0s");
+  EXPECT_EQ(ctl::human_duration(999), "0s");
+  EXPECT_EQ(ctl::human_duration(65000), "1m05s");
+  EXPECT_EQ(ctl::human_duration(7500000), "2h05m");
+  EXPECT_EQ(ctl::human_duration(300000000), "3d11h");
+  EXPECT_EQ(ctl::human_duration(-1), "-");
+}
+
+class CtlTables : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    snap.init(8, 4);
+    test::fill_sample(snap);
+  }
+  template <typename Fn>
+  json doc(Fn fn) {
+    core::FixedWriter w(buf);
+    EXPECT_TRUE(fn(w));
+    return json::parse(w.view());
+  }
+  core::Snapshot snap;
+  std::vector<char> buf = std::vector<char>(1 << 16);
+  uint32_t scratch[8] = {};
+};
+
+TEST_F(CtlTables, Paths) {
+  json d = doc([&](core::FixedWriter& w) { return core::render_paths(snap, w); });
+  EXPECT_EQ(ctl::format_paths(d),
+            "DEV   DEVT  MAP          GROUP  PRIO  CHECKER   STATE      DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+            "nbd0  43:0  nbd-export1      1     1  directio  down       failed    1m05s      70         0         0\n"
+            "sdb   8:16  mpatha           1    50  tur       up         active    1h02m     900         0         0\n"
+            "sdc   8:32  mpatha           1    50  tur       up         active      59s     901         0         0\n"
+            "sdd   8:48  mpatha           2    10  tur       down       failed      12s     880         2         1  admin-failed\n"
+            "sde   8:64  -                -     1  tur       unchecked  unknown      0s       0         0         0\n");
+  EXPECT_EQ(ctl::format_reply(ipc::RequestKind::ShowPaths, d), ctl::format_paths(d));
+}
+
+TEST_F(CtlTables, Maps) {
+  json d = doc([&](core::FixedWriter& w) { return core::render_maps(snap, w); });
+  EXPECT_EQ(ctl::format_maps(d),
+            "NAME         DM    SIZE  USABLE  ACTIVE  GROUP  QUEUEING  NO_PATH_RETRY  FAULTS  WWID              NOTE\n"
+            "mpatha       dm-3  4.0G     2/3     2/3    1/2  yes       queue               4  360014051234abcd\n"
+            "nbd-export1  dm-4   20G     0/1     0/1    1/1  yes       3 checks            1  nbd-export1       "
+            "all paths down for 1m05s\n");
+}
+
+TEST_F(CtlTables, TopologyLooksLikeMultipathLl) {
+  json d = doc([&](core::FixedWriter& w) { return core::render_topology(snap, scratch, w); });
+  EXPECT_EQ(ctl::format_topology(d),
+            "mpatha (360014051234abcd) dm-3\n"
+            "size=4.0G queueing=yes no_path_retry=queue failback=immediate paths=2/3 usable\n"
+            "|-+- policy='service-time' prio=50 status=active\n"
+            "| |- sdb 8:16 up   active\n"
+            "| `- sdc 8:32 up   active\n"
+            "`-+- policy='service-time' prio=10 status=enabled\n"
+            "  `- sdd 8:48 down failed admin-failed\n"
+            "nbd-export1 dm-4\n"
+            "size=20G queueing=yes no_path_retry='3 checks' failback='after 30s' paths=0/1 usable "
+            "[all paths down for 1m05s]\n"
+            "`-+- policy='round-robin' prio=1 status=active\n"
+            "  `- nbd0 43:0 down failed\n");
+}
+
+TEST_F(CtlTables, AMapOutsideTheKernelAndWithoutPaths) {
+  snap.maps[0].in_kernel = false;
+  snap.path_count = 0;
+  json d = doc([&](core::FixedWriter& w) { return core::render_map(snap, snap.maps[0], scratch, w); });
+  std::string text = ctl::format_map(d);
+  EXPECT_EQ(text.substr(0, text.find("\n\n") + 1),
+            "mpatha (360014051234abcd) (not in the kernel)\n"
+            "size=4.0G queueing=yes no_path_retry=queue failback=immediate paths=2/3 usable [not in the kernel]\n"
+            "`-- (no paths)\n");
+}
+
+TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
+  json m = doc([&](core::FixedWriter& w) { return core::render_map(snap, snap.maps[1], scratch, w); });
+  std::string map = ctl::format_map(m);
+  EXPECT_NE(map.find("`-+- policy='round-robin' prio=1 status=active\n"), std::string::npos) << map;
+  EXPECT_NE(map.find("\nuuid:                       mpath-nbd-export1\n"), std::string::npos) << map;
+  EXPECT_NE(map.find("\nall paths down:             yes, for 1m05s\n"), std::string::npos) << map;
+  EXPECT_NE(map.find("\nfailback:                   after 30s\n"), std::string::npos) << map;
+
+  json p = doc([&](core::FixedWriter& w) { return core::render_path(snap, snap.paths[3], w); });
+  std::string path = ctl::format_path(p);
+  EXPECT_EQ(path.substr(0, path.find("checker")),
+            "dev:          sdd\n"
+            "devt:         8:48\n"
+            "wwid:         360014051234abcd\n"
+            "map:          mpatha\n"
+            "group:        2\n"
+            "priority:     10\n");
+  EXPECT_NE(path.find("state:        down for 12s\n"), std::string::npos) << path;
+  EXPECT_NE(path.find("admin failed: yes\n"), std::string::npos) << path;
+
+  json s = doc([&](core::FixedWriter& w) { return core::render_status(snap, w); });
+  std::string status = ctl::format_status(s);
+  for (std::string_view line : {"pid:                     1234\n", "uptime:                  1d02h\n",
+                                "heap:                    67M (+1000 bytes since ready)\n",
+                                "page faults since ready: 3 minor, 4 major\n",
+                                "clients:                 1 of 16\n",
+                                "last error:              reload of nbd-export1: Device or resource busy\n"})
+    EXPECT_NE(status.find(line), std::string::npos) << line << status;
+}
+
+TEST(CtlReplies, ConfigResultsAndErrors) {
+  json config = {{"version", 1}, {"config", {{"source", "/etc/x.yaml"}, {"yaml", "a: 1"}}}};
+  EXPECT_EQ(ctl::format_reply(ipc::RequestKind::ShowConfig, config), "a: 1\n");
+  json result = {{"version", 1}, {"result", {{"message", "path sdb failed"}}}};
+  EXPECT_EQ(ctl::format_reply(ipc::RequestKind::FailPath, result), "path sdb failed\n");
+  json error = {{"version", 1}, {"error", {{"code", "not-found"}, {"message", "no map named 'x'"}}}};
+  EXPECT_EQ(ctl::error_message(error), "no map named 'x'");
+  EXPECT_EQ(ctl::error_message(json::object()), "unknown error");
+}
+
+TEST(CtlReplies, MissingFieldsShowAsDefaults) {
+  json d = {{"version", 1}, {"paths", {{{"dev", "sdq"}}}}};
+  EXPECT_EQ(ctl::format_paths(d),
+            "DEV  DEVT  MAP  GROUP  PRIO  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+            "sdq        -        -     0                               0s       0         0         0\n");
+  EXPECT_EQ(ctl::format_topology(json::object()), "");
+}
+
+}  // namespace
