@@ -59,9 +59,12 @@ class Dm {
   // event during the list re-arms the fd, so none is lost). The global
   // counter also moves on create/remove/rename, so compare names too.
   // DmEventWatcher (adapters/dm_events.h) does exactly this.
-  // list() costs one DM_LIST_DEVICES plus one small DM_TABLE_STATUS per DM
-  // device (to fill `multipath`); `uuid` comes from the list on ioctl 4.45+,
-  // else from that per-device call.
+  // list() costs one DM_LIST_DEVICES, then per device: a DM_DEV_STATUS for
+  // its uuid on kernels before ioctl 4.45 (whose list has none), and a
+  // DM_TABLE_STATUS (table form) to fill `multipath` for devices whose uuid
+  // is empty or starts with "mpath-". Devices with other uuids (LVM-, CRYPT-,
+  // partN-mpath- ...) report multipath=false unasked, so the data plane never
+  // touches other owners' targets.
   virtual int event_fd() const = 0;
   virtual bool arm_events(core::Error& err) = 0;
 

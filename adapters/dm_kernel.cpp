@@ -62,8 +62,14 @@ using dmio::TargetReply;
 constexpr size_t kMinBuffer = 4096;
 constexpr size_t kInitialWindow = 1024;      // status / table of a map with a few paths
 constexpr size_t kInitialListWindow = 4096;  // a dozen devices with uuids
-// Target type probe in list(): the spec plus a few bytes of parameters.
-constexpr size_t kProbeWindow = kHeaderBytes + dmio::kTargetSpecBytes + 16;
+
+// Devices whose multipath-ness list() checks: an mpath- UUID (multipathd's
+// and pathkeeper's maps) or none at all (made by hand). Other UUIDs belong to
+// other owners (LVM-, CRYPT-, part1-mpath-... for kpartx partitions) and are
+// never asked for their table, so the data plane never touches their targets.
+bool may_be_multipath(const char* uuid) {
+  return uuid[0] == '\0' || std::strncmp(uuid, "mpath-", 6) == 0;
+}
 
 // strerror() may allocate (unknown errno) or translate; this never does.
 const char* describe(int e) {
@@ -191,15 +197,21 @@ class KernelDm final : public Dm {
   int call(unsigned long request);
   bool ready(core::Error& err) const;
   bool header(Header& h, core::Error& err) { return dmio::decode_header(buf(), h, err); }
-  // DM_TABLE_STATUS with window growth. On success `t` describes the first target.
+  // DM_TABLE_STATUS with window growth. On success `t` describes the first
+  // target; on an ioctl failure `*ioctl_errno` (if given) is its errno.
   bool table_status(std::string_view map, bool table, Header& h, TargetReply& t,
-                    core::Error& err);
+                    core::Error& err, int* ioctl_errno = nullptr);
   bool first_multipath_target(std::string_view map, bool table, Header& h, TargetReply& t,
                               core::Error& err);
-  // Whether `info` is a multipath map (and its uuid if the list gave none);
-  // false with gone=true if the device vanished since the list was taken.
+  // Fills the uuid of `info` (DM_DEV_STATUS; for kernels whose list has
+  // none); false with gone=true if the device vanished since the list.
+  bool fetch_uuid(DmMapInfo& info, bool& gone, core::Error& err);
+  // Whether `info` has a single multipath target; false with gone=true if
+  // the device vanished since the list was taken.
   bool probe(DmMapInfo& info, bool& gone, core::Error& err);
   bool control_plane(core::Error& err) const;
+  // DM_DEV_STATUS by name (header only: no kernel allocation).
+  bool map_exists(std::string_view map);
 
   KernelDmOptions opt_;
   int fd_ = -1;
@@ -303,7 +315,13 @@ bool KernelDm::message(std::string_view map, std::string_view text, core::Error&
               text.data(), n, map.data());
       break;
     case ENXIO:
-      err.set("DM message '%.*s': no DM device %.*s", tl, text.data(), n, map.data());
+      // The map is missing, or the message names a path device that is.
+      if (map_exists(map)) {
+        err.set("DM message '%.*s' to %.*s rejected (ENXIO): no such path device", tl,
+                text.data(), n, map.data());
+      } else {
+        err.set("DM message '%.*s': no DM device %.*s", tl, text.data(), n, map.data());
+      }
       break;
     case EINVAL:
       err.set("DM message '%.*s' to %.*s rejected (EINVAL): unknown path or argument, "
@@ -316,14 +334,21 @@ bool KernelDm::message(std::string_view map, std::string_view text, core::Error&
   return false;
 }
 
+bool KernelDm::map_exists(std::string_view map) {
+  core::Error ignored;
+  if (dmio::encode_dev_status(buf(), map, ignored) == 0) return false;
+  return call(DM_DEV_STATUS) == 0;
+}
+
 bool KernelDm::table_status(std::string_view map, bool table, Header& h, TargetReply& t,
-                            core::Error& err) {
+                            core::Error& err, int* ioctl_errno) {
   if (!ready(err)) return false;
   size_t& window = table ? table_window_ : status_window_;
   const char* what = table ? "table" : "status";
   for (;;) {
     if (dmio::encode_table_status(buf(), map, table, window, err) == 0) return false;
     if (int e = call(DM_TABLE_STATUS)) {
+      if (ioctl_errno) *ioctl_errno = e;
       if (e == ENXIO) {
         err.set("DM %s: no DM device %.*s", what, int_len(map), map.data());
       } else {
@@ -378,33 +403,36 @@ bool KernelDm::table(std::string_view map, std::string_view& params, uint64_t& s
   return true;
 }
 
-bool KernelDm::probe(DmMapInfo& info, bool& gone, core::Error& err) {
+bool KernelDm::fetch_uuid(DmMapInfo& info, bool& gone, core::Error& err) {
   gone = false;
-  std::string_view name(info.name);
-  if (dmio::encode_table_status(buf(), name, true, kProbeWindow, err) == 0) return false;
-  if (int e = call(DM_TABLE_STATUS)) {
-    if (e == ENXIO) {  // removed since the list was taken
-      gone = true;
-      return false;
-    }
-    err.set("DM table of %s failed: %s", info.name, describe(e));
+  if (dmio::encode_dev_status(buf(), info.name, err) == 0) return false;
+  if (int e = call(DM_DEV_STATUS)) {
+    gone = e == ENXIO;  // removed since the list was taken
+    if (!gone) err.set("DM_DEV_STATUS of %s failed: %s", info.name, describe(e));
     return false;
   }
   Header h;
   if (!header(h, err)) return false;
-  // The window is small on purpose: only the spec matters, so a full answer
-  // (cut parameters) is expected and a params error ignored.
+  size_t n = std::min(h.uuid.size(), sizeof info.uuid - 1);
+  std::memcpy(info.uuid, h.uuid.data(), n);
+  info.uuid[n] = '\0';
+  return true;
+}
+
+bool KernelDm::probe(DmMapInfo& info, bool& gone, core::Error& err) {
+  gone = false;
+  // The whole answer is needed: when it does not fit, the kernel copies back
+  // the header alone (ctl_ioctl resets data_size before the command runs), so
+  // even the target type would be missing. The table form is used because it
+  // only prints constructor arguments.
+  Header h;
   TargetReply t;
-  core::Error ignored;
-  dmio::decode_first_target(buf(), h, t, ignored);
-  info.multipath = t.target_count == 1 && t.type == "multipath";
-  if (info.uuid[0] == '\0') {
-    // Every by-name command answers with the device's uuid in its header
-    // (kernels before ioctl 4.45 do not put it in the list).
-    size_t n = std::min(h.uuid.size(), sizeof info.uuid - 1);
-    std::memcpy(info.uuid, h.uuid.data(), n);
-    info.uuid[n] = '\0';
+  int e = 0;
+  if (!table_status(info.name, true, h, t, err, &e)) {
+    gone = e == ENXIO;  // removed since the list was taken
+    return false;
   }
+  info.multipath = t.target_count == 1 && t.type == "multipath";
   return true;
 }
 
@@ -435,7 +463,9 @@ bool KernelDm::list(std::span<DmMapInfo> out, size_t& count, core::Error& err) {
   dmio::NameListReader reader(buf(), h);
   dmio::NameEntry e;
   size_t n = 0;
+  bool uuids_listed = false;  // ioctl 4.45+ answers with every device's uuid
   while (reader.next(e)) {
+    uuids_listed = uuids_listed || e.uuid_known;
     if (n == out.size()) {
       err.set("more DM devices than the capacity of %zu (every DM device counts)",
               out.size());
@@ -455,13 +485,17 @@ bool KernelDm::list(std::span<DmMapInfo> out, size_t& count, core::Error& err) {
     return false;
   }
 
-  // Pass 2: which devices are multipath maps (and their uuid on kernels that
-  // do not list it). Devices removed in between are dropped.
+  // Pass 2: the uuid on kernels that do not list it, then which devices are
+  // multipath maps. Devices removed in between are dropped.
   size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
     DmMapInfo info = out[i];
     bool gone = false;
-    if (!probe(info, gone, err)) {
+    if (!uuids_listed && !fetch_uuid(info, gone, err)) {
+      if (gone) continue;
+      return false;
+    }
+    if (may_be_multipath(info.uuid) && !probe(info, gone, err)) {
       if (gone) continue;
       return false;
     }

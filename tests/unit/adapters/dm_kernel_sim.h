@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -74,6 +75,7 @@ class DmKernelSim {
   uint32_t data_size_history[16] = {};
   unsigned history = 0;
   unsigned arms = 0;
+  unsigned by_cmd[32] = {};      // calls per command number
   char last_message[256] = {};
   char last_message_map[130] = {};
   uint64_t last_message_sector = ~0ull;
@@ -130,6 +132,11 @@ class DmKernelSim {
                DM_DATA_OUT_FLAG);
     put<uint32_t>(p, dmoff::kFlags, flags);
 
+    // ctl_ioctl: "param->data_size = offsetof(struct dm_ioctl, data)" before
+    // the command runs; only a command that fits its answer sets it again,
+    // so a DM_BUFFER_FULL_FLAG answer copies back the header alone.
+    put<uint32_t>(p, dmoff::kDataSize, dmoff::kData);
+    ++by_cmd[cmd & 31];
     int r = 0;
     switch (cmd) {
       case DM_VERSION_CMD: break;
@@ -284,6 +291,7 @@ class DmKernelSim {
     const std::byte* nul = std::find(msg, end, std::byte{0});
     if (nul == end) return -EINVAL;  // invalid_str
     if (d->suspended) return -EBUSY;
+    if (std::strstr(reinterpret_cast<const char*>(msg), "9:99")) return -ENXIO;  // no such path
     last_message_sector = get<uint64_t>(p, start);
     std::snprintf(last_message, sizeof last_message, "%s", reinterpret_cast<const char*>(msg));
     std::snprintf(last_message_map, sizeof last_message_map, "%s", d->name.c_str());

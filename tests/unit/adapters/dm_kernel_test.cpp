@@ -116,6 +116,10 @@ TEST_F(DmKernel, ExplainsMessageFailures) {
   EXPECT_TRUE(has("retry")) << err.c_str();
   EXPECT_FALSE(dm->message("nope", "fail_path 8:0", err));
   EXPECT_TRUE(has("no DM device nope")) << err.c_str();
+  // ENXIO also means "no such path device": the adapter tells which.
+  sim.devices[0].suspended = false;
+  EXPECT_FALSE(dm->message("mp0", "fail_path 9:99", err));
+  EXPECT_TRUE(has("no such path device")) << err.c_str();
 }
 
 TEST_F(DmKernel, ReadsStatusAndTable) {
@@ -182,13 +186,20 @@ TEST_F(DmKernel, NamesTheCapacityWhenAnAnswerDoesNotFit) {
 }
 
 TEST_F(DmKernel, ListsDevicesWithUuidsAndTargetTypes) {
-  sim.devices = {linear("vg-root", 0), mpath("mp0", 1, 2), mpath("mp1", 2, 9)};
+  sim.devices = {linear("vg-root", 0), mpath("mp0", 1, 2), mpath("mp1", 2, 9),
+                 linear("by-hand", 3)};
   sim.devices[2].uuid = "";
+  sim.devices[3].uuid = "";
   open();
   std::array<DmMapInfo, 8> out;
   size_t n = 0;
   ASSERT_TRUE(dm->list(out, n, err)) << err.c_str();
-  ASSERT_EQ(n, 3u);
+  ASSERT_EQ(n, 4u);
+  // The table of every device with an mpath- uuid or none is read; LVM's is not.
+  EXPECT_EQ(sim.by_cmd[DM_TABLE_STATUS_CMD], 3u);
+  EXPECT_EQ(sim.by_cmd[DM_DEV_STATUS_CMD], 0u);  // uuids came with the list
+  EXPECT_STREQ(out[3].name, "by-hand");
+  EXPECT_FALSE(out[3].multipath);
   EXPECT_STREQ(out[0].name, "vg-root");
   EXPECT_STREQ(out[0].uuid, "LVM-abc0");
   EXPECT_FALSE(out[0].multipath);
@@ -211,9 +222,25 @@ TEST_F(DmKernel, ListsUuidsOnKernelsThatDoNotReportThemInTheList) {
   ASSERT_TRUE(dm->list(out, n, err)) << err.c_str();
   ASSERT_EQ(n, 2u);
   EXPECT_STREQ(out[0].uuid, "LVM-abc0");
+  EXPECT_FALSE(out[0].multipath);
   EXPECT_STREQ(out[1].uuid, "mpath-wwid1");
   EXPECT_TRUE(out[1].multipath);
   EXPECT_EQ(out[1].event_nr, 2u);
+  EXPECT_EQ(sim.by_cmd[DM_DEV_STATUS_CMD], 2u);
+  EXPECT_EQ(sim.by_cmd[DM_TABLE_STATUS_CMD], 1u);
+}
+
+TEST_F(DmKernel, ListReadsWholeTablesOfLargeMaps) {
+  // A full answer brings back the header alone, without even the target
+  // type: the check must grow its window like any table read.
+  sim.devices = {mpath("wide", 0)};
+  sim.devices[0].table = std::string(2000, 't');
+  open();
+  std::array<DmMapInfo, 4> out;
+  size_t n = 0;
+  ASSERT_TRUE(dm->list(out, n, err)) << err.c_str();
+  ASSERT_EQ(n, 1u);
+  EXPECT_TRUE(out[0].multipath);
 }
 
 TEST_F(DmKernel, DropsDevicesRemovedWhileListing) {
