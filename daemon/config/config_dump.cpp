@@ -10,8 +10,6 @@ namespace pk::daemon {
 
 namespace {
 
-constexpr char kBuiltIn[] = "built-in";
-
 std::string_view grouping_name(core::Grouping g) {
   switch (g) {
     case core::Grouping::GroupByPrio: return "group_by_prio";
@@ -98,7 +96,7 @@ void emit_rules(YAML::Emitter& e, const char* key, const std::vector<core::Devic
   std::string built_in;
   size_t user = 0;
   for (const core::DeviceRule& r : rules) {
-    if (r.file_position == kBuiltIn) {
+    if (r.file_position == kBuiltInRule) {
       built_in += (built_in.empty() ? "" : " ") + r.pattern;
     } else {
       ++user;
@@ -112,7 +110,7 @@ void emit_rules(YAML::Emitter& e, const char* key, const std::vector<core::Devic
   }
   e << YAML::BeginSeq;
   for (const core::DeviceRule& r : rules) {
-    if (r.file_position == kBuiltIn) continue;
+    if (r.file_position == kBuiltInRule) continue;
     e << YAML::Flow << YAML::BeginMap;
     e << YAML::Key << std::string(rule_key(r.field)) << YAML::Value << YAML::DoubleQuoted << r.pattern;
     if (r.field == core::DeviceRule::Field::VendorProduct && !r.product_pattern.empty()) {

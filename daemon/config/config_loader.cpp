@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <new>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <utility>
 
 #include "daemon/config/config_units.h"
@@ -164,9 +166,8 @@ constexpr uint64_t kSocketPathMax = 107;  // sockaddr_un.sun_path with the NUL
 // reach it; aliases repeating large nodes can, and are refused.
 constexpr size_t kExpansionBudget = 16 * kMaxConfigBytes;
 
-constexpr char kBuiltIn[] = "built-in";
-
-// Fills core::Config from the tree; throws Failure at the first problem.
+// The first problem found: where, and what (with the key's dotted path).
+// Thrown by Walker, caught in load_config_text.
 struct Failure {
   YAML::Mark mark;
   std::string message;
@@ -179,6 +180,9 @@ struct Field {
   std::string path;
 };
 
+// Fills core::Config from the tree, checking as it goes; throws Failure at
+// the first problem. Reads only the keys of the schema, so its work is bounded
+// by the schema's depth, whatever the tree's shape (alias cycles included).
 class Walker {
  public:
   Walker(const std::string& source, std::vector<std::string>& warnings) : source_(source), warnings_(warnings) {}
@@ -193,10 +197,6 @@ class Walker {
     warnings_.push_back(position(source_, at.Mark()) + ": " + path + ": " + message);
   }
   std::string where(const YAML::Node& n) const { return position(source_, n.Mark()); }
-  // Where a value is wrong: the value itself, or its key when it is empty
-  // (yaml-cpp places an empty value at the next token).
-  static const YAML::Node& blame(const Field& f) { return f.value.IsNull() ? f.key : f.value; }
-
   void charge(const YAML::Node& at, size_t bytes) {
     spent_ += bytes + 32;
     if (spent_ > kExpansionBudget) {
@@ -780,6 +780,41 @@ std::optional<YAML::Mark> indentation_tab(std::string_view text) {
   return std::nullopt;
 }
 
+// Sees where each document starts, and nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// "" when `input` holds at most one YAML document, else the error. Parses at
+// most three documents: YAML::LoadAll (yaml-cpp 0.7) loops forever on a stray
+// ',' at the top level, which starts an empty document again and again
+// without being consumed. Throws yaml-cpp's syntax errors of the first ones.
+std::string document_problem(const std::string& input, std::string_view text, const std::string& source) {
+  std::istringstream stream(input);
+  YAML::Parser parser(stream);
+  DocumentStarts docs;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(docs); ++i) {
+  }
+  if (docs.starts.size() < 2) return "";
+  const YAML::Mark& second = docs.starts[1];
+  bool stuck = second.pos == docs.starts[0].pos || (docs.starts.size() > 2 && docs.starts[2].pos == second.pos);
+  if (stuck && second.pos >= 0 && static_cast<size_t>(second.pos) < text.size()) {
+    return position(source, second) + ": YAML syntax: unexpected '" + std::string(1, text[static_cast<size_t>(second.pos)]) + "'";
+  }
+  return position(source, second) +
+         ": a second YAML document; the configuration is one document (remove the second '---')";
+}
+
 constexpr std::array<std::string_view, 16> kBuiltInDevnodes{
     "loop*", "ram*", "zram*", "sr*", "scd*", "fd*", "dm-*", "md*",
     "mmcblk*", "nullb*", "pmem*", "zd*", "vd*", "xvd*", "drbd*", "bcache*"};
@@ -795,7 +830,7 @@ core::Config default_config() {
     core::DeviceRule r;
     r.field = core::DeviceRule::Field::Devnode;
     r.pattern = pattern;
-    r.file_position = kBuiltIn;
+    r.file_position = kBuiltInRule;
     c.blacklist.push_back(std::move(r));
   }
   return c;
@@ -817,16 +852,16 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
       result.error = position(source_name, mark_of(text, bad)) + ": is not valid UTF-8; the configuration is UTF-8 text";
       return result;
     }
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() > 1) {
-      result.error = position(source_name, docs[1].Mark()) +
-                     ": a second YAML document; the configuration is one document (remove the second '---')";
+    const std::string input(text);
+    if (std::string problem = document_problem(input, text, source_name); !problem.empty()) {
+      result.error = problem;
       return result;
     }
+    YAML::Node root = YAML::Load(input);
     core::Config c = default_config();
     c.source = source_name;
     Walker walker(source_name, result.warnings);
-    if (!docs.empty()) walker.load(docs[0], c);
+    walker.load(root, c);
     out = std::move(c);
     result.ok = true;
   } catch (const Failure& f) {

@@ -31,6 +31,9 @@ struct LoadResult {
 // Inputs larger than this are refused before parsing.
 inline constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 
+// The file_position of the built-in blacklist rules.
+inline constexpr char kBuiltInRule[] = "built-in";
+
 // Where the daemon looks when no file is named: <sysconfdir>/pathkeeper/pathkeeper.yaml.
 std::string default_config_path();
 

@@ -589,7 +589,12 @@ TEST(ConfigLoad, UnsetLimitsFollowSmallerOnes) {
 
 TEST(ConfigErrors, DocumentsBytesAndSize) {
   EXPECT_EQ(error_of("timing: {}\n---\nlimits: {}\n"),
-            "t.yaml:3:1: a second YAML document; the configuration is one document (remove the second '---')");
+            "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
+  EXPECT_EQ(error_of("--- {}\n--- {}\n"),
+            "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
+  // A stray ',' at the top level: yaml-cpp's LoadAll never returns on it.
+  EXPECT_EQ(error_of(","), "t.yaml:1:1: YAML syntax: unexpected ','");
+  EXPECT_EQ(error_of("timing: {}\n...\n,\n"), "t.yaml:3:1: YAML syntax: unexpected ','");
   EXPECT_EQ(error_of(std::string_view("timing: {}\nlim\0its: {}\n", 23)),
             "t.yaml:2:4: contains a NUL byte; is this a text file?");
   EXPECT_EQ(error_of("blacklist:\n  - {wwid: \"36\xff\"}\n"), "t.yaml:2:15: is not valid UTF-8; the configuration is UTF-8 text");
