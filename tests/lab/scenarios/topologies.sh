@@ -1,6 +1,7 @@
 # Smoke test of the topologies and guest services the other scenarios build
 # on: NBD with two connections to one export, scsi_debug 2 hosts x 8 LUNs,
-# the D-Bus system bus, and pathkeeper's own binaries in the guest.
+# NVMe/TCP with two controllers to one namespace, the D-Bus system bus, and
+# pathkeeper's own binaries in the guest.
 
 step "pathkeeper binaries run in the guest"
 pathkeeperd --version
@@ -31,6 +32,16 @@ log "$n disks, $w distinct WWIDs"
 [ "$w" -eq 8 ] || fail "expected 8 distinct WWIDs, got $w"
 expect "every WWID has exactly 2 paths" \
   sh -c "awk '{print \$2}' /results/topo/scsi-debug-wwids.txt | sort | uniq -c | awk '\$1 != 2 {exit 1}'"
+
+step "NVMe/TCP: one namespace through two controllers, a map over both"
+nvme_setup 32
+set -- $(nvme_disks)
+[ $# -eq 2 ] || fail "expected 2 NVMe namespaces, got $#"
+[ "$(cat "/sys/block/$1/wwid")" = "$(cat "/sys/block/$2/wwid")" ] || fail "$1 and $2 report different WWIDs"
+mp_create mp_nvme "$(cat "/sys/block/$1/wwid")" none "$1" "$2"
+dio_read /dev/mapper/mp_nvme 16
+save fixtures/nvme-table.txt dmsetup table mp_nvme
+save fixtures/nvme-status.txt dmsetup status mp_nvme
 
 step "D-Bus system bus"
 start_dbus

@@ -179,3 +179,56 @@ mp_wwid() {
     sed 's/^naa\./3/' "/sys/block/$1/device/wwid"
   fi
 }
+
+# --- NVMe over TCP on loopback (nvmet target, nvme-tcp host) --------------------
+# One subsystem with one file-backed namespace, exported on two ports
+# (127.0.0.1 and 127.0.0.2): two controllers, two namespace block devices with
+# one WWID. nvme_core.multipath=N so the kernel shows each path as its own
+# block device (what dm-multipath needs) instead of one native-multipath head.
+
+NVME_NQN=nqn.2026-11.lab:nvme
+NVME_FILE=/tmp/nvme-ns.img
+
+nvme_setup() {
+  _nv_size=${1:-64}
+  modprobe nvme_core multipath=N
+  load_modules configfs nvmet nvmet-tcp nvme-tcp
+  grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs configfs /sys/kernel/config
+  dd if=/dev/zero of="$NVME_FILE" bs=1M count=0 seek="$_nv_size" 2>/dev/null
+  _nv=/sys/kernel/config/nvmet
+  mkdir "$_nv/subsystems/$NVME_NQN"
+  echo 1 > "$_nv/subsystems/$NVME_NQN/attr_allow_any_host"
+  mkdir "$_nv/subsystems/$NVME_NQN/namespaces/1"
+  echo "$NVME_FILE" > "$_nv/subsystems/$NVME_NQN/namespaces/1/device_path"
+  # The file lives in RAM (tmpfs has no O_DIRECT, nvmet's default for files).
+  echo 1 > "$_nv/subsystems/$NVME_NQN/namespaces/1/buffered_io"
+  echo 1 > "$_nv/subsystems/$NVME_NQN/namespaces/1/enable"
+  _nv_port=1
+  for _p in $ISCSI_PORTALS; do
+    mkdir "$_nv/ports/$_nv_port"
+    echo tcp > "$_nv/ports/$_nv_port/addr_trtype"
+    echo ipv4 > "$_nv/ports/$_nv_port/addr_adrfam"
+    echo "$_p" > "$_nv/ports/$_nv_port/addr_traddr"
+    echo 4420 > "$_nv/ports/$_nv_port/addr_trsvcid"
+    ln -s "$_nv/subsystems/$NVME_NQN" "$_nv/ports/$_nv_port/subsystems/$NVME_NQN"
+    _nv_port=$((_nv_port + 1))
+  done
+  for _p in $ISCSI_PORTALS; do
+    echo "transport=tcp,traddr=$_p,trsvcid=4420,nqn=$NVME_NQN" > /dev/nvme-fabrics
+  done
+  wait_for 30 "two NVMe namespaces" '[ "$(nvme_disks | wc -w)" -eq 2 ]'
+  settle
+  for _d in $(nvme_disks); do
+    log "NVMe $_d: controller $(nvme_ctrl "$_d") $(cat "/sys/class/nvme/$(nvme_ctrl "$_d")/address")," \
+        "state $(cat "/sys/class/nvme/$(nvme_ctrl "$_d")/state"), wwid $(cat "/sys/block/$_d/wwid")"
+  done
+}
+
+# nvme_disks: namespace block devices of fabrics controllers.
+nvme_disks() {
+  for _b in /sys/block/nvme*n*; do [ -e "$_b" ] && echo "${_b##*/}"; done
+  return 0
+}
+
+# nvme_ctrl DISK: its controller (nvme1n1 -> nvme1).
+nvme_ctrl() { basename "$(readlink -f "/sys/block/$1/device")"; }
