@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/text.h"
+#include "daemon/config/config_loader.h"
 #include "daemon/log.h"
 #include "ipc/service.h"
 
@@ -57,6 +59,7 @@ Daemon::Daemon() = default;
 
 Daemon::~Daemon() {
   stop_ = true;
+  if (service_) service_->wake();
   if (service_thread_.joinable()) service_thread_.join();
   for (int fd : {epoll_fd_, timer_fd_, signal_fd_, dev_fd_, sysfs_.root_fd()})
     if (fd >= 0) ::close(fd);
@@ -131,6 +134,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   if (!watch(epoll_fd_, commands_.commands_fd(), tag(Source::Commands), err)) return false;
   service_ = std::make_unique<ipc::Service>();
   if (!service_->init(config_, snapshots_, commands_, err)) return false;
+  service_->set_config_text(dump_config_yaml(config_));
   service_thread_ = std::thread([this] {
     prefault_stack(256 * 1024);
     service_->run(stop_);
@@ -225,6 +229,7 @@ int Daemon::run() {
   }
   log_info("daemon", "stopping; maps are left as they are (queueing maps keep queueing)");
   stop_ = true;
+  service_->wake();
   if (service_thread_.joinable()) service_thread_.join();
   return 0;
 }

@@ -27,10 +27,8 @@ constexpr const char* kUsage =
     "  --version                print the version\n"
     "  --help                   print this help\n";
 
-int usage_error(const char* fmt, const char* arg) {
-  std::fprintf(stderr, "pathkeeperd: ");
-  std::fprintf(stderr, fmt, arg);
-  std::fprintf(stderr, "\nTry 'pathkeeperd --help'.\n");
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "pathkeeperd: %s\nTry 'pathkeeperd --help'.\n", message.c_str());
   return 2;
 }
 
@@ -67,11 +65,11 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--check-config") {
       const char* file = value("--check-config");
-      if (!file) return usage_error("%s needs a FILE", "--check-config");
+      if (!file) return usage_error("--check-config needs a FILE");
       return check_config(file);
     } else if (a == "--config") {
       const char* file = value("--config");
-      if (!file) return usage_error("%s needs a FILE", "--config");
+      if (!file) return usage_error("--config needs a FILE");
       options.config_path = file;
       config_given = true;
     } else if (a == "--foreground") {
@@ -82,10 +80,11 @@ int main(int argc, char** argv) {
       const char* level = value("--log-level");
       pk::daemon::LogLevel l;
       if (!level || !pk::daemon::log_parse_level(level, l))
-        return usage_error("--log-level wants error, warning, notice, info or debug, not '%s'", level ? level : "");
+        return usage_error(std::string("--log-level wants error, warning, notice, info or debug, not '") +
+                           (level ? level : "") + "'");
       pk::daemon::log_set_level(l);
     } else {
-      return usage_error("unknown option '%s'", argv[i]);
+      return usage_error(std::string("unknown option '") + argv[i] + "'");
     }
   }
 

@@ -10,6 +10,7 @@
 #include "core/grouping.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/daemon.h"
+#include "core/text.h"
 #include "daemon/log.h"
 #include "ipc/service.h"
 
