@@ -7,6 +7,11 @@
 // bytes in (a kvmalloc with GFP_NOIO for every command that takes a payload)
 // and writes the answer back over the same buffer, header included, so a
 // request must be encoded again before it is retried.
+// An answer that does not fit comes back with DM_BUFFER_FULL_FLAG and the
+// header alone: ctl_ioctl sets data_size to offsetof(struct dm_ioctl, data)
+// (305) before the command runs, and only a command whose answer fits sets it
+// again, so nothing past the header is copied back (not even the first target
+// spec). Seen on Linux 6.1; the test simulator does the same.
 //
 // Threads: any (pure functions over caller-owned bytes). Blocking: never.
 // Allocation: never.

@@ -19,9 +19,10 @@
 // them in DM_COOKIE, and "dmsetup udevcomplete" in 95-dm-notify.rules returns
 // at once for a cookie whose base is 0. libdevmapper itself adds
 // DM_UDEV_PRIMARY_SOURCE_FLAG to every resume and remove, so udev treats the
-// activation as genuine: 55-dm.rules makes /dev/mapper/<name>, 13/60-dm-disk
-// rules make /dev/disk/by-id/dm-uuid-mpath-<wwid>, and kpartx and LVM see an
-// mpath- UUID.
+// activation as genuine: 55-dm.rules makes /dev/mapper/<name>,
+// 60-persistent-storage-dm makes /dev/disk/by-id/dm-uuid-mpath-<wwid>, and
+// 56-dm-mpath.rules, kpartx and LVM see an mpath- UUID (seen in the lab with
+// udevd 252: DM_COOKIE=0x600000 on create, 0x1600000 on reload).
 //  - udev running (/run/udev/control exists): DM_UDEV_DISABLE_LIBRARY_FALLBACK,
 //    so /dev/mapper/<name> is udev's alone (libdevmapper would otherwise race
 //    udev and make a node of its own that the udev database does not know).
