@@ -1,14 +1,24 @@
 // pathkeeperctl without a daemon: the command line, and the tables people see,
 // from JSON the real renderer produces for the sample snapshot (so a change of
 // the schema that the CLI does not follow fails here).
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstring>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/snapshot_json.h"
 #include "ipc/ctl/args.h"
+#include "ipc/ctl/client.h"
 #include "ipc/ctl/tables.h"
+#include "ipc/service.h"
 #include "tests/unit/ipc/sample_snapshot.h"
 
 using namespace pk;
@@ -221,6 +231,87 @@ TEST(CtlReplies, MissingFieldsShowAsDefaults) {
             "DEV  DEVT  MAP  GROUP  PRIO  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
             "sdq        -        -     0                               0s       0         0         0\n");
   EXPECT_EQ(ctl::format_topology(json::object()), "");
+}
+
+}  // namespace
+
+namespace {
+
+// pathkeeperctl's client against a real service (reads need no loop).
+class CtlClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/pk-ctl-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    config.control_socket = dir + "/control.sock";
+    config.limits.max_paths = 8;
+    config.limits.max_maps = 4;
+  }
+  void TearDown() override {
+    if (thread.joinable()) {
+      stop = true;
+      service.wake();
+      thread.join();
+    }
+    commands.close();
+    std::filesystem::remove_all(dir);
+  }
+  void start() {
+    snapshots.init(8, 4);
+    test::fill_sample(snapshots.back());
+    snapshots.publish();
+    ASSERT_TRUE(commands.open());
+    core::Error err;
+    ASSERT_TRUE(service.init(config, snapshots, commands, err)) << err.c_str();
+    thread = std::thread([this] { service.run(stop); });
+  }
+  std::string dir;
+  core::Config config;
+  core::SnapshotExchange snapshots;
+  ipc::CommandChannel commands;
+  ipc::Service service;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+TEST_F(CtlClient, AnswersComeBackAsJson) {
+  start();
+  ctl::Reply r;
+  std::string error;
+  ASSERT_TRUE(ctl::call_daemon(config.control_socket, {"show", "topology"}, 2s, r, error)) << error;
+  EXPECT_TRUE(r.ok);
+  json d = json::parse(r.body);
+  EXPECT_EQ(ctl::format_topology(d).substr(0, 31), "mpatha (360014051234abcd) dm-3\n");
+
+  ASSERT_TRUE(ctl::call_daemon(config.control_socket, {"show", "map", "nope"}, 2s, r, error)) << error;
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, ipc::ErrorCode::NotFound);
+  EXPECT_EQ(ctl::error_message(json::parse(r.body)), "no map named 'nope'");
+}
+
+TEST_F(CtlClient, AnAbsentDaemonIsNamedPlainly) {
+  ctl::Reply r;
+  std::string error;
+  EXPECT_FALSE(ctl::call_daemon(config.control_socket, {"status"}, 1s, r, error));
+  EXPECT_EQ(error, "no control socket at " + config.control_socket + ": is pathkeeperd running?");
+
+  // A socket file nobody listens on (the daemon died).
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, config.control_socket.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_FALSE(ctl::call_daemon(config.control_socket, {"status"}, 1s, r, error));
+  EXPECT_EQ(error, "nobody answers on " + config.control_socket + ": pathkeeperd is not running");
+
+  // Listening but never answering (a hung daemon): the timeout.
+  ASSERT_EQ(::listen(fd, 4), 0);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(ctl::call_daemon(config.control_socket, {"status"}, 300ms, r, error));
+  EXPECT_EQ(error, "no answer from pathkeeperd on " + config.control_socket + " within 0.3 s");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  ::close(fd);
 }
 
 }  // namespace
