@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/text.h"
+#include "adapters/dm_kernel.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/log.h"
 #include "ipc/service.h"
@@ -110,9 +111,11 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   }
   sysfs_ = adapters::Sysfs(sysfs);
 
-  // The largest status/table answer: a line per path of a full map, and then some.
+  // Large enough to list every DM device the host may have, or to read the
+  // status of a full map, whichever is more.
   dm_ = adapters::make_kernel_dm();
-  if (!dm_->open(16384 + size_t{lim.max_paths_per_map} * 64, err)) return false;
+  if (!dm_->open(adapters::dm_buffer_bytes(static_cast<uint32_t>(dm_map_capacity_), lim.max_paths_per_map), err))
+    return false;
   udev_ = adapters::make_udev_source();
   if (!udev_->open(err)) return false;
   if (!open_checkers(err) || !open_loop(err)) return false;
@@ -402,7 +405,13 @@ void Daemon::read_map_status(core::MapId id) {
 
 void Daemon::on_udev() {
   udev_->receive([this](const adapters::BlockDevice& d) { on_block_device(d); },
-                 [this](const adapters::TransportEvent&) {
+                 [this](const adapters::TransportEvent& e) {
+                   if (e.devpath.empty()) {
+                     // The uevent socket overflowed: what was lost is found by looking again.
+                     core::Error err;
+                     log_warning("udev", "uevents were lost; enumerating devices again");
+                     udev_->enumerate([this](const adapters::BlockDevice& d) { on_block_device(d); }, err);
+                   }
                    // A session changed: every iSCSI path may have; checking is cheap.
                    MonoTime t = now();
                    engine_.paths().for_each([&](core::PathId id, const core::Path&) {
