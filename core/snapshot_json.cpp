@@ -6,6 +6,10 @@
 
 namespace pk::core {
 
+namespace {
+
+// The names the configuration file uses too (kept here, not in core/config.h,
+// so that no other file's own helpers of the same name become ambiguous).
 std::string_view checker_name(CheckerKind k) {
   switch (k) {
     case CheckerKind::Tur: return "tur";
@@ -53,8 +57,6 @@ std::string_view no_path_retry_mode_name(NoPathRetry::Kind k) {
   }
   return "?";
 }
-
-namespace {
 
 // Length of the valid UTF-8 sequence of two or more bytes starting at s[i], 0 if none.
 size_t utf8_sequence(std::string_view s, size_t i) {

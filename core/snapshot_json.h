@@ -61,11 +61,5 @@ const MapRecord* find_map(const Snapshot& s, std::string_view name);
 // \u00XX (the byte read as Latin-1), so the output is always valid JSON.
 void write_json_string(FixedWriter& w, std::string_view text);
 
-// Names used in the JSON (and by the CLI).
-std::string_view checker_name(CheckerKind k);
-std::string_view grouping_name(Grouping g);
-std::string_view failback_name(Failback f);
-std::string_view hw_handler_name(HwHandler h);
-std::string_view no_path_retry_mode_name(NoPathRetry::Kind k);
 
 }  // namespace pk::core
