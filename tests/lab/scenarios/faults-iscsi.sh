@@ -37,9 +37,11 @@ fio_wait
 step "target restart: data written before is intact after"
 fio_start before /dev/mapper/mp --rw=write --size=16M --do_verify=0
 fio_wait
-expect "tgtd holds 2 connections" test "$(target_nexus_count)" -eq 2
+# The old tgtd may still count the connection cut above (TCP never told it).
+log "tgtd holds $(target_nexus_count) initiator connections"
 target_restart
-wait_for 60 "both paths to log in to the new tgtd" '[ "$(target_nexus_count)" -eq 2 ]'
+wait_for 60 "both paths to log in to the new tgtd" '[ "$(target_nexus_count)" -ge 2 ]'
+keep target-after-restart.txt tgtadm --lld iscsi --op show --mode target
 wait_for 30 "both sessions logged in" \
   '[ "$(iscsi_state 127.0.0.1)" = LOGGED_IN ] && [ "$(iscsi_state 127.0.0.2)" = LOGGED_IN ]'
 for d in $A $B; do [ "$(mp_path_state mp "$d")" = A ] || mp_reinstate mp "$d"; done
