@@ -185,7 +185,8 @@ struct Field {
 // by the schema's depth, whatever the tree's shape (alias cycles included).
 class Walker {
  public:
-  Walker(const std::string& source, std::vector<std::string>& warnings) : source_(source), warnings_(warnings) {}
+  Walker(const std::string& source, std::vector<std::string>& warnings, const core::Limits* running_limits)
+      : source_(source), warnings_(warnings), running_(running_limits) {}
 
   void load(const YAML::Node& root, core::Config& c);
 
@@ -231,9 +232,11 @@ class Walker {
   void rules(const Field& f, std::vector<core::DeviceRule>& out);
   void maps(const Field& f, core::Config& c);
   void check_limits(core::Config& c);
+  void keep_running_limits(core::Config& c, const Field* section);
 
   const std::string& source_;
   std::vector<std::string>& warnings_;
+  const core::Limits* running_;
   size_t spent_ = 0;
   // Explicitly set keys by dotted path, for consistency messages.
   std::map<std::string, Field> set_;
@@ -721,9 +724,47 @@ void Walker::check_limits(core::Config& c) {
   }
 }
 
+// Reconfigure: the running capacities stay; say which of the file's differ.
+void Walker::keep_running_limits(core::Config& c, const Field* section) {
+  const core::Limits& run = *running_;
+  const core::Limits& l = c.limits;
+  struct Item {
+    std::string_view name;
+    uint64_t file;
+    uint64_t kept;
+    bool bytes;
+  };
+  const std::array<Item, 8> items{{{"max_paths", l.max_paths, run.max_paths, false},
+                                   {"max_maps", l.max_maps, run.max_maps, false},
+                                   {"max_paths_per_map", l.max_paths_per_map, run.max_paths_per_map, false},
+                                   {"max_groups_per_map", l.max_groups_per_map, run.max_groups_per_map, false},
+                                   {"max_events_in_flight", l.max_events_in_flight, run.max_events_in_flight, false},
+                                   {"max_clients", l.max_clients, run.max_clients, false},
+                                   {"log_records", l.log_records, run.log_records, false},
+                                   {"heap_reserve", l.heap_reserve_bytes, run.heap_reserve_bytes, true}}};
+  for (const Item& item : items) {
+    if (item.file == item.kept) continue;
+    auto text = [&](uint64_t v) { return item.bytes ? format_size(v) : std::to_string(v); };
+    std::string path = "limits." + std::string(item.name);
+    auto s = set_.find(path);
+    std::string at = s != set_.end() ? where(s->second.value) : section != nullptr ? where(section->key) : source_;
+    warnings_.push_back(at + ": " + path + ": changes only at the next start; the running daemon keeps " +
+                        text(item.kept) + " (this file: " + text(item.file) + ")");
+  }
+  c.limits = run;
+  if (c.min_paths_for_map > run.max_paths_per_map) {
+    auto s = set_.find("discovery.min_paths");
+    std::string message = std::to_string(c.min_paths_for_map) + (s == set_.end() ? " (the default)" : "") +
+                          " is more than the running limits.max_paths_per_map (" +
+                          std::to_string(run.max_paths_per_map) + "): no map could ever be formed";
+    if (s == set_.end()) throw Failure{YAML::Mark::null_mark(), "discovery.min_paths: " + message};
+    fail(s->second.value, s->second.path, message);
+  }
+}
+
 void Walker::load(const YAML::Node& root, core::Config& c) {
-  if (root.IsNull()) return;  // an empty file: every default
-  if (!root.IsMap()) {
+  // An empty file (a null root) sets nothing: every default.
+  if (!root.IsNull() && !root.IsMap()) {
     fail(root, "", "the configuration must be a mapping of sections (timing:, limits:, maps:, ...), not " +
                        kind_name(root));
   }
@@ -748,6 +789,7 @@ void Walker::load(const YAML::Node& root, core::Config& c) {
     check_settings(c.defaults, set);
   }
   check_limits(c);
+  if (running_ != nullptr) keep_running_limits(c, section("limits"));
   if (const Field* f = section("blacklist")) rules(*f, c.blacklist);
   if (const Field* f = section("blacklist_exceptions")) rules(*f, c.blacklist_exceptions);
   if (const Field* f = section("maps")) maps(*f, c);
@@ -836,7 +878,8 @@ core::Config default_config() {
   return c;
 }
 
-LoadResult load_config_text(std::string_view text, const std::string& source_name, core::Config& out) {
+LoadResult load_config_text(std::string_view text, const std::string& source_name, core::Config& out,
+                            const LoadOptions& options) {
   LoadResult result;
   try {
     if (text.size() > kMaxConfigBytes) {
@@ -860,7 +903,7 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
     YAML::Node root = YAML::Load(input);
     core::Config c = default_config();
     c.source = source_name;
-    Walker walker(source_name, result.warnings);
+    Walker walker(source_name, result.warnings, options.running_limits);
     walker.load(root, c);
     out = std::move(c);
     result.ok = true;
@@ -888,7 +931,7 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
   return result;
 }
 
-LoadResult load_config_file(const std::string& path, core::Config& out) {
+LoadResult load_config_file(const std::string& path, core::Config& out, const LoadOptions& options) {
   LoadResult result;
   auto system_error = [&](const char* what) {
     result.error = path + ": " + what + ": " + std::strerror(errno);
@@ -937,7 +980,7 @@ LoadResult load_config_file(const std::string& path, core::Config& out) {
     return result;
   }
   text.resize(got);
-  result = load_config_text(text, path, out);
+  result = load_config_text(text, path, out, options);
   if (result.ok && (st.st_mode & S_IWOTH) != 0) {
     result.warnings.insert(result.warnings.begin(),
                            path + ": is writable by every user, and it configures a daemon running as root (chmod o-w)");

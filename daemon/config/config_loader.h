@@ -28,6 +28,15 @@ struct LoadResult {
   std::vector<std::string> warnings;
 };
 
+// How to load, beyond the text itself.
+struct LoadOptions {
+  // On reconfigure: the capacities the running daemon was sized with, which
+  // cannot change until it restarts (design rule 1). The file's limits are
+  // still validated; where they differ, a warning says so and the result
+  // keeps these, and the maps are checked against these.
+  const core::Limits* running_limits = nullptr;
+};
+
 // Inputs larger than this are refused before parsing.
 inline constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 
@@ -47,11 +56,12 @@ core::Config default_config();
 // so a bad reconfigure keeps the running configuration. Safe on arbitrary
 // bytes: input over kMaxConfigBytes, invalid YAML, deep nesting and cyclic
 // aliases all end in an error result.
-LoadResult load_config_text(std::string_view text, const std::string& source_name, core::Config& out);
+LoadResult load_config_text(std::string_view text, const std::string& source_name, core::Config& out,
+                            const LoadOptions& options = {});
 
 // The same for a file; `source_name` is the path. Reads at most
 // kMaxConfigBytes + 1 bytes. Warns when the file is writable by others.
-LoadResult load_config_file(const std::string& path, core::Config& out);
+LoadResult load_config_file(const std::string& path, core::Config& out, const LoadOptions& options = {});
 
 // The effective configuration as YAML that load_config_text accepts and that
 // loads back to an equivalent configuration (built-in blacklist rules are

@@ -668,6 +668,49 @@ TEST(ConfigLoad, FailureLeavesTheConfigurationUntouched) {
   EXPECT_TRUE(equivalent(running, before));
 }
 
+TEST(ConfigLoad, ReconfigureKeepsTheRunningLimits) {
+  core::Limits running{16, 8, 4, 2, 64, 4, 1024, 8ull << 20};
+  LoadOptions options;
+  options.running_limits = &running;
+  core::Config c;
+  LoadResult r = load_config_text("limits:\n  max_paths: 32\n  heap_reserve: 16MiB\nmaps:\n  - {wwid: a, paths: [x, y, z]}\n",
+                                  "t.yaml", c, options);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(c.limits, running);
+  EXPECT_EQ(r.warnings,
+            (std::vector<std::string>{
+                "t.yaml:2:14: limits.max_paths: changes only at the next start; the running daemon keeps 16 (this "
+                "file: 32)",
+                "t.yaml:1:1: limits.max_maps: changes only at the next start; the running daemon keeps 8 (this file: "
+                "32)",
+                "t.yaml:1:1: limits.max_paths_per_map: changes only at the next start; the running daemon keeps 4 "
+                "(this file: 32)",
+                "t.yaml:1:1: limits.max_groups_per_map: changes only at the next start; the running daemon keeps 2 "
+                "(this file: 32)",
+                "t.yaml:1:1: limits.max_events_in_flight: changes only at the next start; the running daemon keeps "
+                "64 (this file: 1024)",
+                "t.yaml:1:1: limits.max_clients: changes only at the next start; the running daemon keeps 4 (this "
+                "file: 16)",
+                "t.yaml:1:1: limits.log_records: changes only at the next start; the running daemon keeps 1024 (this "
+                "file: 8192)",
+                "t.yaml:3:17: limits.heap_reserve: changes only at the next start; the running daemon keeps 8MiB "
+                "(this file: 16MiB)",
+            }));
+  // Maps are checked against the limits the daemon runs with.
+  c = default_config();
+  r = load_config_text("maps:\n  - {wwid: a, paths: [v, w, x, y, z]}\n", "t.yaml", c, options);
+  EXPECT_EQ(r.error, "t.yaml:2:22: maps[0].paths: lists 5 paths but limits.max_paths_per_map is 4");
+  running.max_paths_per_map = 1;
+  EXPECT_EQ(load_config_text("", "t.yaml", c, options).error,
+            "t.yaml: discovery.min_paths: 2 (the default) is more than the running limits.max_paths_per_map (1): no "
+            "map could ever be formed");
+  // Unchanged limits: nothing to say.
+  running = default_config().limits;
+  r = load_config_text("", "t.yaml", c, options);
+  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.warnings.empty());
+}
+
 // ---------------------------------------------------------------------------
 // Warnings: accepted, but probably not what was meant.
 
