@@ -184,65 +184,36 @@ namespace {
 
 std::string at(size_t i) { return "at character " + std::to_string(i + 1); }
 
-bool known_class(std::string_view name) {
-  static constexpr std::array<std::string_view, 12> kClasses{"alnum", "alpha", "blank", "cntrl",
-                                                             "digit", "graph", "lower", "print",
-                                                             "punct", "space", "upper", "xdigit"};
-  for (std::string_view c : kClasses) {
-    if (c == name) return true;
-  }
-  return false;
-}
-
-// Checks the bracket expression starting at pattern[open] == '['; on success
-// sets `close` to the index of its closing ']'.
-bool check_bracket(std::string_view p, size_t open, size_t& close, std::string& why) {
+// Checks the set starting at p[open] == '['; on success sets `close` to the
+// index of its closing ']'. Follows core::glob_match: a ']' first in the set
+// is a member, "a-z" is a range, '!' or '^' first negates.
+bool check_set(std::string_view p, size_t open, size_t& close, std::string& why) {
   size_t i = open + 1;
   if (i < p.size() && (p[i] == '!' || p[i] == '^')) ++i;
   bool first = true;
-  int previous = -1;  // the last single character of the set, for ranges
   while (i < p.size()) {
-    char c = p[i];
-    if (c == ']' && !first) {
+    if (p[i] == ']' && !first) {
       close = i;
       return true;
     }
     first = false;
-    if (c == '[' && i + 1 < p.size() && p[i + 1] == ':') {
-      size_t end = p.find(":]", i + 2);
-      if (end == std::string_view::npos) break;
-      std::string_view name = p.substr(i + 2, end - i - 2);
-      if (!known_class(name)) {
-        why = "'[:" + std::string(name) + ":]' " + at(i) +
-              " is not a character class; use alnum, alpha, blank, cntrl, digit, graph, lower, print, "
-              "punct, space, upper or xdigit";
+    if (p[i] == '[' && i + 1 < p.size() && p[i + 1] == ':' && p.find(":]", i + 2) != std::string_view::npos) {
+      why = "has a character class " + at(i) + "; classes such as [:digit:] are not supported, write a range "
+            "such as [0-9]";
+      return false;
+    }
+    if (i + 2 < p.size() && p[i + 1] == '-' && p[i + 2] != ']') {
+      if (static_cast<unsigned char>(p[i + 2]) < static_cast<unsigned char>(p[i])) {
+        why = std::string("has the range '") + p[i] + "-" + p[i + 2] + "' " + at(i) +
+              ", which is empty (its end comes before its start)";
         return false;
       }
-      previous = -1;
-      i = end + 2;
+      i += 3;
       continue;
     }
-    if (c == '\\') {
-      if (i + 1 >= p.size()) break;
-      c = p[++i];
-    }
-    if (c == '-' && previous >= 0 && i + 1 < p.size() && p[i + 1] != ']') {
-      size_t hi_at = i + 1;
-      char hi = p[hi_at];
-      if (hi == '\\' && hi_at + 1 < p.size()) hi = p[++hi_at];
-      if (static_cast<unsigned char>(hi) < static_cast<unsigned char>(previous)) {
-        why = std::string("the range '") + static_cast<char>(previous) + "-" + hi + "' " + at(i - 1) +
-              " is empty (its end comes before its start)";
-        return false;
-      }
-      previous = -1;
-      i = hi_at + 1;
-      continue;
-    }
-    previous = static_cast<unsigned char>(c);
     ++i;
   }
-  why = "the '[' " + at(open) + " is not closed by ']' (write \\[ for a literal '[')";
+  why = "has a '[' " + at(open) + " that is not closed by ']' (a literal '[' is written [[])";
   return false;
 }
 
@@ -259,17 +230,16 @@ bool check_glob(std::string_view p, std::string& why) {
       why = "has a control character " + at(i);
       return false;
     }
+    if (p[i] == '\\') {
+      why = "has a '\\' " + at(i) + "; backslash escapes are not supported, a set matches a special character "
+            "literally: [*] [?] [[]";
+      return false;
+    }
   }
   for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '\\') {
-      if (i + 1 >= p.size()) {
-        why = "ends with a '\\' that escapes nothing";
-        return false;
-      }
-      ++i;
-    } else if (p[i] == '[') {
+    if (p[i] == '[') {
       size_t close = 0;
-      if (!check_bracket(p, i, close, why)) return false;
+      if (!check_set(p, i, close, why)) return false;
       i = close;
     }
   }

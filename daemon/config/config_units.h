@@ -31,12 +31,14 @@ bool parse_size(std::string_view text, uint64_t& out, std::string& why);
 // The largest binary unit that is exact: 16777216 -> "16MiB", 1000 -> "1000B".
 std::string format_size(uint64_t bytes);
 
-// Checks the syntax of a shell glob as fnmatch(3) reads it without flags:
+// Checks the syntax of a shell glob as core::glob_match reads it:
 //   *   any run of characters        ?   one character
-//   [abc] [a-z] [!a-z] [^a-z] [[:digit:]]   one character of (not of) a set
-//   \c  the character c itself
+//   [abc] [a-z] [!a-z] [^a-z]   one character of (or not of) a set; a ']'
+//                               first in the set is a member
+// A special character is matched literally inside a set: [*] [?] [[].
 // Refused: an empty pattern, an unclosed '[', an empty range such as [z-a],
-// an unknown class name, a trailing '\', control characters.
+// character classes ([[:digit:]]), backslashes (there are no escapes),
+// control characters.
 bool check_glob(std::string_view pattern, std::string& why);
 
 // True when `text` is well-formed UTF-8 (no overlong forms, surrogates or

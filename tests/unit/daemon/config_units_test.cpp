@@ -1,5 +1,7 @@
 #include "daemon/config/config_units.h"
 
+#include "core/device_rules.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -96,22 +98,39 @@ TEST(ConfigUnits, SizesRefusedWithTheReason) {
 }
 
 TEST(ConfigUnits, GlobsAccepted) {
-  for (std::string_view p : {"*", "sd*", "loop?", "nvme[0-9]n[0-9]*", "[!a-c]x", "[^a]", "[]]", "[!]]",
-                             "[[:digit:]]*", "a\\*b", "[a\\]]", "3600a0980*", "ID_ATA", "[a-]", "[-a]"}) {
+  for (std::string_view p : {"*", "sd*", "loop?", "nvme[0-9]n[0-9]*", "[!a-c]x", "[^a]", "[]]", "[!]]", "[]-a]",
+                             "[*]", "[[]", "3600a0980*", "ID_ATA", "[a-]", "[-a]", "x[:]"}) {
     EXPECT_EQ(glob(p), "ok") << p;
+  }
+}
+
+// What check_glob accepts means what the daemon's matcher does with it.
+TEST(ConfigUnits, AcceptedGlobsMeanWhatTheMatcherDoes) {
+  struct Case {
+    std::string_view pattern, text;
+    bool match;
+  };
+  for (const Case& c : {Case{"[*]", "*", true}, Case{"[*]", "a", false}, Case{"a[?]", "a?", true},
+                        Case{"a[?]", "ab", false}, Case{"[[]x", "[x", true}, Case{"[]]", "]", true},
+                        Case{"[!]]", "a", true}, Case{"[!]]", "]", false}, Case{"[^a]", "a", false},
+                        Case{"sd[a-c]", "sdb", true}, Case{"sd[a-c]", "sdd", false}, Case{"[a-]", "-", true},
+                        Case{"loop*", "loop12", true}, Case{"dm-*", "dm-3", true}, Case{"dm-*", "sdm-3", false}}) {
+    ASSERT_EQ(glob(c.pattern), "ok") << c.pattern;
+    EXPECT_EQ(pk::core::glob_match(c.pattern, c.text), c.match) << c.pattern << " " << c.text;
   }
 }
 
 TEST(ConfigUnits, GlobsRefusedWithTheReason) {
   EXPECT_EQ(glob(""), "is empty; a pattern must match something (use \"*\" for anything)");
-  EXPECT_EQ(glob("sd[a"), "the '[' at character 3 is not closed by ']' (write \\[ for a literal '[')");
-  EXPECT_EQ(glob("[]"), "the '[' at character 1 is not closed by ']' (write \\[ for a literal '[')");
-  EXPECT_EQ(glob("sd[z-a]"), "the range 'z-a' at character 4 is empty (its end comes before its start)");
-  EXPECT_EQ(glob("[[:digits:]]"),
-            "'[:digits:]' at character 2 is not a character class; use alnum, alpha, blank, cntrl, digit, graph, "
-            "lower, print, punct, space, upper or xdigit");
-  EXPECT_EQ(glob("[[:digit:]"), "the '[' at character 1 is not closed by ']' (write \\[ for a literal '[')");
-  EXPECT_EQ(glob("sd\\"), "ends with a '\\' that escapes nothing");
+  EXPECT_EQ(glob("sd[a"), "has a '[' at character 3 that is not closed by ']' (a literal '[' is written [[])");
+  EXPECT_EQ(glob("[]"), "has a '[' at character 1 that is not closed by ']' (a literal '[' is written [[])");
+  EXPECT_EQ(glob("sd[z-a]"), "has the range 'z-a' at character 4, which is empty (its end comes before its start)");
+  EXPECT_EQ(glob("[[:digit:]]"),
+            "has a character class at character 2; classes such as [:digit:] are not supported, write a range such "
+            "as [0-9]");
+  EXPECT_EQ(glob("a\\*b"),
+            "has a '\\' at character 2; backslash escapes are not supported, a set matches a special character "
+            "literally: [*] [?] [[]");
   EXPECT_EQ(glob("sd\ta"), "has a control character at character 3");
 }
 
