@@ -99,8 +99,7 @@ struct Client {
   bool may_change = false;
   bool close_after = false;
   bool big = false;         // the reply being written is in the shared buffer
-  uid_t uid = 0;
-  pid_t pid = 0;
+  uid_t uid = 0;            // for the denied message
   uint32_t token = 0;
   uint64_t wait_order = 0;  // first come, first served for the shared buffer
   TimePoint deadline{};
@@ -300,7 +299,6 @@ void Service::Impl::open_client(Client& c, int fd, uint32_t slot) {
   socklen_t len = sizeof cred;
   bool known = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0;
   c.uid = known ? cred.uid : static_cast<uid_t>(-1);
-  c.pid = known ? cred.pid : 0;
   socklen_t glen = static_cast<socklen_t>(kMaxPeerGroups * sizeof(gid_t));
   size_t ngroups = 0;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, peer_groups.get(), &glen) == 0)

@@ -130,7 +130,10 @@ std::string map_heading(const json& m) {
   std::string line = name;
   if (!wwid.empty() && wwid != name) line += " (" + wwid + ")";
   std::string dm = str(m, "dm_name");
-  line += " " + (dm.empty() ? std::string("(not in the kernel)") : dm);
+  if (!dm.empty())
+    line += " " + dm;
+  else if (!flag(m, "in_kernel"))
+    line += " (not in the kernel)";
   return line;
 }
 

@@ -185,6 +185,13 @@ TEST_F(CtlTables, AMapOutsideTheKernelAndWithoutPaths) {
             "`-- (no paths)\n");
 }
 
+TEST_F(CtlTables, AMapInTheKernelWithoutItsDeviceNumber) {
+  snap.maps[0].devt = {};
+  json d = doc([&](core::FixedWriter& w) { return core::render_map(snap, snap.maps[0], scratch, w); });
+  std::string text = ctl::format_map(d);
+  EXPECT_EQ(text.substr(0, text.find('\n') + 1), "mpatha (360014051234abcd)\n");
+}
+
 TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
   json m = doc([&](core::FixedWriter& w) { return core::render_map(snap, snap.maps[1], scratch, w); });
   std::string map = ctl::format_map(m);
