@@ -23,7 +23,7 @@ struct BlockDevice {
   DeviceAction action = DeviceAction::Add;
   std::string_view name;        // "sda"
   core::DevT devt;
-  std::string_view wwid;        // sysfs device/wwid, else ID_WWN / ID_SERIAL, else ""
+  std::string_view wwid;        // SCSI: ID_SERIAL, else device/wwid; NVMe: wwid; else ID_WWN / ID_SERIAL; NBD ""
   std::string_view vendor;      // SCSI vendor/model, "" when unknown
   std::string_view product;
   checkers::Transport transport = checkers::Transport::Unknown;

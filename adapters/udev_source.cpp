@@ -149,9 +149,14 @@ void UdevSource::fill(udev_device* dev, DeviceAction action, BlockDevice& out) {
 
   // After a remove the sysfs directory is gone: only the event's properties
   // are left, and the attributes read as absent.
+  // SCSI: udev's ID_SERIAL (scsi_id: "3" + the NAA identifier, ...) first,
+  // the identity multipathd and every multipath.conf use, so maps made by
+  // multipathd (DM UUID mpath-<ID_SERIAL>) are adopted as they are; the
+  // kernel's device/wwid when udev has not named the disk.
   const char* wwid = nullptr;
   if (out.transport != Transport::Nbd) {  // NBD has no identity of its own
-    if (scsi) wwid = attr(dev, "device/wwid");
+    if (scsi) wwid = prop(dev, "ID_SERIAL");
+    if (!wwid && scsi) wwid = attr(dev, "device/wwid");
     if (!wwid && out.transport == Transport::Nvme) wwid = attr(dev, "wwid");
     if (!wwid) wwid = prop(dev, "ID_WWN");
     if (!wwid) wwid = prop(dev, "ID_SERIAL");

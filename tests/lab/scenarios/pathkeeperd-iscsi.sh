@@ -66,7 +66,8 @@ save fixtures/pk-table.txt dmsetup table "$W"
 save fixtures/pk-status.txt dmsetup status "$W"
 expect "DM UUID is mpath-$W" sh -c "[ \"\$(dmsetup info -c --noheadings -o uuid '$W')\" = 'mpath-$W' ]"
 expect "show maps names the map by WWID" [ "$(pk_map name)" = "$W" ]
-expect "both paths up by the checker" sh -c "[ \"\$(pk_path $A state)\" = up ] && [ \"\$(pk_path $B state)\" = up ]"
+expect "$A up by the checker" [ "$(pk_path "$A" state)" = up ]
+expect "$B up by the checker" [ "$(pk_path "$B" state)" = up ]
 expect "the daemon is sealed: memory locked" [ "$(pk_status memory_locked_bytes)" -gt 0 ]
 save pk/topology.txt pathkeeperctl show topology
 
