@@ -863,3 +863,17 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
   b.min_paths_for_map = 3;
   EXPECT_FALSE(equivalent(a, b));
 }
+
+// A tripwire: when the model grows, the loader, the dump, equivalent() and the
+// example must learn the new field. Sizes as on x86-64 with libstdc++.
+TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+  EXPECT_EQ(sizeof(core::Config), 400u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 136u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
+#else
+  GTEST_SKIP() << "sizes known for x86-64 only";
+#endif
+}
