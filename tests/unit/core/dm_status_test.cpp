@@ -64,3 +64,23 @@ TEST(DmStatus, RejectsMalformedStatus) {
   EXPECT_STREQ(trailing.result.what, "unexpected words after the last path");
   EXPECT_EQ(trailing.result.offset, 32u);  // where "junk" starts
 }
+
+// Lines taken from the lab (Debian's 6.1 kernel), scenario pathkeeperd-iscsi
+// and pathkeeperd-scsi-debug, fixtures/*.txt.
+TEST(DmStatusFromTheLab, IscsiAllPathsDownWithIoInFlight) {
+  Parsed p("2 0 0 0 1 1 A 0 2 2 8:0 F 1 16384 1 8:16 F 2 20480 1");
+  ASSERT_TRUE(p.result) << p.result.what;
+  EXPECT_EQ(p.status.active_paths(), 0u);
+  EXPECT_EQ(p.status.paths[1].fail_count, 2u);
+  EXPECT_EQ(p.status.groups[0].state, GroupState::Active);
+}
+
+TEST(DmStatusFromTheLab, ScsiDebugAluaTwoGroups) {
+  Parsed p("2 0 1 0 2 1 A 0 1 2 8:0 A 0 0 1 E 0 1 2 8:128 A 0 0 1");
+  ASSERT_TRUE(p.result) << p.result.what;
+  EXPECT_EQ(p.status.pg_init_count, 1u);
+  ASSERT_EQ(p.status.groups.size(), 2u);
+  EXPECT_EQ(p.status.groups[1].state, GroupState::Enabled);
+  EXPECT_EQ(p.status.paths[1].devt, (DevT{8, 128}));
+  EXPECT_EQ(p.status.paths[1].group, 1);
+}

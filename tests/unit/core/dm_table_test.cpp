@@ -122,3 +122,27 @@ TEST(DmTable, ReportsWhatIsWrongAndWhere) {
   r = parse_multipath_table("0 0 1 1 service-time 0 1 1 8:0 1 extra", group_store, path_store, parsed);
   EXPECT_STREQ(r.what, "unexpected words after the last path");
 }
+
+// The kernel reports features in its own order (lab, pathkeeperd-iscsi,
+// fixtures/pk-table.txt); adoption compares tables regardless of that order.
+TEST(DmTableFromTheLab, KernelOrderOfFeaturesMatchesWhatWasLoaded) {
+  std::array<TableGroup, 2> group_store;
+  std::array<DevT, 4> path_store;
+  MultipathTable kernel;
+  ASSERT_TRUE(parse_multipath_table(
+      "4 queue_if_no_path pg_init_retries 50 retain_attached_hw_handler 0 1 1 service-time 0 2 2 8:0 1 1 8:16 1 1",
+      group_store, path_store, kernel));
+
+  std::array<DevT, 2> paths{{{8, 0}, {8, 16}}};
+  std::array<TableGroup, 1> groups{{{Selector::ServiceTime, 0, 2}}};
+  MultipathTable loaded;
+  loaded.features.queue_if_no_path = true;
+  loaded.features.retain_attached_hw_handler = true;
+  loaded.features.pg_init_retries = 50;
+  loaded.groups = groups;
+  loaded.paths = paths;
+  EXPECT_TRUE(same_topology(loaded, kernel));
+  loaded.paths = std::span<const DevT>(paths.data(), 1);
+  loaded.groups = std::span<const TableGroup>();
+  EXPECT_FALSE(same_topology(loaded, kernel));
+}
