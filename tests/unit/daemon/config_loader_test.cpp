@@ -870,7 +870,7 @@ TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
   EXPECT_EQ(sizeof(core::Config), 400u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
   EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 136u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 160u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else
