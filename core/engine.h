@@ -67,6 +67,7 @@ class Engine {
   std::span<const PathId> members(MapId map) const;
   // The map now exists in the kernel (created or adopted).
   void set_map_in_kernel(MapId map, uint64_t sectors);
+  void set_map_devt(MapId map, DevT devt) { maps_.at(map).devt = devt; }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
   void set_map_settings(MapId map, const MapSettings& settings, MonoTime now);
 

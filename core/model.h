@@ -61,6 +61,7 @@ struct Path {
 struct Map {
   FixedString<128> name;
   FixedString<256> wwid;
+  DevT devt;                   // the dm device, 0:0 until known
   MapSettings settings;
   uint64_t sectors = 0;
   bool in_kernel = false;      // the DM device exists

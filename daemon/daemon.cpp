@@ -52,7 +52,6 @@ core::CheckVerdict to_core(checkers::Verdict v) {
 // The loop wakes at most this often for timers: checks due within one quantum
 // start together, which keeps the loop cheap with thousands of paths.
 constexpr core::Duration kTimerQuantum = std::chrono::milliseconds(10);
-constexpr core::Duration kPublishInterval = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -240,7 +239,8 @@ int Daemon::run() {
 void Daemon::arm_timer() {
   MonoTime next = engine_.next_wakeup();
   MonoTime t = now();
-  next = std::min(next, last_publish_ + std::chrono::seconds(1));
+  // Readers see a change within kPublishInterval, and counters every second.
+  next = std::min(next, last_publish_ + (dirty_ ? kPublishInterval : std::chrono::seconds(1)));
   if (notify_.watchdog_usec())
     next = std::min(next, last_watchdog_ + std::chrono::microseconds(notify_.watchdog_usec() / 2));
   next = std::max(next, t + kTimerQuantum);

@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include "core/clock.h"
+
 #include "adapters/dm.h"
 #include "adapters/sysfs.h"
 #include "adapters/udev.h"
@@ -62,6 +64,9 @@ class Daemon {
   int run();
 
  private:
+  // Readers see a change at most this late; the loop publishes no more often.
+  static constexpr core::Duration kPublishInterval = std::chrono::milliseconds(100);
+
   // Start-up
   bool open_loop(core::Error& err);
   bool open_checkers(core::Error& err);

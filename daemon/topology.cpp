@@ -59,6 +59,7 @@ void Daemon::adopt_existing_maps() {
     uint64_t sectors = 0;
     dm_->table(info.name, params, sectors, err);
     engine_.set_map_in_kernel(id, sectors);
+    engine_.set_map_devt(id, info.devt);
     log_info("map", "adopted %s (%s)", info.name, info.uuid);
   }
 }
@@ -68,6 +69,7 @@ void Daemon::on_block_device(const adapters::BlockDevice& dev) {
     // One of the maps: the kernel failed or reinstated a path, or it changed.
     core::MapId m = engine_.find_map_by_name(dev.dm_name);
     if (m == core::kNoSlot) return;
+    engine_.set_map_devt(m, dev.devt);
     core::DevT devt;
     if (!dev.dm_path.empty() && core::parse_devt(dev.dm_path, devt)) {
       core::PathId p = engine_.find_path(devt);
@@ -302,8 +304,7 @@ bool Daemon::reconfigure(core::Error& err) {
 // Copies the engine's state into the snapshot readers see. No allocation.
 void Daemon::publish_snapshot(bool force) {
   core::MonoTime t = now();
-  if (!force && !(dirty_ && t - last_publish_ >= std::chrono::milliseconds(100)) &&
-      t - last_publish_ < std::chrono::seconds(1))
+  if (!force && !(dirty_ && t - last_publish_ >= kPublishInterval) && t - last_publish_ < std::chrono::seconds(1))
     return;
   core::Snapshot& s = snapshots_.back();
   s.generation += 3;  // each of the three buffers advances past the others
@@ -322,7 +323,10 @@ void Daemon::publish_snapshot(bool force) {
   st.threads_io_flusher = now_m.threads_io_flusher;
   st.paths = {engine_.paths().used(), engine_.paths().capacity()};
   st.maps = {engine_.maps().used(), engine_.maps().capacity()};
-  st.clients = {0, config_.limits.max_clients};
+  if (service_) {
+    ipc::ServiceStats ss = service_->stats();
+    st.clients = {ss.clients, ss.max_clients};
+  }
   st.log_records = {0, config_.limits.log_records};
   const core::EngineCounters& c = engine_.counters();
   st.paths_refused = c.paths_refused;
@@ -369,6 +373,7 @@ void Daemon::publish_snapshot(bool force) {
     core::MapRecord& r = s.maps[nm++];
     r.name = m.name;
     r.wwid = m.wwid;
+    r.devt = m.devt;
     r.sectors = m.sectors;
     r.settings = m.settings;
     r.in_kernel = m.in_kernel;

@@ -296,7 +296,7 @@ uint64_t Walker::number(const Field& f, uint64_t min, uint64_t max) const {
   if (!digits) {
     bool negative = s.size() > 1 && s[0] == '-' &&
                     std::all_of(s.begin() + 1, s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (negative) fail(f.value, f.path, range + ", got " + s);
+    if (negative) fail(f.value, f.path, range + ", got " + clip(s));
     fail(f.value, f.path, "'" + s.substr(0, 64) + "' is not a whole number (" + range + ")");
   }
   uint64_t v = 0;
@@ -306,7 +306,7 @@ uint64_t Walker::number(const Field& f, uint64_t min, uint64_t max) const {
     if (v > (UINT64_MAX - d) / 10) overflow = true;
     if (!overflow) v = v * 10 + d;
   }
-  if (overflow || v < min || v > max) fail(f.value, f.path, range + ", got " + s.substr(0, 64));
+  if (overflow || v < min || v > max) fail(f.value, f.path, range + ", got " + clip(s));
   return v;
 }
 
@@ -324,7 +324,7 @@ Millis Walker::duration(const Field& f, Millis min, Millis max, bool whole_secon
   if (!parse_duration(s, d, why)) fail(f.value, f.path, why);
   if (whole_seconds && d.count() % 1000 != 0) fail(f.value, f.path, "'" + s + "' is not a whole number of seconds");
   if (d < min || d > max) {
-    fail(f.value, f.path, "must be between " + format_duration(min) + " and " + format_duration(max) + ", got " + s);
+    fail(f.value, f.path, "must be between " + format_duration(min) + " and " + format_duration(max) + ", got " + clip(s));
   }
   return d;
 }
@@ -335,7 +335,7 @@ uint64_t Walker::size(const Field& f, uint64_t min, uint64_t max, uint64_t multi
   std::string why;
   if (!parse_size(s, v, why)) fail(f.value, f.path, why);
   if (v < min || v > max) {
-    fail(f.value, f.path, "must be between " + format_size(min) + " and " + format_size(max) + ", got " + s);
+    fail(f.value, f.path, "must be between " + format_size(min) + " and " + format_size(max) + ", got " + clip(s));
   }
   if (v % multiple != 0) fail(f.value, f.path, "'" + s + "' is not a multiple of " + format_size(multiple));
   return v;
@@ -551,7 +551,7 @@ void Walker::rules(const Field& f, std::vector<core::DeviceRule>& out) {
                                   std::to_string(kPatternMax) + " are allowed");
       }
       std::string why;
-      if (!check_glob(pattern, why)) fail(k.value, k.path, "the pattern \"" + pattern.substr(0, 64) + "\" " + why);
+      if (!check_glob(pattern, why)) fail(k.value, k.path, "the pattern \"" + clip(pattern) + "\" " + why);
       if (name == "devnode" && pattern.starts_with("/dev/")) {
         fail(k.value, k.path, "devnode patterns match kernel names without /dev/; write \"" + pattern.substr(5) + "\"");
       }

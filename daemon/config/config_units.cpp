@@ -33,30 +33,30 @@ bool number_prefix(std::string_view text, std::string_view example, uint64_t max
     return false;
   }
   if (text[0] == '-') {
-    why = "'" + std::string(text) + "' is negative";
+    why = quoted(text) + " is negative";
     return false;
   }
   if (text[0] == '+' || text[0] == ' ') {
-    why = "'" + std::string(text) + "' must start with a digit, as in " + std::string(example);
+    why = quoted(text) + " must start with a digit, as in " + std::string(example);
     return false;
   }
   bool overflow = false;
   digits = leading_number(text, max, value, overflow);
   if (digits == 0) {
-    why = "'" + std::string(text) + "' is not a number with a unit, such as " + std::string(example);
+    why = quoted(text) + " is not a number with a unit, such as " + std::string(example);
     return false;
   }
   if (overflow) {
-    why = "'" + std::string(text) + "' is too large";
+    why = quoted(text) + " is too large";
     return false;
   }
   std::string_view rest = text.substr(digits);
   if (!rest.empty() && (rest[0] == '.' || rest[0] == ',')) {
-    why = "'" + std::string(text) + "' has a fraction; use a whole number of a smaller unit";
+    why = quoted(text) + " has a fraction; use a whole number of a smaller unit";
     return false;
   }
   if (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) {
-    why = "'" + std::string(text) + "' has a space before its unit; write it without, as in " +
+    why = quoted(text) + " has a space before its unit; write it without, as in " +
           std::string(example);
     return false;
   }
@@ -85,6 +85,14 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string clip(std::string_view text) {
+  constexpr size_t kMax = 64;
+  if (text.size() <= kMax) return std::string(text);
+  return std::string(text.substr(0, kMax)) + "...";
+}
+
+std::string quoted(std::string_view text) { return "'" + clip(text) + "'"; }
+
 bool parse_duration(std::string_view text, std::chrono::milliseconds& out, std::string& why) {
   uint64_t value = 0;
   size_t digits = 0;
@@ -100,18 +108,18 @@ bool parse_duration(std::string_view text, std::chrono::milliseconds& out, std::
       if (u.name == name) found = &u;
     }
     if (found == nullptr) {
-      why = "'" + std::string(text) + "' has an unknown unit '" + std::string(name) +
+      why = quoted(text) + " has an unknown unit '" + std::string(name) +
             "'; use ms, s, m or h (a bare number means seconds)";
       return false;
     }
     if (unit_len != unit.size()) {
-      why = "'" + std::string(text) + "' combines units; write a single number and unit (e.g. 90s for 1m30s)";
+      why = quoted(text) + " combines units; write a single number and unit (e.g. 90s for 1m30s)";
       return false;
     }
     factor = found->factor;
   }
   if (value > kMaxDurationMs / factor) {
-    why = "'" + std::string(text) + "' is too large";
+    why = quoted(text) + " is too large";
     return false;
   }
   out = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(value * factor));
@@ -143,7 +151,7 @@ bool parse_size(std::string_view text, uint64_t& out, std::string& why) {
     if (found == nullptr) {
       for (const Unit& u : kSizeUnits) {
         if (equal_ignoring_case(u.name, unit)) {
-          why = "'" + std::string(text) + "': units are case-sensitive; write " + std::string(u.name);
+          why = quoted(text) + ": units are case-sensitive; write " + std::string(u.name);
           return false;
         }
       }
@@ -151,19 +159,19 @@ bool parse_size(std::string_view text, uint64_t& out, std::string& why) {
       for (std::string_view b : kBinary) {
         // "K", "KB", "k", "kb" and so on: decimal or ambiguous spellings.
         if (lower(unit[0]) == lower(b[0]) && (unit.size() == 1 || (unit.size() == 2 && lower(unit[1]) == 'b'))) {
-          why = "'" + std::string(text) + "': the unit '" + std::string(unit) + "' is ambiguous; write " +
+          why = quoted(text) + ": the unit '" + std::string(unit) + "' is ambiguous; write " +
                 std::string(b) + " (powers of 1024)";
           return false;
         }
       }
-      why = "'" + std::string(text) + "' has an unknown unit '" + std::string(unit) +
+      why = quoted(text) + " has an unknown unit '" + std::string(unit) +
             "'; use B, KiB, MiB, GiB or TiB (a bare number means bytes)";
       return false;
     }
     factor = found->factor;
   }
   if (value > std::numeric_limits<uint64_t>::max() / factor) {
-    why = "'" + std::string(text) + "' is too large";
+    why = quoted(text) + " is too large";
     return false;
   }
   out = value * factor;

@@ -41,6 +41,11 @@ std::string format_size(uint64_t bytes);
 // control characters.
 bool check_glob(std::string_view pattern, std::string& why);
 
+// `text` for a message: at most 64 characters, "..." when cut; quoted() adds
+// single quotes around it.
+std::string clip(std::string_view text);
+std::string quoted(std::string_view text);
+
 // True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
 // code points above U+10FFFF); otherwise `bad_at` is the offset of the first
 // byte that is not.

@@ -13,11 +13,6 @@ ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 
 summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
 since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
-pk() { pathkeeperctl --json "$@"; }
-# pk_path DEV FIELD / pk_map FIELD: one field of the daemon's JSON.
-pk_path() { pk show paths | jq -r --arg d "$1" ".paths[] | select(.dev == \$d) | .$2"; }
-pk_map() { pk show maps | jq -r ".maps[0].$1"; }
-pk_status() { pk status | jq -r ".status.$1"; }
 
 pk_config() {
   mkdir -p /etc/pathkeeper /var/log/pathkeeper
@@ -35,14 +30,6 @@ limits:
 YAML
 }
 
-pk_start() {  # pk_start LOGNAME
-  pathkeeperd --foreground --config /etc/pathkeeper/pathkeeper.yaml --log-level debug \
-    > "/results/$1" 2>&1 &
-  PK_PID=$!
-  wait_for 30 "pathkeeperd answers on its control socket" 'pk status > /dev/null'
-  wait_for 30 "pathkeeperd ready" '[ "$(pk_status ready)" = true ]'
-  log "pathkeeperd running (pid $PK_PID)"
-}
 
 step "udev, then iSCSI with two portals (replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s)"
 start_udev
@@ -56,7 +43,7 @@ log "paths $A $B, WWID $W"
 step "pathkeeperd builds one map with two active paths"
 pk_config
 t0=$(now)
-pk_start pathkeeperd.log
+pk_start pathkeeperd.log --config /etc/pathkeeper/pathkeeper.yaml
 wait_for 30 "map $W with two active paths" '[ "$(pk_map paths_active)" = 2 ]'
 summary "startup_to_map_s $(since "$t0")"
 keep pk/maps-start.json pk show maps
@@ -142,7 +129,7 @@ expect "fio still waits" kill -0 "$FIO_PID"
 save fixtures/pk-table-orphan.txt dmsetup table "$W"
 
 step "a new pathkeeperd adopts the map and recovers the paths"
-pk_start pathkeeperd-restart.log
+pk_start pathkeeperd-restart.log --config /etc/pathkeeper/pathkeeper.yaml
 expect "the map was adopted, not created" grep -q "adopted $W" /results/pathkeeperd-restart.log
 if grep -q "reloaded $W" /results/pathkeeperd-restart.log; then fail "the adopted map was reloaded"; fi
 target_unfreeze
@@ -154,5 +141,4 @@ if fio_finish; then summary "fio_restart_ok yes"; else summary "fio_restart_ok n
 dm_errors=$(dmesg | grep -c "I/O error, dev $DM" || true)
 summary "dm_io_errors $dm_errors"
 [ "$dm_errors" -eq 0 ] || fail "I/O errors on the multipath device"
-kill "$PK_PID"
-wait "$PK_PID" || true
+pk_stop

@@ -3,16 +3,7 @@
 # and reinstated when it runs again; a restarted daemon adopts all 8 maps
 # without reloading any.
 
-pk() { pathkeeperctl --json "$@"; }
-pk_status() { pk status | jq -r ".status.$1"; }
 maps_with_two_active() { pk show maps | jq '[.maps[] | select(.paths_active == 2)] | length'; }
-pk_path() { pk show paths | jq -r --arg d "$1" ".paths[] | select(.dev == \$d) | .$2"; }
-
-pk_start() {  # pk_start LOGNAME
-  pathkeeperd --foreground --log-level debug > "/results/$1" 2>&1 &
-  PK_PID=$!
-  wait_for 30 "pathkeeperd ready" '[ "$(pk_status ready)" = true ]'
-}
 
 step "udev, scsi_debug 2 hosts x 8 LUNs"
 start_udev
@@ -43,11 +34,9 @@ scsi_online "$D"
 wait_for 30 "$D reinstated in DM" '[ "$(mp_path_state "$M" "$D")" = A ]'
 
 step "a restarted pathkeeperd adopts the 8 maps without reloading them"
-kill "$PK_PID"
-wait "$PK_PID" || true
+pk_stop
 pk_start pathkeeperd-restart.log
 wait_for 60 "8 maps with two active paths again" '[ "$(maps_with_two_active)" -eq 8 ]'
 expect "8 maps adopted" [ "$(grep -c 'adopted ' /results/pathkeeperd-restart.log)" -eq 8 ]
 expect "none reloaded or created" [ "$(grep -cE 'reloaded |created ' /results/pathkeeperd-restart.log)" -eq 0 ]
-kill "$PK_PID"
-wait "$PK_PID" || true
+pk_stop

@@ -7,8 +7,10 @@
 #   faults.sh    target freeze/restart, portal cut, SCSI device state,
 #                scsi_debug error/delay injection, memory pressure, fio verify
 #   keeper.sh    what fails and reinstates paths (KEEPER=shell for now)
+#   pathkeeper.sh  pathkeeperd: start, stop, read its JSON
 
 . /lab/core.sh
 . /lab/topology.sh
 . /lab/faults.sh
 . /lab/keeper.sh
+. /lab/pathkeeper.sh

@@ -1,0 +1,23 @@
+# pathkeeperd in the guest: start it, ask it things through pathkeeperctl's
+# JSON (read with jq).
+
+pk() { pathkeeperctl --json "$@"; }
+pk_status() { pk status | jq -r ".status.$1"; }
+pk_path() { pk show paths | jq -r --arg d "$1" ".paths[] | select(.dev == \$d) | .$2"; }
+pk_map() { pk show maps | jq -r ".maps[0].$1"; }  # the first (or only) map
+
+# pk_start LOGNAME [pathkeeperd options...]: runs the daemon in the background
+# (PK_PID), logging to /results/LOGNAME, and waits until it says READY.
+pk_start() {
+  _pk_log=$1
+  shift
+  pathkeeperd --foreground --log-level debug "$@" > "/results/$_pk_log" 2>&1 &
+  PK_PID=$!
+  wait_for 30 "pathkeeperd ready" '[ "$(pk_status ready)" = true ]'
+  log "pathkeeperd ready (pid $PK_PID)"
+}
+
+pk_stop() {
+  kill "$PK_PID" 2>/dev/null || true
+  wait "$PK_PID" 2>/dev/null || true
+}
