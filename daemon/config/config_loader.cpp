@@ -95,7 +95,7 @@ std::string one_of(std::span<const std::string_view> choices) {
 std::string kind_name(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Null: return "empty";
-    case YAML::NodeType::Scalar: return "the value '" + n.Scalar().substr(0, 64) + "'";
+    case YAML::NodeType::Scalar: return "the value " + quoted(n.Scalar());
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Undefined: break;
@@ -259,7 +259,7 @@ void Walker::each_key(const YAML::Node& map, const std::string& path, Keys known
       if (name == "<<") fail(key, path, "merge keys ('<<') are not supported; write the keys out");
       std::string hint = did_you_mean(name, known);
       if (hint.empty()) hint = "; known keys: " + one_of(known);
-      fail(key, "", "unknown key '" + name.substr(0, 64) + "'" + where_text + hint);
+      fail(key, "", "unknown key " + quoted(name) + where_text + hint);
     }
     std::string child = path.empty() ? name : path + "." + name;
     auto [first, inserted] = seen.emplace(name, key.Mark());
@@ -297,7 +297,7 @@ uint64_t Walker::number(const Field& f, uint64_t min, uint64_t max) const {
     bool negative = s.size() > 1 && s[0] == '-' &&
                     std::all_of(s.begin() + 1, s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (negative) fail(f.value, f.path, range + ", got " + clip(s));
-    fail(f.value, f.path, "'" + s.substr(0, 64) + "' is not a whole number (" + range + ")");
+    fail(f.value, f.path, quoted(s) + " is not a whole number (" + range + ")");
   }
   uint64_t v = 0;
   bool overflow = false;
@@ -314,7 +314,7 @@ bool Walker::boolean(const Field& f) const {
   const std::string& s = scalar(f, "true or false");
   if (s == "true" || s == "yes") return true;
   if (s == "false" || s == "no") return false;
-  fail(f.value, f.path, "'" + s.substr(0, 64) + "' is not true or false");
+  fail(f.value, f.path, quoted(s) + " is not true or false");
 }
 
 Millis Walker::duration(const Field& f, Millis min, Millis max, bool whole_seconds) const {
@@ -322,7 +322,7 @@ Millis Walker::duration(const Field& f, Millis min, Millis max, bool whole_secon
   Millis d{};
   std::string why;
   if (!parse_duration(s, d, why)) fail(f.value, f.path, why);
-  if (whole_seconds && d.count() % 1000 != 0) fail(f.value, f.path, "'" + s + "' is not a whole number of seconds");
+  if (whole_seconds && d.count() % 1000 != 0) fail(f.value, f.path, quoted(s) + " is not a whole number of seconds");
   if (d < min || d > max) {
     fail(f.value, f.path, "must be between " + format_duration(min) + " and " + format_duration(max) + ", got " + clip(s));
   }
@@ -337,14 +337,14 @@ uint64_t Walker::size(const Field& f, uint64_t min, uint64_t max, uint64_t multi
   if (v < min || v > max) {
     fail(f.value, f.path, "must be between " + format_size(min) + " and " + format_size(max) + ", got " + clip(s));
   }
-  if (v % multiple != 0) fail(f.value, f.path, "'" + s + "' is not a multiple of " + format_size(multiple));
+  if (v % multiple != 0) fail(f.value, f.path, quoted(s) + " is not a multiple of " + format_size(multiple));
   return v;
 }
 
 std::string Walker::absolute_path(const Field& f, uint64_t max_len) {
   const std::string& s = scalar(f, "an absolute path");
   charge(f.value, s.size());
-  if (s.empty() || s[0] != '/') fail(f.value, f.path, "'" + s.substr(0, 64) + "' is not an absolute path");
+  if (s.empty() || s[0] != '/') fail(f.value, f.path, quoted(s) + " is not an absolute path");
   if (s.size() > max_len) {
     fail(f.value, f.path, "is " + std::to_string(s.size()) + " characters long; at most " + std::to_string(max_len) +
                               " are possible");
@@ -353,7 +353,7 @@ std::string Walker::absolute_path(const Field& f, uint64_t max_len) {
     const auto u = static_cast<unsigned char>(ch);
     if (u < 0x20 || u == 0x7f) fail(f.value, f.path, "contains a control character");
   }
-  if (s.back() == '/') fail(f.value, f.path, "'" + s + "' names a directory; name a file");
+  if (s.back() == '/') fail(f.value, f.path, quoted(s) + " names a directory; name a file");
   return s;
 }
 
@@ -365,7 +365,7 @@ E Walker::choose(const Field& f, const std::array<Choice<E>, N>& choices) const 
   for (const Choice<E>& c : choices) {
     if (c.name == s) return c.value;
   }
-  fail(f.value, f.path, "'" + s.substr(0, 64) + "' is not one of " + one_of(names) + did_you_mean(s, names));
+  fail(f.value, f.path, quoted(s) + " is not one of " + one_of(names) + did_you_mean(s, names));
 }
 
 // ---------------------------------------------------------------------------
@@ -417,7 +417,7 @@ void Walker::logging(const Field& f, core::LoggingConfig& l) {
     } else if (name == "level") {
       const std::string& s = scalar(k, "one of " + one_of(kLevels));
       if (std::find(kLevels.begin(), kLevels.end(), s) == kLevels.end()) {
-        fail(k.value, k.path, "'" + s.substr(0, 64) + "' is not one of " + one_of(kLevels) + did_you_mean(s, kLevels));
+        fail(k.value, k.path, quoted(s) + " is not one of " + one_of(kLevels) + did_you_mean(s, kLevels));
       }
       l.level = s;
     } else if (name == "journal") {
@@ -442,7 +442,7 @@ void Walker::control(const Field& f, core::Config& c) {
         valid = letter || (i > 0 && other);
       }
       if (!valid && !all_digits) {
-        fail(k.value, k.path, "'" + s.substr(0, 64) + "' is not a group name (letters, digits, '_', '-', '.'; "
+        fail(k.value, k.path, quoted(s) + " is not a group name (letters, digits, '_', '-', '.'; "
                               "at most 32 characters; or a numeric GID)");
       }
       c.control_group = s;
@@ -495,7 +495,7 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
       s.failback = core::Failback::Delayed;
       s.failback_delay = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{86400}, true));
     } else {
-      fail(k.value, k.path, "'" + v.substr(0, 64) + "' is not immediate, manual, followover or a delay such as 30s" +
+      fail(k.value, k.path, quoted(v) + " is not immediate, manual, followover or a delay such as 30s" +
                                 did_you_mean(v, kWords));
     }
   } else if (name == "no_path_retry") {
@@ -517,7 +517,7 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
       r.duration = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{720}, true));
     } else {
       fail(k.value, k.path,
-           "'" + v.substr(0, 64) + "' is not queue, fail, a number of checks (e.g. 12) or a duration (e.g. 5m)" +
+           quoted(v) + " is not queue, fail, a number of checks (e.g. 12) or a duration (e.g. 5m)" +
                did_you_mean(v, kWords));
     }
     s.no_path_retry = r;
@@ -610,7 +610,7 @@ void Walker::maps(const Field& f, core::Config& c) {
       if (name == "wwid") {
         const std::string& s = scalar(k, "the WWID of the disk");
         charge(k.value, s.size());
-        if (!plain_name(s)) fail(k.value, k.path, "'" + s.substr(0, 64) + "' is not a WWID (printable, no blank or '/')");
+        if (!plain_name(s)) fail(k.value, k.path, quoted(s) + " is not a WWID (printable, no blank or '/')");
         if (s.size() > kWwidMax) {
           fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
                                     std::to_string(kWwidMax) + " fit in a device-mapper UUID (mpath-<wwid>)");
@@ -620,7 +620,7 @@ void Walker::maps(const Field& f, core::Config& c) {
       } else if (name == "alias") {
         const std::string& s = scalar(k, "a map name");
         charge(k.value, s.size());
-        if (!plain_name(s)) fail(k.value, k.path, "'" + s.substr(0, 64) + "' is not a map name (printable, no blank or '/')");
+        if (!plain_name(s)) fail(k.value, k.path, quoted(s) + " is not a map name (printable, no blank or '/')");
         if (s.size() > kAliasMax) {
           fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
                                     std::to_string(kAliasMax) + " fit in a device-mapper name");
@@ -637,15 +637,15 @@ void Walker::maps(const Field& f, core::Config& c) {
           Field pf{k.key, p, ppath};
           const std::string& dev = scalar(pf, "a device name such as nbd0");
           charge(p, dev.size());
-          if (dev.starts_with("/dev/")) fail(p, ppath, "write the kernel name '" + dev.substr(5, 64) + "', without /dev/");
+          if (dev.starts_with("/dev/")) fail(p, ppath, "write the kernel name " + quoted(dev.substr(5)) + ", without /dev/");
           if (!plain_name(dev) || dev.size() > kDevnodeMax) {
-            fail(p, ppath, "'" + dev.substr(0, 64) + "' is not a kernel device name such as nbd0");
+            fail(p, ppath, quoted(dev) + " is not a kernel device name such as nbd0");
           }
           if (std::find(m.paths.begin(), m.paths.end(), dev) != m.paths.end()) {
-            fail(p, ppath, "'" + dev + "' is listed twice in this map");
+            fail(p, ppath, quoted(dev) + " is listed twice in this map");
           }
           auto [other, inserted] = members.emplace(dev, Named{p, ppath, c.maps.size()});
-          if (!inserted) fail(p, ppath, "'" + dev + "' is already a path of the map at " + where(other->second.node));
+          if (!inserted) fail(p, ppath, quoted(dev) + " is already a path of the map at " + where(other->second.node));
           if (++total_paths > c.limits.max_paths) {
             fail(p, ppath, "the maps list more paths than limits.max_paths (" + std::to_string(c.limits.max_paths) + ")");
           }
@@ -657,10 +657,10 @@ void Walker::maps(const Field& f, core::Config& c) {
     });
     if (!wwid) fail(item, path, "a map needs a wwid (for a disk without one, such as NBD, invent one: nbd-export1)");
     auto [other, inserted] = wwids.emplace(m.wwid, Named{wwid->value, wwid->path, c.maps.size()});
-    if (!inserted) fail(wwid->value, wwid->path, "'" + m.wwid + "' is already the wwid of the map at " + where(other->second.node));
+    if (!inserted) fail(wwid->value, wwid->path, quoted(m.wwid) + " is already the wwid of the map at " + where(other->second.node));
     if (alias) {
       auto [dup, fresh] = aliases.emplace(m.alias, Named{alias->value, alias->path, c.maps.size()});
-      if (!fresh) fail(alias->value, alias->path, "'" + m.alias + "' is already the alias of the map at " + where(dup->second.node));
+      if (!fresh) fail(alias->value, alias->path, quoted(m.alias) + " is already the alias of the map at " + where(dup->second.node));
     }
     check_settings(m.settings, set);
     c.maps.push_back(std::move(m));
@@ -670,7 +670,7 @@ void Walker::maps(const Field& f, core::Config& c) {
   for (const auto& [name, a] : aliases) {
     auto w = wwids.find(name);
     if (w != wwids.end() && w->second.map_index != a.map_index) {
-      fail(a.node, a.path, "'" + name + "' is the wwid of the map at " + where(w->second.node) +
+      fail(a.node, a.path, quoted(name) + " is the wwid of the map at " + where(w->second.node) +
                                "; map names must be unique");
     }
   }
