@@ -441,6 +441,16 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:24: maps[0].checker: 'turr' is not one of tur, directio, state or none (did you mean 'tur'?)");
 }
 
+TEST(ConfigErrors, LongValuesAreClippedInMessages) {
+  EXPECT_EQ(error_of("logging:\n  level: " + std::string(5000, 'v') + "\n"),
+            "t.yaml:2:10: logging.level: '" + std::string(64, 'v') +
+                "...' is not one of error, warning, notice, info or debug");
+  EXPECT_EQ(error_of(std::string(300, 'k') + ": 1\n"),
+            "t.yaml:1:1: unknown key '" + std::string(64, 'k') +
+                "...'; known keys: timing, limits, logging, control, naming, discovery, defaults, blacklist, "
+                "blacklist_exceptions or maps");
+}
+
 TEST(ConfigErrors, Durations) {
   EXPECT_EQ(error_of("timing:\n  polling_interval: 5x\n"),
             "t.yaml:2:21: timing.polling_interval: '5x' has an unknown unit 'x'; use ms, s, m or h (a bare number "

@@ -149,3 +149,11 @@ TEST(ConfigUnits, Utf8Validation) {
   EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80", bad));  // above U+10FFFF
   EXPECT_EQ(bad, 0u);
 }
+
+TEST(ConfigUnits, EchoedValuesAreClipped) {
+  EXPECT_EQ(clip("short"), "short");
+  EXPECT_EQ(quoted("short"), "'short'");
+  EXPECT_EQ(clip(std::string(64, 'x')), std::string(64, 'x'));
+  EXPECT_EQ(clip(std::string(100, 'x')), std::string(64, 'x') + "...");
+  EXPECT_EQ(duration_text(std::string(200, '9') + "s"), "error: '" + std::string(64, '9') + "...' is too large");
+}
