@@ -55,7 +55,7 @@ constexpr core::Duration kTimerQuantum = std::chrono::milliseconds(10);
 
 }  // namespace
 
-Daemon::Daemon() = default;
+Daemon::Daemon(Platform platform) : platform_(std::move(platform)) {}
 
 Daemon::~Daemon() {
   stop_ = true;
@@ -66,6 +66,7 @@ Daemon::~Daemon() {
 }
 
 MonoTime Daemon::now() const {
+  if (platform_.clock) return platform_.clock->now();
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return MonoTime(int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec);
@@ -77,15 +78,17 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   started_ = now();
 
   // Memory first, so every later allocation comes from locked, present pages.
-  prepare_heap(config_.limits.heap_reserve_bytes);
-  if (!lock_memory(err)) {
-    if (!options_.allow_unlocked_memory) return false;
-    log_warning("memory", "%s; continuing unlocked as --allow-unlocked-memory asks", err.c_str());
-    err.clear();
+  if (platform_.process_setup) {
+    prepare_heap(config_.limits.heap_reserve_bytes);
+    if (!lock_memory(err)) {
+      if (!options_.allow_unlocked_memory) return false;
+      log_warning("memory", "%s; continuing unlocked as --allow-unlocked-memory asks", err.c_str());
+      err.clear();
+    }
+    core::Error soft;
+    if (!mark_io_flusher(soft)) log_warning("memory", "%s", soft.c_str());
+    if (!protect_from_oom(soft)) log_warning("memory", "%s", soft.c_str());
   }
-  core::Error soft;
-  if (!mark_io_flusher(soft)) log_warning("memory", "%s", soft.c_str());
-  if (!protect_from_oom(soft)) log_warning("memory", "%s", soft.c_str());
 
   const core::Limits& lim = config_.limits;
   engine_.init(lim, config_.timing);
@@ -94,6 +97,10 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   status_paths_ = std::make_unique<core::StatusPath[]>(lim.max_paths_per_map);
   table_groups_ = std::make_unique<core::TableGroup[]>(lim.max_paths_per_map);
   table_paths_ = std::make_unique<core::DevT[]>(lim.max_paths_per_map);
+  group_inputs_ = std::make_unique<core::GroupInput[]>(lim.max_paths_per_map);
+  path_groups_ = std::make_unique<uint16_t[]>(lim.max_paths_per_map);
+  current_groups_ = std::make_unique<core::TableGroup[]>(lim.max_paths_per_map);
+  current_paths_ = std::make_unique<core::DevT[]>(lim.max_paths_per_map);
   table_text_capacity_ = 256 + size_t{lim.max_paths_per_map} * 48;  // "maj:min a b " per path, generously
   table_text_ = std::make_unique<char[]>(table_text_capacity_);
   dm_map_capacity_ = size_t{lim.max_maps} + 256;  // room for other dm devices on the host
@@ -112,10 +119,10 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
 
   // Large enough to list every DM device the host may have, or to read the
   // status of a full map, whichever is more.
-  dm_ = adapters::make_kernel_dm();
+  dm_ = platform_.make_dm();
   if (!dm_->open(adapters::dm_buffer_bytes(static_cast<uint32_t>(dm_map_capacity_), lim.max_paths_per_map), err))
     return false;
-  udev_ = adapters::make_udev_source();
+  udev_ = platform_.make_devices();
   if (!udev_->open(err)) return false;
   if (!open_checkers(err) || !open_loop(err)) return false;
 
@@ -149,7 +156,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
 bool Daemon::open_checkers(core::Error& err) {
   for (core::CheckerKind kind : {core::CheckerKind::Tur, core::CheckerKind::DirectIo, core::CheckerKind::State,
                                  core::CheckerKind::None}) {
-    auto c = checkers::make_checker(kind);
+    auto c = platform_.make_checker(kind);
     if (!c) {
       err.set("no checker for kind %d", static_cast<int>(kind));
       return false;
@@ -203,37 +210,42 @@ void Daemon::seal() {
 
 int Daemon::run() {
   arm_timer();
-  constexpr int kMaxEvents = 64;
-  epoll_event events[kMaxEvents];
   while (running_) {
-    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      log_error("daemon", "epoll_wait: %s", std::strerror(errno));
-      return 1;
-    }
-    for (int i = 0; i < n; ++i) {
-      auto source = static_cast<Source>(events[i].data.u64 >> 32);
-      auto index = static_cast<uint32_t>(events[i].data.u64);
-      switch (source) {
-        case Source::Timer: on_timer(); break;
-        case Source::Signal: on_signal(); break;
-        case Source::DmEvents: on_dm_event(); break;
-        case Source::Udev: on_udev(); break;
-        case Source::Commands: on_commands(); break;
-        case Source::Checker: on_checker(*checkers_[index]); break;
-      }
-    }
-    engine_.tick(now());
-    execute_actions();
-    publish_snapshot(false);
-    arm_timer();
+    if (!step(-1)) return 1;
   }
   log_info("daemon", "stopping; maps are left as they are (queueing maps keep queueing)");
   stop_ = true;
   service_->wake();
   if (service_thread_.joinable()) service_thread_.join();
   return 0;
+}
+
+bool Daemon::step(int timeout_ms) {
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    log_error("daemon", "epoll_wait: %s", std::strerror(errno));
+    return false;
+  }
+  for (int i = 0; i < n; ++i) {
+    auto source = static_cast<Source>(events[i].data.u64 >> 32);
+    auto index = static_cast<uint32_t>(events[i].data.u64);
+    switch (source) {
+      case Source::Timer: on_timer(); break;
+      case Source::Signal: on_signal(); break;
+      case Source::DmEvents: on_dm_event(); break;
+      case Source::Udev: on_udev(); break;
+      case Source::Commands: on_commands(); break;
+      case Source::Checker: on_checker(*checkers_[index]); break;
+    }
+  }
+  engine_.tick(now());
+  execute_actions();
+  publish_snapshot(false);
+  arm_timer();
+  return true;
 }
 
 void Daemon::arm_timer() {

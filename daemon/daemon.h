@@ -13,6 +13,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,6 +28,7 @@
 #include "core/dm_status.h"
 #include "core/dm_table.h"
 #include "core/engine.h"
+#include "core/grouping.h"
 #include "core/error.h"
 #include "core/snapshot.h"
 #include "daemon/notify.h"
@@ -54,14 +56,31 @@ struct PathExtra {
   uint64_t sectors = 0;
 };
 
+// What the daemon is built from. The defaults are the real kernel and
+// libraries; the steady-state tests hand in fakes and a manual clock.
+struct Platform {
+  std::function<std::unique_ptr<adapters::Dm>()> make_dm = adapters::make_kernel_dm;
+  std::function<std::unique_ptr<adapters::DeviceSource>()> make_devices = adapters::make_udev_source;
+  std::function<std::unique_ptr<checkers::Checker>(core::CheckerKind)> make_checker = checkers::make_checker;
+  const core::Clock* clock = nullptr;  // nullptr: CLOCK_MONOTONIC
+  bool process_setup = true;           // heap reserve, mlockall, IO_FLUSHER, oom_score_adj
+};
+
 class Daemon {
  public:
-  Daemon();
+  explicit Daemon(Platform platform = {});
   ~Daemon();
 
   bool init(const core::Config& config, const Options& options, core::Error& err);
   // Runs the loop until SIGTERM/SIGINT; returns the exit status.
   int run();
+  // One turn of the loop: waits up to timeout_ms for events, handles them,
+  // ticks the engine, carries out its actions, publishes. False once stopping.
+  bool step(int timeout_ms);
+
+  // For tests and status: the decisions' state (loop thread only).
+  const core::Engine& engine() const { return engine_; }
+  const SelfMeasure& measured_at_ready() const { return at_ready_; }
 
  private:
   // Readers see a change at most this late; the loop publishes no more often.
@@ -98,6 +117,7 @@ class Daemon {
   bool reconfigure(core::Error& err);
   void set_last_error(const core::Error& err);
 
+  Platform platform_;
   core::Config config_;
   Options options_;
   core::Engine engine_;
@@ -113,6 +133,11 @@ class Daemon {
   std::unique_ptr<core::StatusPath[]> status_paths_;
   std::unique_ptr<core::TableGroup[]> table_groups_;
   std::unique_ptr<core::DevT[]> table_paths_;
+  // Storage for building a map's table (sync_map), so a reload allocates nothing.
+  std::unique_ptr<core::GroupInput[]> group_inputs_;
+  std::unique_ptr<uint16_t[]> path_groups_;
+  std::unique_ptr<core::TableGroup[]> current_groups_;
+  std::unique_ptr<core::DevT[]> current_paths_;
   std::unique_ptr<char[]> table_text_;
   size_t table_text_capacity_ = 0;
   std::unique_ptr<adapters::DmMapInfo[]> dm_maps_;

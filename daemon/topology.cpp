@@ -200,8 +200,8 @@ bool Daemon::sync_map(core::MapId id) {
   auto members = engine_.members(id);
   if (members.empty()) return false;
   const size_t n = members.size();
-  std::unique_ptr<core::GroupInput[]> inputs(new core::GroupInput[n]);
-  std::unique_ptr<uint16_t[]> path_group(new uint16_t[n]);
+  core::GroupInput* inputs = group_inputs_.get();
+  uint16_t* path_group = path_groups_.get();
   uint64_t sectors = 0;
   for (size_t k = 0; k < n; ++k) {
     const core::Path& p = engine_.paths().at(members[k]);
@@ -215,8 +215,8 @@ bool Daemon::sync_map(core::MapId id) {
     inputs[k] = core::GroupInput{p.devt, extra.alua ? core::alua_priority(access) : uint8_t{1}, extra.alua};
     if (sectors == 0) sectors = extra.sectors;
   }
-  core::MultipathTable want = core::build_table(m.settings, {inputs.get(), n}, {table_groups_.get(), n},
-                                                {table_paths_.get(), n}, {path_group.get(), n});
+  core::MultipathTable want = core::build_table(m.settings, {inputs, n}, {table_groups_.get(), n},
+                                                {table_paths_.get(), n}, {path_group, n});
   // Keep the kernel's current queueing choice: no_path_retry may have ended it.
   if (m.in_kernel) want.features.queue_if_no_path = m.queueing;
   char* params = table_text_.get();
@@ -236,12 +236,10 @@ bool Daemon::sync_map(core::MapId id) {
   } else {
     std::string_view current;
     uint64_t current_sectors = 0;
-    std::unique_ptr<core::TableGroup[]> g(new core::TableGroup[config_.limits.max_paths_per_map]);
-    std::unique_ptr<core::DevT[]> pa(new core::DevT[config_.limits.max_paths_per_map]);
+    const uint32_t cap = config_.limits.max_paths_per_map;
     core::MultipathTable have;
     bool same = dm_->table(m.name.view(), current, current_sectors, err) &&
-                core::parse_multipath_table(current, {g.get(), config_.limits.max_paths_per_map},
-                                            {pa.get(), config_.limits.max_paths_per_map}, have) &&
+                core::parse_multipath_table(current, {current_groups_.get(), cap}, {current_paths_.get(), cap}, have) &&
                 current_sectors == sectors;
     if (same) {
       want.features.queue_if_no_path = have.features.queue_if_no_path;
