@@ -1,0 +1,135 @@
+// Fakes of the kernel for the steady-state suite: device-mapper, the device
+// source and a checker, all with fixed storage so that they allocate nothing
+// after construction (the guard would count it). A test scripts what the
+// "storage" does: a path that answers, fails or hangs; a dm event storm.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "adapters/dm.h"
+#include "adapters/udev.h"
+#include "checkers/checker.h"
+#include "core/dm_table.h"
+#include "core/fixed_string.h"
+
+namespace pk::steady {
+
+constexpr uint32_t kMaxFakePaths = 32;
+constexpr uint32_t kMaxFakeMaps = 16;
+
+// What a fake path does when checked.
+enum class Behaviour : uint8_t { Up, Down, Hang };
+
+struct FakeStorage;  // shared by the three fakes: the "world" the daemon sees
+
+class FakeDm final : public adapters::Dm {
+ public:
+  explicit FakeDm(FakeStorage& world) : world_(world) {}
+  bool open(size_t buffer_bytes, core::Error& err) override;
+  bool message(std::string_view map, std::string_view text, core::Error& err) override;
+  bool status(std::string_view map, std::string_view& params, uint32_t& event_nr, core::Error& err) override;
+  bool table(std::string_view map, std::string_view& params, uint64_t& sectors, core::Error& err) override;
+  bool list(std::span<adapters::DmMapInfo> out, size_t& count, core::Error& err) override;
+  int event_fd() const override;
+  bool arm_events(core::Error& err) override;
+  bool create(std::string_view name, std::string_view uuid, uint64_t sectors, std::string_view params,
+              core::Error& err) override;
+  bool reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) override;
+  bool remove(std::string_view name, core::Error& err) override;
+
+ private:
+  FakeStorage& world_;
+  char buf_[4096] = {};
+};
+
+class FakeDevices final : public adapters::DeviceSource {
+ public:
+  explicit FakeDevices(FakeStorage& world) : world_(world) {}
+  bool open(core::Error& err) override;
+  bool enumerate(const BlockFn& fn, core::Error& err) override;
+  int monitor_fd() const override;
+  size_t receive(const BlockFn& on_block, const TransportFn& on_transport) override;
+
+ private:
+  FakeStorage& world_;
+};
+
+class FakeChecker final : public checkers::Checker {
+ public:
+  FakeChecker(FakeStorage& world, core::CheckerKind kind) : world_(world), kind_(kind) {}
+  core::CheckerKind kind() const override { return kind_; }
+  std::string_view name() const override { return "fake"; }
+  bool init(uint32_t capacity, core::Error& err) override;
+  int completion_fd() const override;
+  bool attach(checkers::PathIndex path, const checkers::PathIdentity& id, core::Error& err) override;
+  void detach(checkers::PathIndex path) override;
+  checkers::StartResult start(checkers::PathIndex path, core::MonoTime now) override;
+  size_t reap(std::span<checkers::Completion> out) override;
+
+ private:
+  FakeStorage& world_;
+  core::CheckerKind kind_;
+};
+
+struct FakeMap {
+  bool used = false;
+  core::FixedString<128> name;
+  core::FixedString<160> uuid;
+  core::DevT devt;
+  uint64_t sectors = 0;
+  uint32_t event_nr = 0;
+  std::array<core::TableGroup, kMaxFakePaths> groups{};
+  std::array<core::DevT, kMaxFakePaths> paths{};
+  std::array<bool, kMaxFakePaths> active{};
+  std::array<uint32_t, kMaxFakePaths> fail_count{};
+  core::MultipathTable table;  // spans into groups/paths
+};
+
+struct FakePath {
+  core::FixedString<32> dev;
+  core::DevT devt;
+  core::FixedString<64> wwid;
+  Behaviour behaviour = Behaviour::Up;
+  bool in_flight = false;
+  uint32_t daemon_index = UINT32_MAX;  // the checker's PathIndex once attached
+};
+
+struct Counts {
+  uint64_t fail_path = 0, reinstate_path = 0, queue_if_no_path = 0, fail_if_no_path = 0, other = 0;
+  uint64_t checks_started = 0, checks_busy = 0, uevents = 0;
+};
+
+// One pending uevent (fixed storage).
+struct FakeEvent {
+  bool dm = false;  // a PATH_FAILED change of a map, else a change of a disk
+  core::FixedString<128> name;
+  core::FixedString<16> dm_path;
+};
+
+struct FakeStorage {
+  FakeStorage();
+  ~FakeStorage();
+  void add_path(std::string_view dev, core::DevT devt, std::string_view wwid);
+  // The storage behind `dev` changes. Down: the kernel fails the path at once
+  // (an I/O error, PATH_FAILED); Hang: nothing is noticed but by the checks.
+  void set_behaviour(std::string_view dev, Behaviour b);
+  // A uevent storm: `n` change events for disks and PATH_FAILED for maps.
+  void storm(uint32_t n);
+  bool path_active_in_dm(std::string_view dev) const;
+  bool map_queueing(size_t map) const;
+
+  std::array<FakePath, kMaxFakePaths> paths{};
+  uint32_t path_count = 0;
+  std::array<FakeMap, kMaxFakeMaps> maps{};
+  std::array<bool, kMaxFakeMaps> queueing{};
+  std::array<FakeEvent, 256> events{};
+  uint32_t event_head = 0, event_tail = 0;
+  std::array<checkers::Completion, 256> completions{};
+  uint32_t completion_head = 0, completion_tail = 0;
+  int dm_event_fd = -1, uevent_fd = -1, completion_fd = -1;
+  Counts counts;
+};
+
+}  // namespace pk::steady

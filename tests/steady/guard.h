@@ -1,0 +1,24 @@
+// The steady-state guard: once armed, every heap call (malloc family,
+// operator new/delete), process creation (fork, exec family, posix_spawn,
+// system, popen), dlopen and thread creation in this process is counted as a
+// violation, with the first offender's return address kept for the report.
+// Link guard.cpp into a test binary; it replaces those functions.
+#pragma once
+
+#include <cstdint>
+
+namespace pk::steady {
+
+struct Violations {
+  uint64_t heap = 0;       // malloc, calloc, realloc, memalign, free, new, delete...
+  uint64_t processes = 0;  // fork, vfork, exec*, posix_spawn*, system, popen
+  uint64_t dlopen = 0;
+  uint64_t threads = 0;    // pthread_create
+  void* first_heap_caller = nullptr;
+};
+
+void guard_arm();
+void guard_disarm();
+Violations guard_violations();
+
+}  // namespace pk::steady
