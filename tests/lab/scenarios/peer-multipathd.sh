@@ -17,6 +17,9 @@ mkdir -p /etc/multipath
 multipathd -d -s -v3 > /results/multipathd.log 2>&1 &
 MPD_PID=$!
 wait_for 60 "multipathd to list a map for $W" "multipathd show maps raw format %w | grep -qx $W"
+# udev makes /dev/mapper/<name> after multipathd made the map.
+settle
+wait_for 30 "/dev/mapper/$W" "test -b /dev/mapper/$W"
 save peer/show-maps.txt multipathd show maps
 save peer/show-paths.txt multipathd show paths
 save peer/multipath-ll.txt multipath -ll
