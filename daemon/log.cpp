@@ -1,73 +1,194 @@
 #include "daemon/log.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdarg>
-#include <cstdio>
-#include <cstring>
+#include <cstdlib>
+
+#include "core/log_ring.h"
+#include "daemon/log_placement.h"
+#include "daemon/log_writer.h"
+#include "pk_build_config.h"
 
 namespace pk::daemon {
 
 namespace {
+
 std::atomic<uint8_t> g_level{static_cast<uint8_t>(LogLevel::Info)};
-std::atomic<uint64_t> g_written{0};
-std::atomic<uint64_t> g_dropped{0};
-std::atomic<bool> g_nonblocking{false};
 
-const char* level_name(LogLevel l) {
-  switch (l) {
-    case LogLevel::Error: return "error";
-    case LogLevel::Warning: return "warning";
-    case LogLevel::Notice: return "notice";
-    case LogLevel::Info: return "info";
-    case LogLevel::Debug: return "debug";
+// Before log_start (and after log_stop): straight to stderr.
+std::atomic<uint64_t> g_direct_written{0};
+std::atomic<uint64_t> g_direct_dropped{0};
+std::atomic<bool> g_stderr_nonblocking{false};
+
+// The running logger. Producers see the ring through g_ring and announce
+// themselves in g_inflight, so log_stop knows when no producer still holds it.
+std::atomic<core::LogRing*> g_ring{nullptr};
+std::atomic<LogWriter*> g_writer{nullptr};
+std::atomic<uint32_t> g_inflight{0};
+// Owned by log_start/log_stop (main thread); kept after log_stop so the
+// counters stay readable, replaced by the next log_start.
+core::LogRing* g_last_ring = nullptr;
+LogWriter* g_last_writer = nullptr;
+std::string g_file;
+bool g_atexit = false;
+
+int64_t realtime_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void write_direct(LogLevel level, const char* subsystem, const core::LogIdentity& id, const char* format,
+                  va_list args) __attribute__((format(printf, 4, 0)));
+void write_direct(LogLevel level, const char* subsystem, const core::LogIdentity& id, const char* format,
+                  va_list args) {
+  // stderr may be a pipe to a logger that is itself stuck behind the disks we
+  // rescue: never wait on it.
+  if (!g_stderr_nonblocking.exchange(true)) {
+    int flags = ::fcntl(STDERR_FILENO, F_GETFL);
+    if (flags >= 0) ::fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK);
   }
-  return "?";
+  core::LogRecord r;
+  core::fill_log_record(r, realtime_ns(), level, subsystem, id, format, args);
+  char line[1024];
+  size_t len = core::format_log_line(r, line, sizeof line);
+  if (::write(STDERR_FILENO, line, len) == static_cast<ssize_t>(len)) {
+    g_direct_written.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    g_direct_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
-// stderr may be a pipe to a logger that is itself stuck behind the disks we
-// rescue: never wait on it.
-void make_stderr_nonblocking() {
-  if (g_nonblocking.exchange(true)) return;
-  int flags = ::fcntl(STDERR_FILENO, F_GETFL);
-  if (flags >= 0) ::fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK);
+LogSinkStatus sink_status(bool active, const LogSinkCounters& c) {
+  return {active, c.written, c.dropped, c.write_errors, c.would_block};
 }
+
 }  // namespace
 
 void log_set_level(LogLevel max_level) { g_level = static_cast<uint8_t>(max_level); }
 
-bool log_parse_level(const char* name, LogLevel& out) {
-  for (LogLevel l : {LogLevel::Error, LogLevel::Warning, LogLevel::Notice, LogLevel::Info, LogLevel::Debug}) {
-    if (std::strcmp(name, level_name(l)) == 0) {
-      out = l;
-      return true;
+bool log_parse_level(const char* name, LogLevel& out) { return core::parse_log_level(name, out); }
+
+void log_writev(LogLevel level, const char* subsystem, const core::LogIdentity& id, const char* format,
+                va_list args) {
+  if (static_cast<uint8_t>(level) > g_level.load(std::memory_order_relaxed)) return;
+  g_inflight.fetch_add(1, std::memory_order_seq_cst);
+  if (core::LogRing* ring = g_ring.load(std::memory_order_seq_cst)) {
+    if (core::LogRing::Claim c = ring->try_claim()) {
+      core::fill_log_record(*c.record, realtime_ns(), level, subsystem, id, format, args);
+      ring->commit(c);
+      g_writer.load(std::memory_order_relaxed)->notify();
     }
+    g_inflight.fetch_sub(1, std::memory_order_release);
+    return;
   }
-  return false;
+  g_inflight.fetch_sub(1, std::memory_order_release);
+  write_direct(level, subsystem, id, format, args);
 }
 
 void log_write(LogLevel level, const char* subsystem, const char* format, ...) {
-  if (static_cast<uint8_t>(level) > g_level.load(std::memory_order_relaxed)) return;
-  make_stderr_nonblocking();
-  // "<N>" is the priority prefix that journald understands on stderr.
-  char line[1024];
-  int head = std::snprintf(line, sizeof line, "<%d>%s %s: ", static_cast<int>(level), level_name(level), subsystem);
   va_list args;
   va_start(args, format);
-  int body = std::vsnprintf(line + head, sizeof line - static_cast<size_t>(head) - 1, format, args);
+  log_writev(level, subsystem, {}, format, args);
   va_end(args);
-  size_t len = static_cast<size_t>(head) + static_cast<size_t>(body < 0 ? 0 : body);
-  if (len > sizeof line - 2) len = sizeof line - 2;  // cut, keep the newline
-  line[len++] = '\n';
-  if (::write(STDERR_FILENO, line, len) == static_cast<ssize_t>(len)) {
-    g_written.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    g_dropped.fetch_add(1, std::memory_order_relaxed);
-  }
 }
 
-LogCounters log_counters() { return {g_written.load(), g_dropped.load()}; }
+void log_map(LogLevel level, const char* subsystem, std::string_view map, std::string_view wwid,
+             const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  log_writev(level, subsystem, {map, {}, wwid}, format, args);
+  va_end(args);
+}
+
+void log_path(LogLevel level, const char* subsystem, std::string_view map, std::string_view path,
+              std::string_view wwid, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  log_writev(level, subsystem, {map, path, wwid}, format, args);
+  va_end(args);
+}
+
+LogCounters log_counters() {
+  LogCounters c;
+  c.written = g_direct_written.load(std::memory_order_relaxed);
+  c.dropped = g_direct_dropped.load(std::memory_order_relaxed);
+  if (g_last_ring != nullptr) {
+    c.written += g_last_ring->accepted();
+    c.ring_dropped = g_last_ring->dropped();
+    c.records_used = g_last_ring->used();
+    c.records_high_water = g_last_ring->high_water();
+    c.records_limit = g_last_ring->capacity();
+  }
+  if (g_last_writer != nullptr) {
+    LogWriterCounters w = g_last_writer->counters();
+    c.file = sink_status(w.file_open, w.file);
+    c.journal = sink_status(w.journal_open, w.journal);
+    c.stderr_sink = sink_status(w.stderr_open, w.stderr_sink);
+  }
+  c.dropped += c.ring_dropped + c.file.dropped + c.journal.dropped + c.stderr_sink.dropped;
+  c.write_errors = c.file.write_errors + c.journal.write_errors + c.stderr_sink.write_errors;
+  return c;
+}
+
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, core::Error& err) {
+  return log_start(cfg, records, foreground, LogStartOptions{}, err);
+}
+
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, const LogStartOptions& options,
+               core::Error& err) {
+  if (g_ring.load() != nullptr) {
+    err.set("logging is started already");
+    return false;
+  }
+  std::string file = cfg.file.empty() ? std::string(PK_LOGDIR) + "/pathkeeperd.log" : cfg.file;
+  core::Error why;
+  if (!check_log_placement(file, options.sysfs_root, why)) {
+    err.set("refusing the log file %s: %s", file.c_str(), why.c_str());
+    return false;
+  }
+
+  delete g_last_writer;
+  delete g_last_ring;
+  g_last_writer = nullptr;
+  auto* ring = new core::LogRing;
+  ring->init(records);
+  g_last_ring = ring;
+  auto* writer = new LogWriter;
+  LogWriterOptions wo;
+  wo.file = file;
+  wo.file_size_bytes = cfg.file_size_bytes;
+  wo.staging_pages = options.staging_pages;
+  wo.journal_socket = cfg.journal ? options.journal_socket : std::string();
+  wo.stderr_fd = foreground ? options.stderr_fd : -1;
+  if (!writer->open(wo, *ring, err) || !writer->start(err)) {
+    delete writer;
+    return false;
+  }
+  g_last_writer = writer;
+  g_file = file;
+  g_writer.store(writer, std::memory_order_seq_cst);
+  g_ring.store(ring, std::memory_order_seq_cst);
+  if (!g_atexit) {
+    g_atexit = std::atexit(log_stop) == 0;
+  }
+  log_info("log", "%s: %s; %u records in the ring", file.c_str(), writer->notes().c_str(), ring->capacity());
+  return true;
+}
+
+void log_stop() {
+  if (g_ring.load() == nullptr) return;
+  g_ring.store(nullptr, std::memory_order_seq_cst);
+  // A producer that saw the ring before it was withdrawn finishes its record.
+  while (g_inflight.load(std::memory_order_seq_cst) != 0) ::sched_yield();
+  g_writer.store(nullptr, std::memory_order_seq_cst);
+  g_last_writer->stop();
+}
+
+std::string log_file_path() { return g_file; }
 
 }  // namespace pk::daemon

@@ -1,24 +1,88 @@
-// Logging for every part of the daemon. A call formats into a fixed buffer on
-// the caller's stack and hands it on without ever waiting: what cannot be
-// written now is dropped and counted (design rule 5).
-// Threads: any. Blocking: never. Allocation: never.
+// Logging for every part of the daemon (design rule 5: logging never blocks
+// the loop).
+//
+// Before log_start(), a call formats on the caller's stack and writes to
+// stderr without waiting, so early start-up errors are seen. From log_start()
+// on, a call formats into a fixed-size record in a ring allocated at start-up
+// and returns: the log writer thread (daemon/log_writer.h) takes it to the
+// circular log file, journald and (in the foreground) stderr. A full ring
+// drops the record and counts it; a producer never waits and never allocates.
+//
+// Threads: log_write and friends from any thread; log_start, log_stop and
+// log_counters on the main thread. Blocking: log_write never; log_start and
+// log_stop do I/O (start-up, shut-down). Allocation: log_start only.
 #pragma once
 
+#include <cstdarg>
 #include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log_record.h"
 
 namespace pk::daemon {
 
-enum class LogLevel : uint8_t { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };  // syslog priorities
+using LogLevel = core::LogLevel;  // syslog priorities: Error = 3 ... Debug = 7
 
 void log_set_level(LogLevel max_level);
 bool log_parse_level(const char* name, LogLevel& out);
+
 void log_write(LogLevel level, const char* subsystem, const char* format, ...) __attribute__((format(printf, 3, 4)));
+// With who it is about, as separate fields (journald: PATHKEEPER_MAP, PATHKEEPER_PATH, PATHKEEPER_WWID).
+void log_map(LogLevel level, const char* subsystem, std::string_view map, std::string_view wwid, const char* format,
+             ...) __attribute__((format(printf, 5, 6)));
+void log_path(LogLevel level, const char* subsystem, std::string_view map, std::string_view path,
+              std::string_view wwid, const char* format, ...) __attribute__((format(printf, 6, 7)));
+void log_writev(LogLevel level, const char* subsystem, const core::LogIdentity& id, const char* format,
+                va_list args) __attribute__((format(printf, 4, 0)));
+
+struct LogSinkStatus {
+  bool active = false;
+  uint64_t written = 0;       // records the sink took
+  uint64_t dropped = 0;       // records it lost
+  uint64_t write_errors = 0;  // failed writes (not counting "would block")
+  uint64_t would_block = 0;   // writes refused because they would have waited
+};
 
 struct LogCounters {
-  uint64_t written = 0;
-  uint64_t dropped = 0;
+  uint64_t written = 0;       // records accepted (into the ring; before log_start: written to stderr)
+  uint64_t dropped = 0;       // ring_dropped + every sink's dropped (+ stderr before log_start)
+  uint64_t write_errors = 0;  // every sink's write_errors
+  uint64_t ring_dropped = 0;  // refused by a full ring: lost to every sink
+  uint32_t records_used = 0;  // records in the ring now
+  uint32_t records_high_water = 0;
+  uint32_t records_limit = 0;  // the ring's capacity (limits.log_records); 0 before log_start
+  LogSinkStatus file, journal, stderr_sink;
 };
 LogCounters log_counters();
+
+// Start-up, after memory is locked and before READY: allocates the ring of
+// `records` records and the file's staging pages, creates or adopts the log
+// file at its full size (cfg.file, "" = PK_LOGDIR/pathkeeperd.log), speaks to
+// journald when cfg.journal and journald listens, writes stderr when
+// `foreground`; starts the writer thread. Refuses (false, with the reason) a
+// log file on a multipath map or on a device below or above one.
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, core::Error& err);
+
+// What tests and the lab change; the daemon uses the defaults.
+struct LogStartOptions {
+  std::string sysfs_root = "/sys";
+  std::string journal_socket = "/run/systemd/journal/socket";
+  int stderr_fd = 2;
+  uint32_t staging_pages = 64;
+};
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, const LogStartOptions& options,
+               core::Error& err);
+
+// Shut-down: later calls write to stderr again; the writer drains the ring,
+// gives the file a moment if it refuses writes, and is joined. Also run at
+// exit when log_start succeeded.
+void log_stop();
+
+// The log file in use ("" before log_start).
+std::string log_file_path();
 
 }  // namespace pk::daemon
 

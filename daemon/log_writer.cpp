@@ -1,0 +1,262 @@
+#include "daemon/log_writer.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+
+#include "daemon/process_memory.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+namespace pk::daemon {
+
+namespace {
+
+constexpr size_t kDrainBatch = 256;          // records between two looks at the file
+constexpr int64_t kIdleSleepNs = 1'000'000'000;  // even when nothing is due, look once a second
+constexpr uint64_t kStackPrefault = 64 * 1024;
+
+int64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// systemd connects stderr to the journal and says so in JOURNAL_STREAM=dev:ino.
+bool is_journal_stream(int fd) {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  if (env == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  struct stat st {};
+  return std::sscanf(env, "%llu:%llu", &dev, &ino) == 2 && ::fstat(fd, &st) == 0 && st.st_dev == dev &&
+         st.st_ino == ino;
+}
+
+}  // namespace
+
+LogWriter::~LogWriter() {
+  stop();
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core::Error& err) {
+  options_ = options;
+  ring_ = &ring;
+  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (event_fd_ < 0) {
+    err.set("eventfd: %s", std::strerror(errno));
+    return false;
+  }
+  if (!options.file.empty()) {
+    if (!file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME), err))
+      return false;
+    notes_ += file_.notes();
+    if (file_.direct() && !file_.nowait()) notes_ += "no RWF_NOWAIT on this filesystem; ";
+  }
+  if (!options.journal_socket.empty()) {
+    core::Error why;
+    if (journal_.open(options.journal_socket, why)) {
+      notes_ += "journald: yes; ";
+    } else {
+      notes_ += std::string("journald: no (") + why.c_str() + "); ";
+    }
+  }
+  stderr_fd_ = options.stderr_fd;
+  if (stderr_fd_ >= 0 && journal_.is_open() && options.skip_stderr_if_journal_stream &&
+      is_journal_stream(stderr_fd_)) {
+    stderr_fd_ = -1;
+    notes_ += "stderr: no (it goes to journald already); ";
+  }
+  if (stderr_fd_ >= 0) {
+    // stderr may be a pipe to a logger stuck behind the disks being rescued.
+    int flags = ::fcntl(stderr_fd_, F_GETFL);
+    if (flags >= 0) ::fcntl(stderr_fd_, F_SETFL, flags | O_NONBLOCK);
+    notes_ += "stderr: yes; ";
+  }
+  if (notes_.size() >= 2) notes_.resize(notes_.size() - 2);  // the last "; "
+  return true;
+}
+
+bool LogWriter::start(core::Error& err) {
+  stop_.store(false);
+  try {
+    thread_ = std::thread([this] { thread_main(); });
+  } catch (const std::system_error& e) {
+    err.set("cannot start the log writer thread: %s", e.what());
+    return false;
+  }
+  return true;
+}
+
+void LogWriter::notify() {
+  // Pairs with the fence in sleep(): either the writer sees the new record,
+  // or this sees that it is idle.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false)) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+  }
+}
+
+void LogWriter::stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+  thread_.join();
+}
+
+void LogWriter::thread_main() {
+  io_flusher_.store(::prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0);
+  prefault_stack(kStackPrefault);
+  ::pthread_setname_np(::pthread_self(), "pk-log");
+  int64_t stop_deadline = 0;
+  for (;;) {
+    bool stopping = stop_.load(std::memory_order_acquire);
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (stopping && stop_deadline == 0) stop_deadline = now + options_.stop_grace_ns;
+    int64_t wait = run_once(now, stopping);
+    if (stopping) {
+      if (wait != 0 && (!file_.staged() || now >= stop_deadline)) break;
+      if (wait < 0 || now + wait > stop_deadline) wait = std::max<int64_t>(stop_deadline - now, 0);
+    }
+    if (wait != 0) sleep(wait);
+  }
+}
+
+void LogWriter::sleep(int64_t ns) {
+  idle_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (ring_->front() != nullptr || stop_.load(std::memory_order_relaxed)) {
+    idle_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  if (ns < 0 || ns > kIdleSleepNs) ns = kIdleSleepNs;
+  pollfd p{event_fd_, POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>((ns + 999'999) / 1'000'000));
+  idle_.store(false, std::memory_order_relaxed);
+  uint64_t v;
+  [[maybe_unused]] ssize_t n = ::read(event_fd_, &v, sizeof v);
+}
+
+int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
+  note_drops(mono_ns);
+  size_t n = 0;
+  while (n < kDrainBatch) {
+    const core::LogRecord* r = ring_->front();
+    if (r == nullptr) break;
+    deliver(*r, mono_ns);
+    ring_->pop();
+    ++n;
+  }
+  bool empty = ring_->front() == nullptr;
+  bool partial_due = stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns;
+  bool partial = empty && file_.partial_dirty() && partial_due;
+  file_.flush(mono_ns, partial);
+  if (partial && !file_.partial_dirty()) last_partial_flush_ = mono_ns;
+  if (!empty) return 0;
+  if (!file_.staged()) return -1;
+  int64_t due = std::max<int64_t>(file_.retry_at(), mono_ns);
+  if (!stopping && file_.partial_dirty()) due = std::max(due, last_partial_flush_ + options_.partial_flush_ns);
+  return std::max<int64_t>(due - mono_ns, 1);  // at least 1 ns: "later", not "now"
+}
+
+core::LogRecord& LogWriter::note(core::LogRecord& into, const char* format, ...) {
+  char text[256];
+  va_list args;
+  va_start(args, format);
+  int n = std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  core::fill_log_record_text(into, clock_ns(CLOCK_REALTIME), core::LogLevel::Warning, "log", {},
+                             std::string_view(text, std::min<size_t>(static_cast<size_t>(std::max(n, 0)),
+                                                                     sizeof text - 1)));
+  return into;
+}
+
+// Records the ring refused are missing everywhere: every sink gets the note.
+void LogWriter::note_drops(int64_t mono_ns) {
+  uint64_t lost = ring_->dropped() - ring_drops_reported_;
+  if (lost == 0) return;
+  ring_drops_reported_ += lost;
+  deliver(note(ring_note_, "%llu log messages were dropped: the log ring (%u records) was full",
+               static_cast<unsigned long long>(lost), ring_->capacity()),
+          mono_ns);
+}
+
+void LogWriter::deliver(const core::LogRecord& r, int64_t mono_ns) {
+  if (file_.is_open()) {
+    if (uint64_t lost = file_.unreported_drops();
+        lost > 0 && file_.append(note(sink_note_, "%llu log messages are missing from this file: the disk did not take "
+                                      "writes in time",
+                                      static_cast<unsigned long long>(lost)),
+                                 false)) {
+      file_.drops_reported(lost);
+    }
+    file_.append(r);
+  }
+  if (journal_.is_open()) {
+    if (uint64_t lost = journal_.unreported_drops();
+        lost > 0 && journal_.send(note(sink_note_, "%llu log messages did not reach the journal: journald did not keep up",
+                                       static_cast<unsigned long long>(lost)),
+                                  mono_ns, false)) {
+      journal_.drops_reported(lost);
+    }
+    journal_.send(r, mono_ns);
+  }
+  if (stderr_fd_ >= 0) {
+    if (uint64_t lost = stderr_dropped_.load(std::memory_order_relaxed) - stderr_reported_drops_;
+        lost > 0 && to_stderr(note(sink_note_, "%llu log messages were not written to stderr: it did not take them",
+                                   static_cast<unsigned long long>(lost)),
+                              false)) {
+      stderr_reported_drops_ += lost;
+    }
+    to_stderr(r, true);
+  }
+}
+
+bool LogWriter::to_stderr(const core::LogRecord& r, bool count_drop) {
+  size_t len = core::format_log_line(r, line_, sizeof line_);
+  ssize_t n = ::write(stderr_fd_, line_, len);
+  if (n > 0) {
+    stderr_written_.fetch_add(1, std::memory_order_relaxed);  // a pipe takes a short line whole
+    return true;
+  }
+  if (!count_drop) return false;
+  stderr_dropped_.fetch_add(1, std::memory_order_relaxed);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    stderr_would_block_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stderr_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return false;
+}
+
+LogWriterCounters LogWriter::counters() const {
+  LogWriterCounters c;
+  c.file = file_.counters();
+  c.journal = journal_.counters();
+  c.stderr_sink = {stderr_written_.load(std::memory_order_relaxed), stderr_dropped_.load(std::memory_order_relaxed),
+                   stderr_errors_.load(std::memory_order_relaxed),
+                   stderr_would_block_.load(std::memory_order_relaxed)};
+  c.file_open = file_.is_open();
+  c.journal_open = journal_.is_open();
+  c.stderr_open = stderr_fd_ >= 0;
+  return c;
+}
+
+}  // namespace pk::daemon
