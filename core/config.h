@@ -1,5 +1,5 @@
 // The configuration as the daemon uses it: plain data with defaults.
-// Loaded and validated by daemon/config_loader (YAML), only on the control
+// Loaded and validated by daemon/config/config_loader (YAML), only on the control
 // plane: at start-up and on reconfigure, before the new one replaces the old.
 // Threads: control plane builds it; the loop reads an installed copy.
 // Allocation: yes (strings, vectors) but only while loading.
@@ -86,7 +86,7 @@ struct Timing {
 };
 
 struct LoggingConfig {
-  std::string file;                 // "" = PK_LOGDIR/pathkeeperd.log
+  std::string file;                 // absolute; the loader fills in PK_LOGDIR/pathkeeperd.log
   uint64_t file_size_bytes = 16ull << 20;
   std::string level = "info";       // error, warning, notice, info, debug
   bool journal = true;              // journald native protocol when under systemd

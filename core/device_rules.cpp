@@ -14,7 +14,9 @@ size_t match_set(std::string_view p, size_t i, char c, bool& matched) {
   bool first = true;
   for (; j < p.size() && (p[j] != ']' || first); ++j, first = false) {
     if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
-      hit = hit || (c >= p[j] && c <= p[j + 2]);
+      // As bytes: a range of non-ASCII bytes means the same as in the loader.
+      auto byte = [](char x) { return static_cast<unsigned char>(x); };
+      hit = hit || (byte(c) >= byte(p[j]) && byte(c) <= byte(p[j + 2]));
       j += 2;
     } else {
       hit = hit || c == p[j];

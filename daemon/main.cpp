@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   }
 
   if (!config_given) {
-    std::string standard = std::string(PK_SYSCONFDIR) + "/pathkeeper/pathkeeper.yaml";
+    std::string standard = pk::daemon::default_config_path();
     if (::access(standard.c_str(), F_OK) == 0) options.config_path = standard;
   }
   pk::core::Config config = pk::daemon::default_config();

@@ -267,19 +267,20 @@ bool Daemon::sync_map(core::MapId id) {
 }
 
 bool Daemon::reconfigure(core::Error& err) {
-  core::Config fresh;
+  core::Config fresh = default_config();
+  // Validated against the running limits (they change only at a restart);
+  // a changed limit comes back as a warning naming its line.
+  LoadOptions load_options;
+  load_options.running_limits = &config_.limits;
   LoadResult r = options_.config_path.empty() ? LoadResult{true, {}, {}}
-                                                      : load_config_file(options_.config_path, fresh);
-  if (options_.config_path.empty()) fresh = default_config();
+                                              : load_config_file(options_.config_path, fresh, load_options);
+  for (const std::string& w : r.warnings) log_warning("config", "%s", w.c_str());
   if (!r.ok) {
     err.set("%s", r.error.c_str());
     set_last_error(err);
     return false;
   }
-  if (!(fresh.limits == config_.limits)) {
-    log_warning("config", "limits change only at the next start; the running limits stay");
-    fresh.limits = config_.limits;
-  }
+  fresh.limits = config_.limits;
   fresh.source = config_.source;
   config_ = std::move(fresh);
   engine_.set_timing(config_.timing);
