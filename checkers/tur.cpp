@@ -31,6 +31,7 @@ struct TurChecker::Slot {
   const char* last_reason;
   char dev[kDevNameMax];
   char state_path[kSysfsPathMax];
+  char session_state_path[kSysfsPathMax];  // "" unless the disk is below an iSCSI session
   unsigned char cdb[6];   // TEST UNIT READY: opcode 0x00, all zero
   unsigned char sense[scsi::kSenseBufferSize];
   sg_io_hdr_t request;
@@ -136,6 +137,13 @@ bool TurChecker::attach(PathIndex path, const PathIdentity& id, core::Error& err
     err.set("tur: %.*s: sysfs path too long", dev_len, dev);
     return false;
   }
+  slot.session_state_path[0] = '\0';
+  char session_buf[kDevNameMax];
+  std::string_view session;
+  if (find_iscsi_session(id.sysfs_fd, id.dev, session_buf, session) &&
+      !format_path(slot.session_state_path, "class/iscsi_session/%.*s/state", static_cast<int>(session.size()),
+                   session.data()))
+    slot.session_state_path[0] = '\0';
   int fd = ::openat(id.dev_fd, sg_buf, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     err.set("tur: %.*s: open /dev/%s: %s", dev_len, dev, sg_buf, errno_text(errno));
@@ -258,6 +266,15 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
     return {StartResult::Kind::Done, Verdict::Down};
   }
   Verdict v = scsi_device_state_verdict(state);
+  // A device blocked because its iSCSI session failed has lost its transport:
+  // it is down now, not "pending", so I/O moves to another path at once
+  // instead of waiting out the session's recovery.
+  if (v == Verdict::Pending && slot.session_state_path[0] != '\0' &&
+      adapters::Sysfs(slot.sysfs_fd).read(slot.session_state_path, buf, state) &&
+      iscsi_session_state_verdict(state) == Verdict::Down) {
+    slot.last_reason = "iSCSI session failed";
+    return {StartResult::Kind::Done, Verdict::Down};
+  }
   if (v != Verdict::Up) {
     slot.last_reason = v == Verdict::Pending ? "device blocked" : "device not running";
     return {StartResult::Kind::Done, v};

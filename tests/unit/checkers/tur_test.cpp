@@ -125,6 +125,30 @@ TEST_F(TurTest, BlockedDeviceIsPendingWithoutCommand) {
   EXPECT_FALSE(wait_ready(0));
 }
 
+// A blocked device whose iSCSI session has failed lost its transport: down
+// at once, so I/O moves to another path. Blocked with the session still
+// logged in (e.g. being re-scanned) stays pending.
+TEST_F(TurTest, BlockedDeviceOfAFailedIscsiSessionIsDown) {
+  const std::string sdev = "devices/platform/host2/session4/target2:0:0/2:0:0:1";
+  sys.write(sdev + "/state", "blocked");
+  sys.mkdirs(sdev + "/scsi_generic/sg7");
+  sys.mkdirs(sdev + "/block/sdi");
+  sys.symlink(sdev + "/block/sdi/device", "../../../2:0:0:1");
+  sys.symlink(sdev + "/generic", "scsi_generic/sg7");
+  sys.symlink("block/sdi", "../" + sdev + "/block/sdi");
+  sys.write("class/iscsi_session/session4/state", "FAILED");
+  dev.mkfifo("sg7");
+  ASSERT_TRUE(checker.attach(2, identity("sdi"), err)) << err.c_str();
+
+  StartResult r = checker.start(2, core::MonoTime{});
+  EXPECT_EQ(r.kind, StartResult::Kind::Done);
+  EXPECT_EQ(r.verdict, Verdict::Down);
+
+  sys.write("class/iscsi_session/session4/state", "LOGGED_IN");
+  r = checker.start(2, core::MonoTime{});
+  EXPECT_EQ(r.verdict, Verdict::Pending);
+}
+
 TEST_F(TurTest, OfflineDevicesAreDownWithoutCommand) {
   ASSERT_TRUE(checker.attach(0, identity(), err)) << err.c_str();
   open_wire();
