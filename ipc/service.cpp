@@ -26,6 +26,7 @@ using TimePoint = SteadyClock::time_point;
 constexpr uint64_t kListenTag = ~uint64_t{0};
 constexpr uint64_t kResultsTag = ~uint64_t{0} - 1;
 constexpr uint64_t kWakeTag = ~uint64_t{0} - 2;
+constexpr uint64_t kDbusTag = ~uint64_t{0} - 3;  // the bus connection (DbusService::tick handles it)
 constexpr size_t kSmallReplyBytes = 4096;  // errors and command results
 constexpr size_t kMaxPeerGroups = 1024;    // supplementary groups read per peer
 constexpr int kMaxEvents = 32;
@@ -133,6 +134,16 @@ void close_fd(int& fd) {
 
 }  // namespace
 
+// What the service thread lends the D-Bus side: tokens from the same counter
+// as the socket's commands, the same policy, the same render buffer.
+struct ServiceDbusHost final : DbusHost {
+  Service::Impl* s = nullptr;
+  uint32_t take_token() override;
+  ControlPolicy control_policy() const override;
+  std::span<char> render_buffer() override;
+  std::span<uint32_t> render_scratch() override;
+};
+
 struct Service::Impl {
   // Set in init, read-only after.
   core::SnapshotExchange* snapshots = nullptr;
@@ -157,6 +168,8 @@ struct Service::Impl {
   char busy_reply[512] = {};
   size_t busy_reply_len = 0;
   TextExchange config_text;
+  ServiceDbusHost dbus_host;
+  DbusService dbus;  // after the buffers it borrows: destroyed before them
 
   // Service thread.
   bool big_busy = false;
@@ -184,6 +197,7 @@ struct Service::Impl {
   void serve_waiting();
   void answer_read(Client& c);
   bool render_config(core::FixedWriter& w, const core::Snapshot& s);
+  uint32_t take_token();
   void reply_error(Client& c, ErrorCode code, std::string_view message, bool close_after = false);
   void reply_errorf(Client& c, ErrorCode code, const char* format, ...) __attribute__((format(printf, 4, 5)));
   void start_write(Client& c, const char* data, size_t len, bool from_big);
@@ -380,6 +394,7 @@ void Service::Impl::serve(const epoll_event& ev) {
     on_results();
     return;
   }
+  if (tag == kDbusTag) return;  // DbusService::tick, after this batch
   auto slot = static_cast<uint32_t>(tag & 0xFFFFFFFFu);
   if (slot >= max_clients) return;
   Client& c = clients[slot];
@@ -468,8 +483,7 @@ void Service::Impl::submit(Client& c, const Request& r) {
   }
   Command cmd;
   cmd.kind = command_kind(r.kind);
-  cmd.token = next_token++;
-  if (next_token == 0) next_token = 1;
+  cmd.token = take_token();
   cmd.target.assign(r.target);  // the parser bounds it to kMaxTargetBytes
   cmd.all = r.all;
   cmd.group = r.group;
@@ -483,13 +497,31 @@ void Service::Impl::submit(Client& c, const Request& r) {
   set_events(c, 0);
 }
 
+uint32_t Service::Impl::take_token() {
+  uint32_t t = next_token++;
+  if (next_token == 0) next_token = 1;
+  return t;
+}
+
+uint32_t ServiceDbusHost::take_token() { return s->take_token(); }
+ControlPolicy ServiceDbusHost::control_policy() const {
+  return unpack_policy(s->policy.load(std::memory_order_relaxed));
+}
+std::span<char> ServiceDbusHost::render_buffer() {
+  return s->big_busy ? std::span<char>() : std::span<char>(s->big.get(), s->big_size);
+}
+std::span<uint32_t> ServiceDbusHost::render_scratch() { return {s->scratch.get(), s->scratch_size}; }
+
 void Service::Impl::on_results() {
   CommandResult r;
   while (commands->pop_result(r)) {
     Client* c = nullptr;
     for (uint32_t i = 0; i < max_clients && !c; ++i)
       if (clients[i].phase == Phase::WaitResult && clients[i].token == r.token) c = &clients[i];
-    if (!c) continue;  // its client left or timed out
+    if (!c) {
+      dbus.on_result(r);  // a D-Bus method's, or one whose client left or timed out
+      continue;
+    }
     if (!r.ok) {
       reply_error(*c, ErrorCode::Failed, r.message.view());
       continue;
@@ -746,6 +778,12 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
       return false;
     }
   }
+  // D-Bus: never fails for want of a bus (that is said once, and looked for again).
+  s.dbus_host.s = &s;
+  DbusOptions dbus_options = options.dbus;
+  dbus_options.command_timeout = options.command_timeout;
+  if (!s.dbus.init(dbus_options, config.limits, snapshots, commands, s.dbus_host, s.epoll_fd, kDbusTag, err))
+    return false;
   impl_ = std::move(impl);
   return true;
 }
@@ -755,13 +793,17 @@ void Service::run(std::atomic<bool>& stop) {
   Impl& s = *impl_;
   epoll_event events[kMaxEvents];
   while (!stop.load(std::memory_order_acquire)) {
-    int n = ::epoll_wait(s.epoll_fd, events, kMaxEvents, s.timeout_ms(SteadyClock::now()));
+    int timeout = s.timeout_ms(SteadyClock::now());
+    int dbus_timeout = s.dbus.timeout_ms();
+    if (dbus_timeout >= 0 && (timeout < 0 || dbus_timeout < timeout)) timeout = dbus_timeout;
+    int n = ::epoll_wait(s.epoll_fd, events, kMaxEvents, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;  // EBADF/EINVAL: nothing sensible left to do
     }
     for (int i = 0; i < n; ++i) s.serve(events[i]);
     s.expire(SteadyClock::now());
+    s.dbus.tick();
     s.serve_waiting();
   }
 }
@@ -799,6 +841,7 @@ ServiceStats Service::stats() const {
   st.dropped_idle = s.dropped_idle.load(std::memory_order_relaxed);
   st.command_timeouts = s.command_timeouts.load(std::memory_order_relaxed);
   st.reply_bytes_reserved = s.big_size;
+  st.dbus = s.dbus.stats();
   return st;
 }
 

@@ -1,14 +1,17 @@
 // The control socket service: answers pathkeeperctl (protocol pk1, see
-// ipc/protocol.md) on its own thread. Reads are answered from the snapshot
+// ipc/protocol.md) on its own thread, and serves D-Bus on the same thread
+// (ipc/dbus_service.h, ipc/dbus-interface.md). Reads are answered from the snapshot
 // the loop publishes, so `show` never waits for the loop (design rule 7);
 // commands that change state go to the loop through the CommandChannel, and
 // the client (not the thread) waits for the result.
 //
 // Everything is allocated in init(): a request buffer and a small reply
 // buffer per client slot, one reply buffer for snapshot documents sized from
-// the limits, the configuration text buffers. After init the service thread
-// never allocates, and never blocks on a client: every socket is non-blocking,
-// a client that does not take its reply within a deadline is dropped.
+// the limits, the configuration text buffers. After init the control socket
+// side never allocates, and never blocks on a client: every socket is
+// non-blocking, a client that does not take its reply within a deadline is
+// dropped. The D-Bus side allocates per message through sd-bus (control-plane
+// work, from the heap reserved at start-up) and never blocks either.
 //
 // Use (daemon, start-up, before READY):
 //   Service service;
@@ -34,6 +37,7 @@
 #include "core/error.h"
 #include "core/snapshot.h"
 #include "ipc/commands.h"
+#include "ipc/dbus_service.h"
 
 namespace pk::ipc {
 
@@ -42,6 +46,9 @@ struct ServiceOptions {
   std::chrono::milliseconds send_timeout{10000};     // a client must take its whole reply within this
   std::chrono::milliseconds idle_timeout{60000};     // a whole request must arrive within this
   size_t config_text_capacity = 256 * 1024;          // largest `show config` text
+  // D-Bus (ipc/dbus_service.h): org.pathkeeper.PathKeeper1 on the system bus
+  // by default. Its command_timeout is this struct's.
+  DbusOptions dbus;
 };
 
 struct ServiceStats {
@@ -54,6 +61,7 @@ struct ServiceStats {
   uint64_t dropped_idle = 0;      // clients that did not send a whole request in time
   uint64_t command_timeouts = 0;  // the loop did not answer a command in time
   uint64_t reply_bytes_reserved = 0;  // the snapshot reply buffer
+  DbusStats dbus;
 };
 
 class Service {
