@@ -1,0 +1,110 @@
+# Benchmark, many paths: scsi_debug SD_HOSTS x SD_LUNS disks (default 4 x 256
+# = 1024 paths, 256 WWIDs). Each daemon in turn on the same devices, first
+# configured alike, then with its own defaults:
+#   startup_s   daemon start until every map has all its paths active in DM
+#   rss_kib     VmRSS at steady state
+#   cpu_ms_per_1000_checks  utime+stime over CPU_WINDOW s / checks performed
+#               (pathkeeperd: checks_total; multipathd: paths x window / polling
+#               interval, its interval pinned by max_polling_interval)
+#   cli_p99_ms  `show paths` latency, CLI_CALLS calls, while reconfigures run
+#               and every 10th SCSI command gets no answer (scsi_debug
+#               every_nth=10 opts=4: about 10% of the checks hang)
+# Figures: /results/bench.txt (see common.sh).
+
+# bench/run-bench prepends common.sh to this file.
+
+SD_HOSTS=${SD_HOSTS:-4}
+SD_LUNS=${SD_LUNS:-256}
+CPU_WINDOW=${CPU_WINDOW:-60}
+CLI_CALLS=${CLI_CALLS:-200}
+DAEMONS=${DAEMONS:-"pathkeeperd multipathd"}
+MODES=${MODES:-"alike defaults"}
+PATHS=$((SD_HOSTS * SD_LUNS))
+
+step "udev, scsi_debug $SD_HOSTS hosts x $SD_LUNS LUNs ($PATHS paths)"
+start_udev
+load_modules sd_mod sg dm-mod scsi_dh_alua dm-multipath dm-service-time dm-round-robin dm-queue-length
+t0=$(now)
+modprobe scsi_debug add_host="$SD_HOSTS" num_tgts=1 max_luns="$SD_LUNS" \
+  vpd_use_hostno=0 dev_size_mb=1
+wait_for 900 "$PATHS scsi_debug disks" '[ "$(scsi_debug_disks | wc -w)" -eq $PATHS ]'
+udevadm settle --timeout=900 || log "udev still busy after 900 s"
+log "scsi_debug ready in $(since "$t0") s; clock $CLOCK; CLK_TCK $CLK_TCK"
+record env paths "$PATHS"
+record env maps "$SD_LUNS"
+record env clock "$CLOCK"
+# Commands that get no answer time out after 10 s, not 30.
+for _t in /sys/bus/scsi/devices/*/timeout; do echo 10 > "$_t" 2>/dev/null || true; done
+
+for mode in $MODES; do
+  for d in $DAEMONS; do
+    step "$d ($mode): startup to $SD_LUNS maps with $PATHS active paths"
+    maps_remove
+    t0=$(now)
+    daemon_start "$d" "$mode"
+    wait_for 900 "$SD_LUNS maps, $PATHS active paths" \
+      '[ "$(dm_maps_count)" -ge "$SD_LUNS" ] && [ "$(dm_active_paths)" -ge "$PATHS" ]'  || true
+    s=$(since "$t0")
+    [ "$mode" = alike ] && k=startup_s || k=startup_s_defaults
+    record "$d" "$k" "$s"
+
+    step "$d ($mode): steady state"
+    sleep $((POLL * 2))
+    [ "$mode" = alike ] && k=rss_kib || k=rss_kib_defaults
+    record "$d" "$k" "$(proc_rss_kib "$DPID")"
+    record "$d" "threads_$mode" "$(proc_threads "$DPID")"
+    if [ "$mode" = alike ]; then
+      r=0
+      while [ $r -lt "${CPU_REPS:-3}" ]; do
+        c0=$(proc_cpu_ticks "$DPID"); t_a=$(now)
+        [ "$d" = pathkeeperd ] && n0=$(pathkeeperctl --json status | jq -r .status.checks_total)
+        sleep "$CPU_WINDOW"
+        c1=$(proc_cpu_ticks "$DPID"); t_b=$(now)
+        w=$(since "$t_a" "$t_b")
+        if [ "$d" = pathkeeperd ]; then
+          n1=$(pathkeeperctl --json status | jq -r .status.checks_total)
+          checks=$((n1 - n0))
+        else
+          checks=$(awk -v p="$PATHS" -v w="$w" -v i="$POLL" 'BEGIN {printf "%d", p * w / i}')
+        fi
+        cpu_ms=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1000 / hz}')
+        record "$d" cpu_ms_window "$cpu_ms"
+        record "$d" checks_window "$checks"
+        record "$d" cpu_ms_per_1000_checks "$(awk -v c="$cpu_ms" -v n="$checks" 'BEGIN {printf "%.4f", n > 0 ? c * 1000 / n : -1}')"
+        r=$((r + 1))
+      done
+
+      step "$d: show paths x $CLI_CALLS during reconfigure, ~10% of the checks hanging"
+      echo 4 > "$SD_SYSFS/opts"
+      echo 10 > "$SD_SYSFS/every_nth"
+      ( while [ ! -e /tmp/cli-done ]; do daemon_reconfigure "$d" > /dev/null 2>&1 || true; sleep 1; done ) &
+      RECONF_PID=$!
+      sleep 2
+      rm -f /tmp/cli-done "/results/cli-$d.txt"
+      i=0
+      while [ $i -lt "$CLI_CALLS" ]; do
+        a=$(now_ns)
+        daemon_show_paths "$d" > /dev/null 2>&1 || echo "call $i failed" >> "/results/cli-$d-errors.txt"
+        b=$(now_ns)
+        echo $(((b - a) / 1000)) >> "/results/cli-$d.txt"   # microseconds
+        i=$((i + 1))
+      done
+      touch /tmp/cli-done
+      wait "$RECONF_PID" 2>/dev/null || true
+      rm -f /tmp/cli-done
+      echo 0 > "$SD_SYSFS/every_nth"
+      echo 0 > "$SD_SYSFS/opts"
+      sort -n "/results/cli-$d.txt" | awk '{v[NR] = $1} END {
+        i99 = int(NR * 0.99 + 0.999); if (i99 < 1) i99 = 1; i50 = int(NR * 0.5 + 0.999)
+        printf "%.2f %.2f %.2f\n", v[i50] / 1000, v[i99] / 1000, v[NR] / 1000}' > /tmp/cli-stats
+      read p50 p99 pmax < /tmp/cli-stats
+      record "$d" cli_p50_ms "$p50"
+      record "$d" cli_p99_ms "$p99"
+      record "$d" cli_max_ms "$pmax"
+      # Let failed paths come back before the next daemon.
+      soft_wait 300 "every path active again" '[ "$(dm_active_paths)" -ge "$PATHS" ]'  || true
+    fi
+    daemon_stop
+  done
+done
+maps_remove
