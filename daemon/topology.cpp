@@ -111,6 +111,17 @@ void Daemon::add_path(const adapters::BlockDevice& dev) {
               dev.name.data());
     return;
   }
+  // A disk of no size (an NBD device not connected, a LUN not yet mapped) is
+  // no path yet: the change uevent that gives it a size brings it back here.
+  char size_path[96], size_buf[32];
+  std::string_view size_text;
+  uint64_t sectors = 0;
+  std::snprintf(size_path, sizeof size_path, "block/%.*s/size", static_cast<int>(dev.name.size()), dev.name.data());
+  if (sysfs_.read(size_path, size_buf, size_text)) core::parse_uint(size_text, sectors);
+  if (sectors == 0) {
+    log_debug("path", "%.*s ignored for now: size 0", static_cast<int>(dev.name.size()), dev.name.data());
+    return;
+  }
   const core::MapConfig* mc = explicit_map ? explicit_map : map_config_for_wwid(wwid);
   core::CheckerKind checker = (mc ? mc->settings : config_.defaults).checker;
   const bool scsi = dev.transport == checkers::Transport::Scsi || dev.transport == checkers::Transport::Iscsi;
@@ -126,10 +137,7 @@ void Daemon::add_path(const adapters::BlockDevice& dev) {
   extra = PathExtra{};
   extra.transport = dev.transport;
   extra.alua = dev.alua;
-  char path[96], buf[32];
-  std::snprintf(path, sizeof path, "block/%.*s/size", static_cast<int>(dev.name.size()), dev.name.data());
-  std::string_view text;
-  if (sysfs_.read(path, buf, text)) core::parse_uint(text, extra.sectors);
+  extra.sectors = sectors;
 
   checkers::PathIdentity ident{dev.name, dev.devt, dev.transport, sysfs_.root_fd(), dev_fd_};
   core::Error err;
