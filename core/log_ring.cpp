@@ -33,7 +33,8 @@ LogRing::Claim LogRing::try_claim() {
   }
   accepted_.fetch_add(1, std::memory_order_relaxed);
   uint64_t tail = tail_.load(std::memory_order_relaxed);
-  uint32_t used = pos + 1 > tail ? static_cast<uint32_t>(pos + 1 - tail) : 0;
+  // The tail may lag the slot's release by a moment: never more than the capacity.
+  uint32_t used = pos + 1 > tail ? static_cast<uint32_t>(std::min<uint64_t>(pos + 1 - tail, capacity_)) : 0;
   uint32_t hw = high_water_.load(std::memory_order_relaxed);
   while (used > hw && !high_water_.compare_exchange_weak(hw, used, std::memory_order_relaxed)) {
   }

@@ -146,11 +146,7 @@ bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground
     return false;
   }
   std::string file = cfg.file.empty() ? std::string(PK_LOGDIR) + "/pathkeeperd.log" : cfg.file;
-  core::Error why;
-  if (!check_log_placement(file, options.sysfs_root, why)) {
-    err.set("refusing the log file %s: %s", file.c_str(), why.c_str());
-    return false;
-  }
+  if (!check_log_placement(file, options.sysfs_root, err)) return false;
 
   delete g_last_writer;
   delete g_last_ring;

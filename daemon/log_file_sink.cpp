@@ -238,6 +238,13 @@ bool LogFileSink::write_pages(uint32_t n, int64_t mono_ns) {
     nowait_ = false;  // this filesystem cannot say "would block": plain writes from now on
     ret = ::pwritev2(fd_, iov, static_cast<int>(n), offset, 0);
   }
+  if (ret < 0 && errno == EAGAIN && direct_) {
+    // A direct write "would block" while the page cache holds pages of its
+    // range (someone read the file without O_DIRECT: cat, a backup). Those
+    // pages are clean, dropping them waits on nothing; then once more.
+    ::posix_fadvise(fd_, offset, static_cast<off_t>(n * core::kLogFileBlock), POSIX_FADV_DONTNEED);
+    ret = ::pwritev2(fd_, iov, static_cast<int>(n), offset, nowait_ ? RWF_NOWAIT : 0);
+  }
   if (ret < 0) {
     if (errno == EAGAIN) {
       would_block_.fetch_add(1, std::memory_order_relaxed);

@@ -66,6 +66,9 @@ class LogFileSink {
   int64_t retry_at() const { return retry_at_; }
   bool staged() const { return count_ > 1 || (count_ == 1 && page_dirty(cur())); }
   bool partial_dirty() const { return count_ > 0 && page_dirty(cur()); }
+  // Enough full pages wait to be worth a write now (or staging is filling up).
+  bool flush_due() const { return count_ > 1 && (count_ - 1 >= kFlushPages || 2 * count_ >= npages_); }
+  static constexpr uint32_t kFlushPages = 8;  // 64 records, 32 KiB in one write
 
   // Records lost since the last note the file was given.
   uint64_t unreported_drops() const { return dropped_.load(std::memory_order_relaxed) - reported_drops_; }

@@ -114,7 +114,7 @@ bool LogJournalSink::send(const core::LogRecord& r, int64_t mono_ns, bool count_
   int e = len == 0 ? EMSGSIZE : errno;
   if (count_drop) dropped_.fetch_add(1, std::memory_order_relaxed);
   if (e == EAGAIN || e == EWOULDBLOCK) {
-    would_block_.fetch_add(1, std::memory_order_relaxed);  // journald is behind
+    if (count_drop) would_block_.fetch_add(1, std::memory_order_relaxed);  // journald is behind
   } else {
     if (count_drop) write_errors_.fetch_add(1, std::memory_order_relaxed);
     // journald went away (restart): connect again, at most once a second.

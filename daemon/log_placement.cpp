@@ -18,9 +18,6 @@ namespace pk::daemon {
 namespace {
 
 constexpr int kMaxDepth = 16;  // device stacks are a handful deep; this stops a loop in a broken tree
-constexpr const char* kWhy =
-    ": writing the log could then wait on the very paths pathkeeperd has to restore (the 2005 multipathd "
-    "deadlock); put logging.file on a local disk";
 
 class Walker {
  public:
@@ -54,7 +51,9 @@ class Walker {
     return std::string(slash == std::string_view::npos ? link : link.substr(slash + 1));
   }
 
-  std::string describe(const std::string& dev) const { return name(dev) + " (" + dev + ")"; }
+  std::string map_text(const std::string& map, const std::string& dev) const {
+    return "multipath map " + map + " (" + name(dev) + ")";
+  }
 
   // The map's name when `dev` is a multipath map.
   bool multipath_map(const std::string& dev, std::string& map) const {
@@ -94,7 +93,7 @@ class Walker {
   void refuse(const std::string& text) {
     if (refused_) return;
     refused_ = true;
-    err_.set("the log file's filesystem is on %s%s", text.c_str(), kWhy);
+    err_.set("on %s", text.c_str());
   }
 
   // `dev` and whatever it is built on: a partition's disk, a DM device's slaves.
@@ -102,11 +101,7 @@ class Walker {
     if (refused_ || depth > kMaxDepth || seen(dev, down_seen_)) return;
     std::string map;
     if (multipath_map(dev, map)) {
-      if (dev == start_) {
-        refuse("multipath map " + map + ", " + describe(dev));
-      } else {
-        refuse(describe(start_) + ", which is stacked over multipath map " + map + ", " + describe(dev));
-      }
+      refuse(dev == start_ ? map_text(map, dev) : name(start_) + ", stacked over " + map_text(map, dev));
       return;
     }
     up(dev, depth);
@@ -121,8 +116,8 @@ class Walker {
     for (const std::string& h : related(dev, "holders")) {
       std::string map;
       if (multipath_map(h, map)) {
-        std::string where = dev == start_ ? describe(start_) : describe(start_) + ", built on " + describe(dev) + ",";
-        refuse(where + " which is a path of multipath map " + map + ", " + describe(h));
+        std::string where = dev == start_ ? name(start_) : name(start_) + ", on " + name(dev);
+        refuse(where + ", a path of " + map_text(map, h));
         return;
       }
       if (seen(h, up_seen_)) continue;
@@ -159,8 +154,14 @@ bool check_log_placement(const std::string& file, const std::string& sysfs_root,
   }
   int root = ::open(sysfs_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return true;  // no sysfs to ask: nothing of ours can be under it either
-  bool ok = check_log_device(root, ::major(st.st_dev), ::minor(st.st_dev), err);
+  core::Error where;
+  bool ok = check_log_device(root, ::major(st.st_dev), ::minor(st.st_dev), where);
   ::close(root);
+  if (!ok) {
+    err.set("the log file %s is %s: logging there could wait on the paths pathkeeperd restores (the 2005 multipathd "
+            "deadlock); put it on a local disk",
+            file.c_str(), where.c_str());
+  }
   return ok;
 }
 

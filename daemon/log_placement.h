@@ -18,13 +18,15 @@
 namespace pk::daemon {
 
 // Block device `major:minor` (st_dev of the log file's directory) as seen in
-// the sysfs tree at `sysfs_root_fd`. False, with the reason, when it is or
-// touches a multipath map. A device sysfs does not know (tmpfs, btrfs
-// subvolumes: major 0) is accepted.
+// the sysfs tree at `sysfs_root_fd`. False when it is or touches a multipath
+// map, with where it is in `err`: "on sdb1, on sdb, a path of multipath map
+// mpatha (dm-3)". A device sysfs does not know (tmpfs, btrfs subvolumes:
+// major 0) is accepted.
 bool check_log_device(int sysfs_root_fd, uint32_t major, uint32_t minor, core::Error& err);
 
-// The same for the directory that holds `file`: stats it and checks its device.
-// `sysfs_root` is "/sys" outside tests.
+// The same for the directory that holds `file`: stats it and checks its
+// device; the reason is a sentence for people ("the log file F is on ...:
+// logging there could wait ..."). `sysfs_root` is "/sys" outside tests.
 bool check_log_placement(const std::string& file, const std::string& sysfs_root, core::Error& err);
 
 }  // namespace pk::daemon

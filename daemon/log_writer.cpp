@@ -155,7 +155,6 @@ void LogWriter::sleep(int64_t ns) {
 }
 
 int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
-  note_drops(mono_ns);
   size_t n = 0;
   while (n < kDrainBatch) {
     const core::LogRecord* r = ring_->front();
@@ -163,7 +162,9 @@ int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
     deliver(*r, mono_ns);
     ring_->pop();
     ++n;
+    if (file_.flush_due()) file_.flush(mono_ns, false);
   }
+  note_drops(mono_ns);  // after what was in the ring when it overflowed
   bool empty = ring_->front() == nullptr;
   bool partial_due = stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns;
   bool partial = empty && file_.partial_dirty() && partial_due;

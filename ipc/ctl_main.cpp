@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 
 #include "ipc/ctl/args.h"
 #include "ipc/ctl/client.h"
+#include "ipc/ctl/log_view.h"
 #include "ipc/ctl/tables.h"
 #include "pk_build_config.h"
 
@@ -95,6 +97,30 @@ int watch(const ctl::Invocation& inv) {
   }
 }
 
+// `log`: the log file itself, read directly (the daemon need not be running).
+int show_log(const ctl::Invocation& inv) {
+  ctl::LogFileReader reader;
+  std::string error;
+  if (!reader.open(inv.log_file, error)) {
+    std::cerr << "pathkeeperctl: " << error << "\n";
+    return kFailed;
+  }
+  std::optional<uint64_t> last = inv.lines;
+  if (!last && inv.follow) last = 10;
+  for (const auto& r : reader.read_all(last)) std::cout << ctl::format_log_record(r) << "\n";
+  std::cout.flush();
+  while (inv.follow) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    uint64_t skipped = 0;
+    std::vector<core::LogRecord> fresh = reader.poll(skipped);
+    if (skipped > 0) std::cout << "-- " << skipped << " log records were overwritten before they could be shown --\n";
+    for (const auto& r : fresh) std::cout << ctl::format_log_record(r) << "\n";
+    std::cout.flush();
+    if (!std::cout) return kFailed;  // the reader went away
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +139,7 @@ int main(int argc, char** argv) {
     std::cout << "pathkeeperctl " << PK_VERSION << "\n";
     return kOk;
   }
+  if (inv.log) return show_log(inv);
   if (inv.watch) return watch(inv);
   Outcome o = ask(inv);
   print(inv, o);

@@ -38,6 +38,15 @@ bool option_value(std::span<const std::string_view> args, size_t& i, std::string
   return true;
 }
 
+bool parse_count(std::string_view option, std::string_view text, uint64_t& out, std::string& error) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+    error = std::string(option) + " '" + std::string(text) + "' is not a number of records";
+    return false;
+  }
+  return true;
+}
+
 bool is_option(std::string_view a, std::string_view name) {
   return a == name || (a.size() > name.size() && a.substr(0, name.size()) == name && a[name.size()] == '=');
 }
@@ -71,8 +80,10 @@ bool check_request(const std::vector<std::string>& words, ipc::RequestKind& kind
 bool parse_args(std::span<const std::string_view> args, Invocation& out, std::string& error) {
   out = Invocation{};
   out.socket = PK_RUNSTATEDIR "/control.sock";
+  out.log_file = PK_LOGDIR "/pathkeeperd.log";
   std::vector<std::string> words;
   bool interval_given = false;
+  std::string_view log_option;  // the first option that goes with `log` only
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
     std::string_view value;
@@ -99,6 +110,28 @@ bool parse_args(std::span<const std::string_view> args, Invocation& out, std::st
           !parse_seconds("--interval", value, out.interval, error))
         return false;
       interval_given = true;
+    } else if (a == "-f" || a == "--follow") {
+      out.follow = true;
+      if (log_option.empty()) log_option = a;
+    } else if (a == "-n" || is_option(a, "--lines") || (a.size() > 2 && a.substr(0, 2) == "-n")) {
+      std::string_view name = a.substr(0, 2) == "-n" ? "-n" : "--lines";
+      if (a.size() > 2 && name == "-n") {
+        value = a.substr(2);
+      } else if (!option_value(args, i, name, value, error)) {
+        return false;
+      }
+      uint64_t n = 0;
+      if (!parse_count(name, value, n, error)) return false;
+      out.lines = n;
+      if (log_option.empty()) log_option = name;
+    } else if (is_option(a, "--log-file")) {
+      if (!option_value(args, i, "--log-file", value, error)) return false;
+      if (value.empty()) {
+        error = "--log-file needs a path";
+        return false;
+      }
+      out.log_file = std::string(value);
+      if (log_option.empty()) log_option = "--log-file";
     } else if (a.size() > 2 && a.substr(0, 2) == "--" && a != "--all") {
       error = "unknown option '" + std::string(a) + "'";
       return false;
@@ -115,6 +148,10 @@ bool parse_args(std::span<const std::string_view> args, Invocation& out, std::st
     return false;
   }
   if (words[0] == "watch") {
+    if (!log_option.empty()) {
+      error = std::string(log_option) + " goes with log only";
+      return false;
+    }
     out.watch = true;
     words.erase(words.begin());
     if (words.empty()) words = {"show", "topology"};
@@ -129,10 +166,19 @@ bool parse_args(std::span<const std::string_view> args, Invocation& out, std::st
       return false;
     }
     if (words[0] == "log") {
-      error = "unknown command 'log' (not available yet)";
-      return false;
+      if (words.size() > 1) {
+        error = "log takes options only (-f, -n N, --log-file PATH), not '" + words[1] + "'";
+        return false;
+      }
+      out.log = true;
+      out.words = std::move(words);
+      return true;
     }
     if (!check_request(words, out.kind, error)) return false;
+  }
+  if (!log_option.empty()) {
+    error = std::string(log_option) + " goes with log only";
+    return false;
   }
   out.words = std::move(words);
   return true;
@@ -152,6 +198,8 @@ Commands that read (anyone):
   status                     the daemon: readiness, memory, pools, counters
   show config                the effective configuration (YAML)
   watch [--interval S] [CMD] repeat CMD (default: show topology), redraw on change
+  log [-f] [-n N]            the daemon's log file, oldest first, read directly
+                             (works without the daemon); -f: follow, -n: last N
 
 Commands that change state (root or the configured control_group):
   fail path DEV              fail a path until it is reinstated
@@ -166,6 +214,9 @@ Options:
   --json          print the daemon's JSON reply as it is (schema version 1)
   --timeout S     give up after S seconds (default 5, 35 for commands that change state)
   --interval S    watch: seconds between two looks (default 2)
+  -f, --follow    log: keep printing records as they are written
+  -n, --lines N   log: only the last N records (with -f, default 10)
+  --log-file PATH log: the log file (default )" PK_LOGDIR R"(/pathkeeperd.log)
   -h, --help      this text
   --version       the version
 

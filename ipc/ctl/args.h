@@ -4,9 +4,11 @@
 //
 //   pathkeeperctl [--socket PATH] [--json] [--timeout S] COMMAND
 //   pathkeeperctl watch [--interval S] [READ-COMMAND]
+//   pathkeeperctl log [-f] [-n N] [--log-file PATH]   (reads the log file, not the socket)
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,6 +30,10 @@ struct Invocation {
   bool version = false;
   bool watch = false;
   std::chrono::milliseconds interval{2000};  // watch --interval
+  bool log = false;                          // `log`: read the log file
+  bool follow = false;                       // log -f
+  std::optional<uint64_t> lines;             // log -n N
+  std::string log_file;                      // log --log-file (default PK_LOGDIR/pathkeeperd.log)
   std::vector<std::string> words;            // the request, without "pk1"
   ipc::RequestKind kind = ipc::RequestKind::ShowTopology;
 

@@ -94,7 +94,10 @@ TEST(CtlArgs, UsageErrorsNameTheBadWord) {
       {{"--timeout", "-1", "status"}, "--timeout '-1' is not a number of seconds (0 < S <= 86400)"},
       {{"--interval", "1", "status"}, "--interval goes with watch only"},
       {{"watch", "fail", "path", "sdb"}, "watch repeats a show command; 'fail' changes state"},
-      {{"log"}, "unknown command 'log' (not available yet)"},
+      {{"log", "now"}, "log takes options only (-f, -n N, --log-file PATH), not 'now'"},
+      {{"-f", "status"}, "-f goes with log only"},
+      {{"watch", "-n", "3"}, "-n goes with log only"},
+      {{"log", "-n", "many"}, "-n 'many' is not a number of records"},
       {{"show", ""}, "word 2 of the command is empty"},
   };
   for (const Case& c : cases) {

@@ -1,0 +1,173 @@
+// The log file sink on a real file with direct I/O: created at full size,
+// written as a circular file, read back in order after wrap-around, adopted
+// after a restart, and nothing else ever overwritten.
+#include "daemon/log_file_sink.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "tests/unit/daemon/log_test_support.h"
+
+namespace pk::daemon {
+namespace {
+
+class LogFileSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!test::direct_io_works(dir.path(), why)) GTEST_SKIP() << why;
+  }
+
+  static core::LogRecord record(const std::string& text) {
+    core::LogRecord r;
+    core::fill_log_record_text(r, 1, core::LogLevel::Info, "test", {"mpatha", "sdb", "3600a"}, text);
+    return r;
+  }
+
+  // Appends `n` records "prefix<i>", flushing as the writer would.
+  static void write(LogFileSink& sink, int from, int to, const std::string& prefix = "r") {
+    for (int i = from; i < to; ++i) {
+      ASSERT_TRUE(sink.append(record(prefix + std::to_string(i))));
+      if (i % 50 == 49) sink.flush(0, false);
+    }
+    sink.flush(0, true);
+  }
+
+  static std::vector<std::string> range(int from, int to, const std::string& prefix = "r") {
+    std::vector<std::string> v;
+    for (int i = from; i < to; ++i) v.push_back(prefix + std::to_string(i));
+    return v;
+  }
+
+  test::ScratchDir dir;
+  core::Error err;
+};
+
+TEST_F(LogFileSinkTest, CreatedAtFullSizeWithEveryBlockAllocated) {
+  std::string path = dir.file("sub/pathkeeperd.log");  // the folder is created too
+  LogFileSink sink;
+  ASSERT_TRUE(sink.open(path, 1 << 20, 8, 42, err)) << err.c_str();
+  EXPECT_TRUE(sink.direct());
+  EXPECT_NE(sink.notes().find("created the log file (1 MiB, 2040 records)"), std::string::npos) << sink.notes();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_GE(st.st_blocks * 512, 1 << 20) << "allocated now, not when written";
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(sink.header().slots, 2040u);
+  EXPECT_EQ(sink.header().created_ns, 42);
+  EXPECT_TRUE(test::log_messages(path).empty());
+}
+
+TEST_F(LogFileSinkTest, ReadBackInOrderAfterWrappingTwice) {
+  std::string path = dir.file("pathkeeperd.log");
+  LogFileSink sink;
+  ASSERT_TRUE(sink.open(path, 1 << 20, 8, 1, err)) << err.c_str();
+  write(sink, 0, 5000);
+  EXPECT_EQ(test::log_messages(path), range(5000 - 2040, 5000));
+  LogSinkCounters c = sink.counters();
+  EXPECT_EQ(c.written, 5000u);
+  EXPECT_EQ(c.dropped, 0u);
+  EXPECT_EQ(c.write_errors, 0u);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20) << "a circular file never grows";
+}
+
+TEST_F(LogFileSinkTest, AReopenedFileContinuesAfterItsNewestRecord) {
+  std::string path = dir.file("pathkeeperd.log");
+  {
+    LogFileSink sink;
+    ASSERT_TRUE(sink.open(path, 1 << 20, 8, 1, err)) << err.c_str();
+    write(sink, 0, 2100);  // wrapped once; the next record goes in the middle of a page
+  }
+  LogFileSink again;
+  ASSERT_TRUE(again.open(path, 1 << 20, 8, 2, err)) << err.c_str();
+  EXPECT_EQ(again.next_seq(), 2100u);
+  // A page the writer starts is empty: when record 2096 began page 7 (slots
+  // 56..63), the oldest records 60..63 went; 2036 are left.
+  EXPECT_NE(again.notes().find("continuing the log file after record 2100 (2036 records kept)"), std::string::npos)
+      << again.notes();
+  EXPECT_EQ(again.header().created_ns, 1) << "the same file";
+  write(again, 0, 10, "after");  // slots 60..69: page 7 continued, page 8 begun (70, 71 go)
+  std::vector<std::string> want = range(72, 2100);
+  for (const auto& s : range(0, 10, "after")) want.push_back(s);
+  EXPECT_EQ(test::log_messages(path), want) << "the records of the page it continued in are kept";
+}
+
+TEST_F(LogFileSinkTest, ANewSizeMakesANewFile) {
+  std::string path = dir.file("pathkeeperd.log");
+  {
+    LogFileSink sink;
+    ASSERT_TRUE(sink.open(path, 1 << 20, 8, 1, err)) << err.c_str();
+    write(sink, 0, 10);
+  }
+  LogFileSink bigger;
+  ASSERT_TRUE(bigger.open(path, 2 << 20, 8, 2, err)) << err.c_str();
+  EXPECT_NE(bigger.notes().find("the log file was 1 MiB, is now 2 MiB"), std::string::npos) << bigger.notes();
+  EXPECT_EQ(bigger.next_seq(), 0u);
+  EXPECT_TRUE(test::log_messages(path).empty());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 2 << 20);
+}
+
+TEST_F(LogFileSinkTest, SomethingElseIsNeverOverwritten) {
+  std::string path = dir.file("precious");
+  std::ofstream(path) << "not a log\n";
+  LogFileSink sink;
+  EXPECT_FALSE(sink.open(path, 1 << 20, 8, 1, err));
+  EXPECT_NE(std::string(err.c_str()).find("exists and is not a pathkeeper log file"), std::string::npos)
+      << err.c_str();
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "not a log");
+
+  ASSERT_EQ(::symlink(dir.file("elsewhere").c_str(), dir.file("link").c_str()), 0);
+  LogFileSink linked;
+  EXPECT_FALSE(linked.open(dir.file("link"), 1 << 20, 8, 1, err));
+  EXPECT_NE(std::string(err.c_str()).find("symbolic link"), std::string::npos) << err.c_str();
+}
+
+// When every staging page waits for the disk, records are dropped and
+// counted; nothing already staged is lost.
+TEST_F(LogFileSinkTest, FullStagingDropsAndCounts) {
+  std::string path = dir.file("pathkeeperd.log");
+  LogFileSink sink;
+  ASSERT_TRUE(sink.open(path, 1 << 20, 4, 1, err)) << err.c_str();
+  int kept = 0;
+  for (int i = 0; i < 40; ++i) kept += sink.append(record("r" + std::to_string(i))) ? 1 : 0;
+  EXPECT_EQ(kept, 32) << "4 pages of 8 records";
+  EXPECT_EQ(sink.counters().dropped, 8u);
+  EXPECT_EQ(sink.unreported_drops(), 8u);
+  EXPECT_TRUE(sink.staged());
+  sink.flush(0, true);
+  EXPECT_FALSE(sink.staged());
+  EXPECT_EQ(sink.counters().written, 32u);
+  EXPECT_EQ(test::log_messages(path), range(0, 32));
+  EXPECT_TRUE(sink.append(record("r40")));
+  sink.drops_reported(8);
+  EXPECT_EQ(sink.unreported_drops(), 0u);
+}
+
+TEST_F(LogFileSinkTest, APartlyFilledPageIsRewrittenAsItFills) {
+  std::string path = dir.file("pathkeeperd.log");
+  LogFileSink sink;
+  ASSERT_TRUE(sink.open(path, 1 << 20, 4, 1, err)) << err.c_str();
+  ASSERT_TRUE(sink.append(record("a")));
+  sink.flush(0, false);
+  EXPECT_TRUE(sink.partial_dirty()) << "the page being filled waits for the writer to be idle";
+  EXPECT_TRUE(test::log_messages(path).empty());
+  sink.flush(0, true);
+  EXPECT_EQ(test::log_messages(path), std::vector<std::string>{"a"});
+  ASSERT_TRUE(sink.append(record("b")));
+  sink.flush(0, true);
+  EXPECT_EQ(test::log_messages(path), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(sink.counters().written, 2u) << "a record rewritten with its page is counted once";
+}
+
+}  // namespace
+}  // namespace pk::daemon
