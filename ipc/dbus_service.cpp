@@ -504,8 +504,9 @@ void Impl::unavailable(const char* why) {
   next_retry = SteadyClock::now() + options.retry_interval;
   if (said_unavailable) return;
   said_unavailable = true;
-  say(5, "no D-Bus: %s; the control socket serves meanwhile, the %s is looked for every %lld s", why, bus_label(),
-      static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(options.retry_interval).count()));
+  long long ms = options.retry_interval.count();
+  say(5, "no D-Bus: %s; the control socket serves meanwhile, the %s is looked for every %lld %s", why, bus_label(),
+      ms % 1000 == 0 ? ms / 1000 : ms, ms % 1000 == 0 ? "s" : "ms");
 }
 
 void Impl::connect() {

@@ -129,6 +129,7 @@ class ServiceTest : public ::testing::Test {
     options.command_timeout = 3s;
     options.send_timeout = 1s;
     options.idle_timeout = 3s;
+    options.dbus.enabled = false;  // the socket alone (D-Bus: dbus_service_test.cpp)
   }
 
   void start() {
