@@ -169,5 +169,45 @@ TEST_F(LogFileSinkTest, APartlyFilledPageIsRewrittenAsItFills) {
   EXPECT_EQ(sink.counters().written, 2u) << "a record rewritten with its page is counted once";
 }
 
+// `pathkeeperctl log -f`: what is new since the last look, in order; a
+// writer that went round the whole file meanwhile; a re-created file.
+TEST_F(LogFileSinkTest, FollowingTheFile) {
+  std::string path = dir.file("pathkeeperd.log");
+  auto sink = std::make_unique<LogFileSink>();
+  ASSERT_TRUE(sink->open(path, 1 << 20, 8, 1, err)) << err.c_str();
+  write(*sink, 0, 10);
+  ctl::LogFileReader reader;
+  std::string error;
+  ASSERT_TRUE(reader.open(path, error)) << error;
+  EXPECT_EQ(reader.read_all(3).size(), 3u) << "-n 3";
+  uint64_t skipped = 99;
+  EXPECT_TRUE(reader.poll(skipped).empty());
+  EXPECT_EQ(skipped, 0u);
+
+  write(*sink, 10, 15);
+  auto messages = [](const std::vector<core::LogRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& r : v) out.emplace_back(r.message());
+    return out;
+  };
+  EXPECT_EQ(messages(reader.poll(skipped)), range(10, 15));
+  EXPECT_EQ(skipped, 0u);
+  write(*sink, 15, 700);  // more than one look's window
+  EXPECT_EQ(messages(reader.poll(skipped)), range(15, 700));
+
+  write(*sink, 700, 3000);  // round the whole file and more
+  std::vector<core::LogRecord> fresh = reader.poll(skipped);
+  EXPECT_EQ(skipped, 3000u - 2040u - 700u) << "records overwritten before they could be read";
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_EQ(fresh.back().message(), "r2999");
+  EXPECT_EQ(fresh.size() + skipped, 3000u - 700u);
+
+  sink.reset();  // the daemon restarts with another size: a new file
+  sink = std::make_unique<LogFileSink>();
+  ASSERT_TRUE(sink->open(path, 2 << 20, 8, 2, err)) << err.c_str();
+  write(*sink, 0, 3, "new");
+  EXPECT_EQ(messages(reader.poll(skipped)), range(0, 3, "new"));
+}
+
 }  // namespace
 }  // namespace pk::daemon
