@@ -26,7 +26,8 @@ void take(MapSeen& out, const core::MapRecord& r) {
 }
 
 uint8_t difference(const PathSeen& a, const PathSeen& b) {
-  return static_cast<uint8_t>((a.state != b.state ? kPathState : 0) | (a.dm_state != b.dm_state ? kPathDmState : 0));
+  return static_cast<uint8_t>((a.state != b.state ? kPathState : 0) |
+                              (a.dm_state != b.dm_state ? kPathDmState : 0));
 }
 uint8_t difference(const MapSeen& a, const MapSeen& b) {
   return static_cast<uint8_t>((a.queueing != b.queueing ? kMapQueueing : 0) |
@@ -54,7 +55,8 @@ void sort_by_name(const Seen* items, uint32_t* order, uint32_t count) {
 // Compares t.next (just filled) with t.seen, tells the sink, then makes
 // t.next the new t.seen.
 template <class Seen, class Added, class Removed, class Changed>
-void compare_table(ChangeTracker::Table<Seen>& t, bool report, Added added, Removed removed, Changed changed) {
+void compare_table(ChangeTracker::Table<Seen>& t, bool report, Added added, Removed removed,
+                   Changed changed) {
   const Seen* seen = t.seen.get();
   const Seen* next = t.next.get();
   bool aligned = report && t.seen_count == t.next_count;

@@ -77,7 +77,7 @@ class ChangeTracker {
   };
   template <class Seen>
   struct Table {
-    std::unique_ptr<Seen[]> seen, next;                   // last compared, being filled
+    std::unique_ptr<Seen[]> seen, next;                  // last compared, being filled
     std::unique_ptr<uint32_t[]> seen_order, next_order;  // indexes sorted by name
     uint32_t capacity = 0;
     uint32_t seen_count = 0, next_count = 0;

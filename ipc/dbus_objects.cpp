@@ -111,7 +111,8 @@ bool object_path(std::string_view prefix, std::string_view id, std::span<char> o
 }
 
 bool object_id(std::string_view path, std::string_view prefix, std::span<char> out, std::string_view& id) {
-  if (path.size() <= prefix.size() + 1 || path.substr(0, prefix.size()) != prefix || path[prefix.size()] != '/')
+  if (path.size() <= prefix.size() + 1 || path.substr(0, prefix.size()) != prefix ||
+      path[prefix.size()] != '/')
     return false;
   std::string_view label = path.substr(prefix.size() + 1);
   if (label.find('/') != std::string_view::npos) return false;
@@ -158,10 +159,14 @@ const char* dbus_string(std::string_view in, std::span<char> out) {
 
 const char* checker_text(core::CheckerKind k) {
   switch (k) {
-    case core::CheckerKind::Tur: return "tur";
-    case core::CheckerKind::DirectIo: return "directio";
-    case core::CheckerKind::State: return "state";
-    case core::CheckerKind::None: return "none";
+    case core::CheckerKind::Tur:
+      return "tur";
+    case core::CheckerKind::DirectIo:
+      return "directio";
+    case core::CheckerKind::State:
+      return "state";
+    case core::CheckerKind::None:
+      return "none";
   }
   return "?";
 }
@@ -170,9 +175,15 @@ const char* no_path_retry_text(const core::NoPathRetry& r, std::span<char> out) 
   if (out.empty()) return nullptr;
   int n = 0;
   switch (r.kind) {
-    case core::NoPathRetry::Kind::Queue: n = std::snprintf(out.data(), out.size(), "queue"); break;
-    case core::NoPathRetry::Kind::Fail: n = std::snprintf(out.data(), out.size(), "fail"); break;
-    case core::NoPathRetry::Kind::Checks: n = std::snprintf(out.data(), out.size(), "%u", r.checks); break;
+    case core::NoPathRetry::Kind::Queue:
+      n = std::snprintf(out.data(), out.size(), "queue");
+      break;
+    case core::NoPathRetry::Kind::Fail:
+      n = std::snprintf(out.data(), out.size(), "fail");
+      break;
+    case core::NoPathRetry::Kind::Checks:
+      n = std::snprintf(out.data(), out.size(), "%u", r.checks);
+      break;
     case core::NoPathRetry::Kind::Time:
       n = std::snprintf(out.data(), out.size(), "%llds", static_cast<long long>(r.duration.count()));
       break;

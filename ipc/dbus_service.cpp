@@ -29,27 +29,34 @@ using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
 constexpr char kSystemBusSocket[] = "/run/dbus/system_bus_socket";
-constexpr int kMaxProcessRounds = 64;     // messages handled per tick before the socket clients get a turn
+constexpr int kMaxProcessRounds = 64;  // messages handled per tick before the socket clients get a turn
 constexpr uint64_t kCredsTimeoutUsec = 10 * 1000 * 1000;  // the bus daemon's answer about a caller
 constexpr size_t kMessageBytes = sizeof(CommandResult::message);
 
-// One line on stderr in the daemon's log format ("<5>notice dbus: ..."),
-// which journald reads with its priority. Rare (state changes of the bus
-// connection), one write, never retried.
-void say(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
-void say(int priority, const char* format, ...) {
-  const char* level = priority <= 3 ? "error" : priority == 4 ? "warning" : priority == 5 ? "notice" : "info";
-  char line[768];
-  int head = std::snprintf(line, sizeof line, "<%d>%s dbus: ", priority, level);
+// A message of the D-Bus side: to options.log, or one line on stderr in the
+// daemon's log format ("<5>notice dbus: ..."), which journald reads with its
+// priority. Rare (changes of the bus connection), formatted on the stack.
+void say(const DbusOptions& options, int priority, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
+void say(const DbusOptions& options, int priority, const char* format, ...) {
+  char text[640];
   va_list args;
   va_start(args, format);
-  int body = std::vsnprintf(line + head, sizeof line - static_cast<size_t>(head) - 1, format, args);
+  int n = std::vsnprintf(text, sizeof text, format, args);
   va_end(args);
-  size_t len = static_cast<size_t>(head) + static_cast<size_t>(body < 0 ? 0 : body);
-  if (len > sizeof line - 2) len = sizeof line - 2;
-  line[len++] = '\n';
-  ssize_t n = ::write(STDERR_FILENO, line, len);
-  (void)n;
+  if (n < 0) return;
+  if (options.log) {
+    options.log(priority, text);
+    return;
+  }
+  const char* level = priority <= 3 ? "error" : priority == 4 ? "warning" : priority == 5 ? "notice" : "info";
+  char line[768];
+  int len = std::snprintf(line, sizeof line - 1, "<%d>%s dbus: %s", priority, level, text);
+  if (len < 0) return;
+  size_t size = std::min(static_cast<size_t>(len), sizeof line - 2);
+  line[size++] = '\n';
+  ssize_t w = ::write(STDERR_FILENO, line, size);
+  (void)w;
 }
 
 uint64_t monotonic_usec() {
@@ -72,12 +79,18 @@ int earlier(int a, int b) {
 
 const char* name_of(Command::Kind k) {
   switch (k) {
-    case Command::Kind::FailPath: return "FailPath";
-    case Command::Kind::ReinstatePath: return "ReinstatePath";
-    case Command::Kind::SwitchGroup: return "SwitchGroup";
-    case Command::Kind::DisableQueueing: return "DisableQueueing";
-    case Command::Kind::RestoreQueueing: return "RestoreQueueing";
-    case Command::Kind::Reconfigure: return "Reconfigure";
+    case Command::Kind::FailPath:
+      return "FailPath";
+    case Command::Kind::ReinstatePath:
+      return "ReinstatePath";
+    case Command::Kind::SwitchGroup:
+      return "SwitchGroup";
+    case Command::Kind::DisableQueueing:
+      return "DisableQueueing";
+    case Command::Kind::RestoreQueueing:
+      return "RestoreQueueing";
+    case Command::Kind::Reconfigure:
+      return "Reconfigure";
   }
   return "?";
 }
@@ -116,7 +129,7 @@ struct DbusService::Impl final : ChangeSink {
   sd_bus* bus = nullptr;
   int bus_fd = -1;
   uint32_t bus_events = 0;
-  bool more = false;             // sd_bus_process has more to do than one tick allowed
+  bool more = false;              // sd_bus_process has more to do than one tick allowed
   bool said_unavailable = false;  // "no bus" said once until the next connection
   TimePoint next_retry{};
   TimePoint next_poll{};
@@ -181,7 +194,8 @@ struct DbusService::Impl final : ChangeSink {
     if (what & kManagerReady) names[n++] = "Ready";
     if (what & kManagerPathCount) names[n++] = "PathCount";
     if (what & kManagerMapCount) names[n++] = "MapCount";
-    count(sd_bus_emit_properties_changed_strv(bus, kManagerPath, kManagerInterface, const_cast<char**>(names)));
+    count(
+        sd_bus_emit_properties_changed_strv(bus, kManagerPath, kManagerInterface, const_cast<char**>(names)));
   }
   void added(const char* prefix, std::string_view id, const char* interface) {
     char path[kObjectPathBytes];
@@ -212,8 +226,9 @@ const core::Snapshot& pinned(void* userdata) { return *impl_of(userdata).snap; }
 // The manager's get the Impl as userdata; a map's or a path's get its record
 // in the snapshot of this tick (found by find_map / find_path).
 
-#define PK_GETTER(name) \
-  int name(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata, sd_bus_error*)
+#define PK_GETTER(name)                                                                           \
+  int name(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata, \
+           sd_bus_error*)
 
 int append_string(sd_bus_message* reply, std::string_view text) {
   char buf[dbus_string_bytes(256)];
@@ -297,7 +312,8 @@ PK_GETTER(map_current_group) { return append_u32(reply, map_of(userdata).current
 PK_GETTER(map_group_count) { return append_u32(reply, map_of(userdata).group_count); }
 PK_GETTER(map_no_path_retry) {
   char buf[24];
-  return sd_bus_message_append_basic(reply, 's', no_path_retry_text(map_of(userdata).settings.no_path_retry, buf));
+  return sd_bus_message_append_basic(reply, 's',
+                                     no_path_retry_text(map_of(userdata).settings.no_path_retry, buf));
 }
 
 #undef PK_GETTER
@@ -343,7 +359,8 @@ int on_name_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
   Impl& s = impl_of(userdata);
   if (sd_bus_message_is_method_error(reply, nullptr)) {
     const sd_bus_error* e = sd_bus_message_get_error(reply);
-    say(4, "the %s refused the name %s: %s (is its D-Bus policy file installed?); D-Bus clients cannot find the "
+    say(s.options, 4,
+        "the %s refused the name %s: %s (is its D-Bus policy file installed?); D-Bus clients cannot find the "
         "service, the control socket serves",
         s.bus_label(), kBusName, e && e->message ? e->message : "no reason given");
     return 0;
@@ -352,9 +369,10 @@ int on_name_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {
   if (sd_bus_message_read(reply, "u", &result) < 0) return 0;
   if (result == 1 || result == 4) {  // primary owner, already owner
     s.name_owned = true;
-    say(5, "serving %s on the %s", kBusName, s.bus_label());
+    say(s.options, 5, "serving %s on the %s", kBusName, s.bus_label());
   } else {
-    say(4, "%s is owned by another connection on the %s (another pathkeeperd?); D-Bus clients reach that one",
+    say(s.options, 4,
+        "%s is owned by another connection on the %s (another pathkeeperd?); D-Bus clients reach that one",
         kBusName, s.bus_label());
   }
   return 0;
@@ -453,8 +471,8 @@ const sd_bus_vtable kManagerVtable[] = {
                              method_disable_queueing, kMethod),
     SD_BUS_METHOD_WITH_NAMES("RestoreQueueing", "s", SD_BUS_PARAM(map), "s", SD_BUS_PARAM(message),
                              method_restore_queueing, kMethod),
-    SD_BUS_METHOD_WITH_NAMES("Reconfigure", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(message), method_reconfigure,
-                             kMethod),
+    SD_BUS_METHOD_WITH_NAMES("Reconfigure", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(message),
+                             method_reconfigure, kMethod),
     SD_BUS_METHOD_WITH_NAMES("GetTopologyJSON", "", SD_BUS_PARAM(), "s", SD_BUS_PARAM(json),
                              method_get_topology_json, kMethod),
     SD_BUS_VTABLE_END,
@@ -505,8 +523,8 @@ void Impl::unavailable(const char* why) {
   if (said_unavailable) return;
   said_unavailable = true;
   long long ms = options.retry_interval.count();
-  say(5, "no D-Bus: %s; the control socket serves meanwhile, the %s is looked for every %lld %s", why, bus_label(),
-      ms % 1000 == 0 ? ms / 1000 : ms, ms % 1000 == 0 ? "s" : "ms");
+  say(options, 5, "no D-Bus: %s; the control socket serves meanwhile, the %s is looked for every %lld %s",
+      why, bus_label(), ms % 1000 == 0 ? ms / 1000 : ms, ms % 1000 == 0 ? "s" : "ms");
 }
 
 void Impl::connect() {
@@ -550,7 +568,7 @@ void Impl::connect() {
     return;
   }
   r = sd_bus_request_name_async(bus, nullptr, kBusName, 0, on_name_reply, this);
-  if (r < 0) say(4, "cannot ask the %s for %s: %s", bus_label(), kBusName, std::strerror(-r));
+  if (r < 0) say(options, 4, "cannot ask the %s for %s: %s", bus_label(), kBusName, std::strerror(-r));
   said_unavailable = false;
   tracker.reset();
   connected = true;
@@ -560,8 +578,10 @@ void Impl::connect() {
 bool Impl::register_objects() {
   // Slots are floating: they live as long as the connection.
   return sd_bus_add_object_vtable(bus, nullptr, kManagerPath, kManagerInterface, kManagerVtable, this) >= 0 &&
-         sd_bus_add_fallback_vtable(bus, nullptr, kMapPrefix, kMapInterface, kMapVtable, find_map, this) >= 0 &&
-         sd_bus_add_fallback_vtable(bus, nullptr, kPathPrefix, kPathInterface, kPathVtable, find_path, this) >= 0 &&
+         sd_bus_add_fallback_vtable(bus, nullptr, kMapPrefix, kMapInterface, kMapVtable, find_map, this) >=
+             0 &&
+         sd_bus_add_fallback_vtable(bus, nullptr, kPathPrefix, kPathInterface, kPathVtable, find_path,
+                                    this) >= 0 &&
          sd_bus_add_node_enumerator(bus, nullptr, kMapPrefix, enumerate<true>, this) >= 0 &&
          sd_bus_add_node_enumerator(bus, nullptr, kPathPrefix, enumerate<false>, this) >= 0 &&
          sd_bus_add_object_manager(bus, nullptr, kManagerPath) >= 0;
@@ -697,12 +717,15 @@ int Impl::start_command(sd_bus_message* m, Command::Kind kind, sd_bus_error* err
   switch (kind) {
     case Command::Kind::FailPath:
     case Command::Kind::ReinstatePath:
-      if (t.empty()) return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "a path's device name is needed");
-      if (!core::find_path(*snap, t)) return sd_bus_error_setf(error, kErrorNotFound, "no path named '%s'", shown);
+      if (t.empty())
+        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "a path's device name is needed");
+      if (!core::find_path(*snap, t))
+        return sd_bus_error_setf(error, kErrorNotFound, "no path named '%s'", shown);
       break;
     case Command::Kind::SwitchGroup:
       if (group < 1 || group > UINT16_MAX)
-        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "group %u: groups are numbered from 1", group);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "group %u: groups are numbered from 1",
+                                 group);
       cmd.group = static_cast<uint16_t>(group);
       [[fallthrough]];
     case Command::Kind::DisableQueueing:
@@ -711,9 +734,11 @@ int Impl::start_command(sd_bus_message* m, Command::Kind kind, sd_bus_error* err
         cmd.all = true;
         break;
       }
-      if (!core::find_map(*snap, t)) return sd_bus_error_setf(error, kErrorNotFound, "no map named '%s'", shown);
+      if (!core::find_map(*snap, t))
+        return sd_bus_error_setf(error, kErrorNotFound, "no map named '%s'", shown);
       break;
-    case Command::Kind::Reconfigure: break;
+    case Command::Kind::Reconfigure:
+      break;
   }
   cmd.target.assign(t);
 
@@ -729,8 +754,8 @@ int Impl::start_command(sd_bus_message* m, Command::Kind kind, sd_bus_error* err
   // synchronous sd_bus_query_sender_creds would stall the control socket
   // for as long as the bus daemon takes).
   r = sd_bus_call_method_async(bus, &c->creds, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetConnectionCredentials", credentials_reply, c,
-                               "s", sender);
+                               "org.freedesktop.DBus", "GetConnectionCredentials", credentials_reply, c, "s",
+                               sender);
   if (r < 0) {
     free_call(*c);
     return r;
@@ -742,7 +767,8 @@ void Impl::on_credentials(Call& c, sd_bus_message* reply) {
   c.creds = sd_bus_slot_unref(c.creds);
   if (sd_bus_message_is_method_error(reply, nullptr)) {
     const sd_bus_error* e = sd_bus_message_get_error(reply);
-    reply_error(c, kErrorFailed, "cannot tell who the caller is: %s", e && e->message ? e->message : "no reason given");
+    reply_error(c, kErrorFailed, "cannot tell who the caller is: %s",
+                e && e->message ? e->message : "no reason given");
     return;
   }
   bool have_uid = false;
@@ -779,8 +805,8 @@ void Impl::on_credentials(Call& c, sd_bus_message* reply) {
   if (!may_change_state(static_cast<uid_t>(uid), static_cast<gid_t>(-1), groups, policy)) {
     denied.fetch_add(1, std::memory_order_relaxed);
     if (policy.group_set)
-      reply_error(c, kErrorAccessDenied, "uid %u may not change state: only root and members of gid %u may", uid,
-                  static_cast<unsigned>(policy.gid));
+      reply_error(c, kErrorAccessDenied, "uid %u may not change state: only root and members of gid %u may",
+                  uid, static_cast<unsigned>(policy.gid));
     else
       reply_error(c, kErrorAccessDenied,
                   "uid %u may not change state: only root may (no control_group is configured)", uid);
@@ -834,9 +860,9 @@ void Impl::expire(TimePoint now) {
 DbusService::DbusService() = default;
 DbusService::~DbusService() = default;
 
-bool DbusService::init(const DbusOptions& options, const core::Limits& limits, core::SnapshotExchange& snapshots,
-                       CommandChannel& commands, DbusHost& host, int epoll_fd, uint64_t epoll_tag,
-                       core::Error& err) {
+bool DbusService::init(const DbusOptions& options, const core::Limits& limits,
+                       core::SnapshotExchange& snapshots, CommandChannel& commands, DbusHost& host,
+                       int epoll_fd, uint64_t epoll_tag, core::Error& err) {
   impl_.reset();
   auto impl = std::make_unique<Impl>();
   Impl& s = *impl;
@@ -885,7 +911,8 @@ int DbusService::timeout_ms() const {
   uint64_t usec = 0;
   if (sd_bus_get_timeout(s.bus, &usec) > 0 && usec != UINT64_MAX) {
     uint64_t mono = monotonic_usec();
-    t = earlier(t, usec <= mono ? 0 : static_cast<int>(std::min<uint64_t>((usec - mono + 999) / 1000, 86400000)));
+    t = earlier(
+        t, usec <= mono ? 0 : static_cast<int>(std::min<uint64_t>((usec - mono + 999) / 1000, 86400000)));
   }
   for (uint32_t i = 0; i < kMaxCalls; ++i)
     if (s.calls[i].phase != Call::Phase::Free) t = earlier(t, ms_until(s.calls[i].deadline, now));

@@ -53,6 +53,10 @@ struct DbusOptions {
   std::chrono::milliseconds command_timeout{30000};  // the loop's answer to a method
   std::chrono::milliseconds poll_interval{100};      // how often a new snapshot is looked for
   std::chrono::milliseconds retry_interval{5000};    // how often an absent bus is looked for
+  // Where the few messages of the D-Bus side go (bus absent or lost, name
+  // taken or refused): a syslog priority (3..7) and the text. nullptr: stderr
+  // in the daemon's format ("<5>notice dbus: ..."), one write per message.
+  void (*log)(int priority, const char* text) = nullptr;
 };
 
 // What the service thread lends the D-Bus side.
@@ -70,18 +74,18 @@ class DbusHost {
 };
 
 struct DbusStats {
-  bool connected = false;       // a bus connection is open
-  bool name_owned = false;      // org.pathkeeper.PathKeeper1 is ours
+  bool connected = false;   // a bus connection is open
+  bool name_owned = false;  // org.pathkeeper.PathKeeper1 is ours
   uint64_t connects = 0;
-  uint64_t method_calls = 0;    // state-changing and GetTopologyJSON calls
-  uint64_t denied = 0;          // calls refused by the authorisation
-  uint64_t signals = 0;         // signals sent
+  uint64_t method_calls = 0;      // state-changing and GetTopologyJSON calls
+  uint64_t denied = 0;            // calls refused by the authorisation
+  uint64_t signals = 0;           // signals sent
   uint64_t signals_deferred = 0;  // comparisons put off: the write queue was full
 };
 
 class DbusService {
  public:
-  static constexpr uint32_t kMaxCalls = 32;          // methods waiting for credentials, the loop or the buffer
+  static constexpr uint32_t kMaxCalls = 32;  // methods waiting for credentials, the loop or the buffer
   static constexpr uint64_t kMaxQueuedWrites = 256;  // messages waiting for the bus daemon
 
   DbusService();

@@ -3,11 +3,10 @@
 // strings, no_path_retry text. None of them allocates.
 #include "ipc/dbus_objects.h"
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
@@ -47,8 +46,23 @@ std::string ours(std::string_view prefix, std::string_view id) {
 
 // Every name a path or map may have that sd-bus can take (no NUL).
 const char* const kNames[] = {
-    "sdb", "nvme0n1", "nbd0", "dm-3", "mpatha", "360014051234abcd", "3600a0b80005ad1d700002dde4fa32ca8",
-    "nbd-export1", "my map", "a_b", "_", "__", "x/y", "Ünïcode", "9", "ATA \"odd\" \\disk\t1", "\x7f\xff\x01",
+    "sdb",
+    "nvme0n1",
+    "nbd0",
+    "dm-3",
+    "mpatha",
+    "360014051234abcd",
+    "3600a0b80005ad1d700002dde4fa32ca8",
+    "nbd-export1",
+    "my map",
+    "a_b",
+    "_",
+    "__",
+    "x/y",
+    "Ünïcode",
+    "9",
+    "ATA \"odd\" \\disk\t1",
+    "\x7f\xff\x01",
     "",
 };
 
@@ -113,12 +127,18 @@ TEST(DbusObjects, DbusStringsAreValidUtf8WithoutNul) {
   char buf[dbus_string_bytes(64)];
   EXPECT_STREQ(dbus_string("sdb", buf), "sdb");
   EXPECT_STREQ(dbus_string("Ünïcode ✓ 𝄞", buf), "Ünïcode ✓ 𝄞");  // valid UTF-8 stays
-  EXPECT_STREQ(dbus_string("a\xff" "b", buf), "a\xc3\xbf" "b");       // a stray byte: Latin-1
-  EXPECT_STREQ(dbus_string("\xc3", buf), "\xc3\x83");                  // cut sequence
-  EXPECT_STREQ(dbus_string("\xc0\xaf", buf), "\xc3\x80\xc2\xaf");      // overlong '/'
+  EXPECT_STREQ(dbus_string("a\xff"
+                           "b",
+                           buf),
+               "a\xc3\xbf"
+               "b");                                                           // a stray byte: Latin-1
+  EXPECT_STREQ(dbus_string("\xc3", buf), "\xc3\x83");                          // cut sequence
+  EXPECT_STREQ(dbus_string("\xc0\xaf", buf), "\xc3\x80\xc2\xaf");              // overlong '/'
   EXPECT_STREQ(dbus_string("\xed\xa0\x80", buf), "\xc3\xad\xc2\xa0\xc2\x80");  // surrogate
   EXPECT_STREQ(dbus_string("\xef\xbf\xbe", buf), "\xc3\xaf\xc2\xbf\xc2\xbe");  // U+FFFE, refused by sd-bus
-  EXPECT_STREQ(dbus_string("a\0b"sv, buf), "a\xef\xbf\xbd" "b");      // NUL: U+FFFD
+  EXPECT_STREQ(dbus_string("a\0b"sv, buf),
+               "a\xef\xbf\xbd"
+               "b");  // NUL: U+FFFD
   // sd-bus takes whatever comes out.
   const char* nasty[] = {"\x80\x81\xfe\xff", "\xf4\x90\x80\x80", "\xef\xb7\x90", "x\xe2\x82"};
   // A bus over a socketpair is enough to build messages.

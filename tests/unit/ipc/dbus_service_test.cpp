@@ -6,6 +6,7 @@
 #include "ipc/dbus_service.h"
 
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,14 +16,12 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,11 +60,13 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
 class PrivateBus {
  public:
   explicit PrivateBus(const std::string& dir) : dir_(dir) {
-    std::ofstream(dir + "/bus.conf") << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+    std::ofstream(dir + "/bus.conf")
+        << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=)" << dir << R"(/bus</listen>
+  <listen>unix:path=)"
+        << dir << R"(/bus</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -163,7 +164,8 @@ struct Client {
   std::string introspect(const char* path) {
     sd_bus_error e = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus, kBus, path, "org.freedesktop.DBus.Introspectable", "Introspect", &e, &reply, "");
+    int r = sd_bus_call_method(bus, kBus, path, "org.freedesktop.DBus.Introspectable", "Introspect", &e,
+                               &reply, "");
     const char* xml = "";
     if (r >= 0) sd_bus_message_read(reply, "s", &xml);
     std::string out = xml;
@@ -259,7 +261,8 @@ class DbusServiceTest : public ::testing::Test {
     started = true;
     service_thread = std::thread([this] { service.run(stop); });
     loop_thread = std::thread([this] { fake_loop(); });
-    ASSERT_TRUE(eventually([&] { return service.stats().dbus.name_owned; })) << "the service did not own its name";
+    ASSERT_TRUE(eventually([&] { return service.stats().dbus.name_owned; }))
+        << "the service did not own its name";
   }
 
   void TearDown() override {
@@ -280,7 +283,8 @@ class DbusServiceTest : public ::testing::Test {
   void publish(Edit edit) {
     core::Snapshot& s = snapshots.back();
     test::fill_sample(s);
-    test::add_path(s, "nosuch", {8, 96}, "x", "", 0, 1, core::PathState::Up, core::DmState::Unknown, false, 0, 0);
+    test::add_path(s, "nosuch", {8, 96}, "x", "", 0, 1, core::PathState::Up, core::DmState::Unknown, false, 0,
+                   0);
     s.generation = ++generation * 3;
     edit(s);
     snapshots.publish();
@@ -357,7 +361,8 @@ class DbusServiceTest : public ::testing::Test {
       ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       reply.append(buf, static_cast<size_t>(n));
-      if (reply.size() >= kFrameHeaderBytes && reply.size() >= kFrameHeaderBytes + get_le32(reply.data())) break;
+      if (reply.size() >= kFrameHeaderBytes && reply.size() >= kFrameHeaderBytes + get_le32(reply.data()))
+        break;
     }
     ::close(fd);
     ReplyHead head;
@@ -396,7 +401,8 @@ TEST_F(DbusServiceTest, PropertiesComeFromTheSnapshot) {
   EXPECT_EQ(c.property<uint32_t>(kManager, kManagerIface, "PathCount", 'u'), 6u);
   EXPECT_EQ(c.property<uint32_t>(kManager, kManagerIface, "MapCount", 'u'), 2u);
   EXPECT_EQ(c.property<uint64_t>(kManager, kManagerIface, "ChecksTotal", 't'), 2751u);
-  EXPECT_EQ(c.string_property(kManager, kManagerIface, "LastError"), "reload of nbd-export1: Device or resource busy");
+  EXPECT_EQ(c.string_property(kManager, kManagerIface, "LastError"),
+            "reload of nbd-export1: Device or resource busy");
 
   EXPECT_EQ(c.string_property(kSdb, kPathIface, "Dev"), "sdb");
   EXPECT_EQ(c.string_property(kSdb, kPathIface, "DevT"), "8:16");
@@ -407,14 +413,17 @@ TEST_F(DbusServiceTest, PropertiesComeFromTheSnapshot) {
   EXPECT_EQ(c.property<uint32_t>(kSdb, kPathIface, "Priority", 'u'), 50u);
   EXPECT_EQ(c.property<uint64_t>(kSdb, kPathIface, "Checks", 't'), 900u);
   // A WWID that is not a valid D-Bus string as it stands still reads.
-  EXPECT_EQ(c.string_property("/org/pathkeeper/PathKeeper1/path/sde", kPathIface, "Wwid"), "ATA \"odd\" \\disk\t1");
+  EXPECT_EQ(c.string_property("/org/pathkeeper/PathKeeper1/path/sde", kPathIface, "Wwid"),
+            "ATA \"odd\" \\disk\t1");
 
   EXPECT_EQ(c.string_property(kMpatha, kMapIface, "Uuid"), "mpath-360014051234abcd");
   EXPECT_EQ(c.property<int>(kMpatha, kMapIface, "Queueing", 'b'), 1);
   EXPECT_EQ(c.property<uint32_t>(kMpatha, kMapIface, "PathsActive", 'u'), 2u);
   EXPECT_EQ(c.string_property(kMpatha, kMapIface, "NoPathRetry"), "queue");
-  EXPECT_EQ(c.string_property("/org/pathkeeper/PathKeeper1/map/nbd_2dexport1", kMapIface, "NoPathRetry"), "3");
-  EXPECT_EQ(c.property<int>("/org/pathkeeper/PathKeeper1/map/nbd_2dexport1", kMapIface, "AllPathsDown", 'b'), 1);
+  EXPECT_EQ(c.string_property("/org/pathkeeper/PathKeeper1/map/nbd_2dexport1", kMapIface, "NoPathRetry"),
+            "3");
+  EXPECT_EQ(c.property<int>("/org/pathkeeper/PathKeeper1/map/nbd_2dexport1", kMapIface, "AllPathsDown", 'b'),
+            1);
 
   EXPECT_EQ(c.string_property("/org/pathkeeper/PathKeeper1/path/sdz", kPathIface, "State"),
             "error org.freedesktop.DBus.Error.UnknownObject");
@@ -437,8 +446,8 @@ TEST_F(DbusServiceTest, IntrospectionAndTheObjectManagerListEveryObject) {
 
   sd_bus_error e = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  ASSERT_GE(sd_bus_call_method(c.bus, kBus, kManager, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &e,
-                               &reply, ""),
+  ASSERT_GE(sd_bus_call_method(c.bus, kBus, kManager, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &e, &reply, ""),
             0)
       << (e.message ? e.message : "");
   int objects = 0;
@@ -465,12 +474,14 @@ TEST_F(DbusServiceTest, MethodsGoThroughTheLoopAndAnswerItsResult) {
   EXPECT_EQ(c.call("FailPath", "s", "sdz"), "org.pathkeeper.PathKeeper1.Error.NotFound no path named 'sdz'");
   EXPECT_EQ(c.call("SwitchGroup", "su", "mpatha", 2), "ok done: mpatha");
   EXPECT_EQ(received[2].group, 2);
-  EXPECT_EQ(c.call("SwitchGroup", "su", "mpatha", 0).substr(0, 39), "org.freedesktop.DBus.Error.InvalidArgs ");
+  EXPECT_EQ(c.call("SwitchGroup", "su", "mpatha", 0).substr(0, 39),
+            "org.freedesktop.DBus.Error.InvalidArgs ");
   EXPECT_EQ(c.call("DisableQueueing", "s", ""), "ok done: ");
   EXPECT_TRUE(received[3].all);
   EXPECT_EQ(c.call("RestoreQueueing", "s", "nbd-export1"), "ok done: nbd-export1");
   EXPECT_FALSE(received[4].all);
-  EXPECT_EQ(c.call("RestoreQueueing", "s", "mpathz"), "org.pathkeeper.PathKeeper1.Error.NotFound no map named 'mpathz'");
+  EXPECT_EQ(c.call("RestoreQueueing", "s", "mpathz"),
+            "org.pathkeeper.PathKeeper1.Error.NotFound no map named 'mpathz'");
   EXPECT_EQ(c.call("Reconfigure"), "ok done: ");
   EXPECT_EQ(received[5].kind, Command::Kind::Reconfigure);
   EXPECT_EQ(received_count.load(), 6u);
@@ -497,8 +508,8 @@ TEST_F(DbusServiceTest, ChangesAreSignalled) {
   ASSERT_GE(sd_bus_match_signal(c.bus, nullptr, nullptr, nullptr, "org.freedesktop.DBus.Properties",
                                 "PropertiesChanged", on_properties_changed, &seen),
             0);
-  ASSERT_GE(sd_bus_match_signal(c.bus, nullptr, nullptr, kManager, "org.freedesktop.DBus.ObjectManager", nullptr,
-                                on_interfaces, &seen),
+  ASSERT_GE(sd_bus_match_signal(c.bus, nullptr, nullptr, kManager, "org.freedesktop.DBus.ObjectManager",
+                                nullptr, on_interfaces, &seen),
             0);
   // Let the service compare a first snapshot.
   std::this_thread::sleep_for(100ms);
@@ -538,14 +549,15 @@ TEST_F(DbusServiceTest, ChangesAreSignalled) {
 TEST_F(DbusServiceTest, OtherUsersMayReadButNotChangeState) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run as other users";
   start();
-  auto [read_status, read_text] = dbus_send_as_nobody(
-      {"--dest=org.pathkeeper.PathKeeper1", kSdb, "org.freedesktop.DBus.Properties.Get",
-       "string:org.pathkeeper.PathKeeper1.Path", "string:State"});
+  auto [read_status, read_text] =
+      dbus_send_as_nobody({"--dest=org.pathkeeper.PathKeeper1", kSdb, "org.freedesktop.DBus.Properties.Get",
+                           "string:org.pathkeeper.PathKeeper1.Path", "string:State"});
   EXPECT_EQ(read_status, 0) << read_text;
   EXPECT_NE(read_text.find("string \"up\""), std::string::npos) << read_text;
 
-  auto [fail_status, fail_text] = dbus_send_as_nobody(
-      {"--dest=org.pathkeeper.PathKeeper1", kManager, "org.pathkeeper.PathKeeper1.Manager.FailPath", "string:sdb"});
+  auto [fail_status, fail_text] =
+      dbus_send_as_nobody({"--dest=org.pathkeeper.PathKeeper1", kManager,
+                           "org.pathkeeper.PathKeeper1.Manager.FailPath", "string:sdb"});
   EXPECT_NE(fail_status, 0);
   EXPECT_NE(fail_text.find("org.pathkeeper.PathKeeper1.Error.AccessDenied"), std::string::npos) << fail_text;
   EXPECT_NE(fail_text.find("uid 65534 may not change state: only root may"), std::string::npos) << fail_text;
@@ -554,9 +566,10 @@ TEST_F(DbusServiceTest, OtherUsersMayReadButNotChangeState) {
 
   // A member of the control group may.
   ASSERT_TRUE(service.set_control_group("4242", err)) << err.c_str();
-  auto [member_status, member_text] = dbus_send_as_nobody(
-      {"--dest=org.pathkeeper.PathKeeper1", kManager, "org.pathkeeper.PathKeeper1.Manager.FailPath", "string:sdb"},
-      4242);
+  auto [member_status, member_text] =
+      dbus_send_as_nobody({"--dest=org.pathkeeper.PathKeeper1", kManager,
+                           "org.pathkeeper.PathKeeper1.Manager.FailPath", "string:sdb"},
+                          4242);
   EXPECT_EQ(member_status, 0) << member_text;
   EXPECT_NE(member_text.find("done: sdb"), std::string::npos) << member_text;
   EXPECT_EQ(received_count.load(), 1u);
