@@ -70,7 +70,7 @@ for mode in $MODES; do
         cpu_ms=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1000 / hz}')
         record "$d" cpu_ms_window "$cpu_ms"
         record "$d" checks_window "$checks"
-        record "$d" cpu_ms_per_1000_checks "$(awk -v c="$cpu_ms" -v n="$checks" 'BEGIN {printf "%.4f", n > 0 ? c * 1000 / n : -1}')"
+        record "$d" cpu_ms_per_1000_checks "$(awk -v c="$cpu_ms" -v n="$checks" 'BEGIN {printf "%.4f", (n > 0) ? c * 1000 / n : -1}')"
         r=$((r + 1))
       done
 
