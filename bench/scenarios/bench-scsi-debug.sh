@@ -75,6 +75,14 @@ for mode in $MODES; do
       done
 
       step "$d: show paths x $CLI_CALLS during reconfigure, ~10% of the checks hanging"
+      # Baseline: the same calls with nothing going on (process start-up of
+      # the CLI under TCG is part of every figure).
+      i=0; rm -f /tmp/cli-idle
+      while [ $i -lt "${CLI_IDLE_CALLS:-30}" ]; do
+        a=$(now_ns); daemon_show_paths "$d" > /dev/null 2>&1 || true; b=$(now_ns)
+        echo $(((b - a) / 1000)) >> /tmp/cli-idle; i=$((i + 1))
+      done
+      record "$d" cli_idle_p50_ms "$(sort -n /tmp/cli-idle | awk '{v[NR] = $1} END {printf "%.2f", v[int(NR * 0.5 + 0.999)] / 1000}')"
       echo 4 > "$SD_SYSFS/opts"
       echo 10 > "$SD_SYSFS/every_nth"
       ( while [ ! -e /tmp/cli-done ]; do daemon_reconfigure "$d" > /dev/null 2>&1 || true; sleep 1; done ) &
