@@ -142,7 +142,12 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   }
   if (!watch(epoll_fd_, commands_.commands_fd(), tag(Source::Commands), err)) return false;
   service_ = std::make_unique<ipc::Service>();
-  if (!service_->init(config_, snapshots_, commands_, err)) return false;
+  ipc::ServiceOptions service_options;
+  service_options.dbus.enabled = platform_.dbus;
+  service_options.dbus.log = [](int priority, const char* text) {
+    log_write(static_cast<LogLevel>(priority), "dbus", "%s", text);
+  };
+  if (!service_->init(config_, snapshots_, commands_, err, service_options)) return false;
   service_->set_config_text(dump_config_yaml(config_));
   service_thread_ = std::thread([this] {
     prefault_stack(256 * 1024);

@@ -64,6 +64,7 @@ struct Platform {
   std::function<std::unique_ptr<checkers::Checker>(core::CheckerKind)> make_checker = checkers::make_checker;
   const core::Clock* clock = nullptr;  // nullptr: CLOCK_MONOTONIC
   bool process_setup = true;           // heap reserve, mlockall, IO_FLUSHER, oom_score_adj
+  bool dbus = true;                    // org.pathkeeper.PathKeeper1 on the system bus
 };
 
 class Daemon {
