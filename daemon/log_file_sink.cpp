@@ -47,9 +47,14 @@ LogFileSink::~LogFileSink() {
 bool LogFileSink::open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns,
                        core::Error& err) {
   std::string dir = parent_dir(path);
-  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
-    err.set("cannot create %s for the log file: %s", dir.c_str(), std::strerror(errno));
-    return false;
+  // The folder and any missing parent: the last one is the log's own (0750).
+  for (size_t slash = 1; slash != std::string::npos;) {
+    slash = dir.find('/', slash + 1);
+    std::string part = dir.substr(0, slash);
+    if (::mkdir(part.c_str(), slash == std::string::npos ? 0750 : 0755) != 0 && errno != EEXIST) {
+      err.set("cannot create %s for the log file: %s", part.c_str(), std::strerror(errno));
+      return false;
+    }
   }
   constexpr int kFlags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
   fd_ = ::open(path.c_str(), kFlags | O_DIRECT, 0640);

@@ -46,7 +46,7 @@ class LogFileSinkTest : public ::testing::Test {
 };
 
 TEST_F(LogFileSinkTest, CreatedAtFullSizeWithEveryBlockAllocated) {
-  std::string path = dir.file("sub/pathkeeperd.log");  // the folder is created too
+  std::string path = dir.file("var/log/pathkeeper/pathkeeperd.log");  // the folders are created too
   LogFileSink sink;
   ASSERT_TRUE(sink.open(path, 1 << 20, 8, 42, err)) << err.c_str();
   EXPECT_TRUE(sink.direct());
