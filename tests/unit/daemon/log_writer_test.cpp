@@ -210,8 +210,12 @@ TEST_F(LogWriterTest, TheThreadDrainsAndStops) {
   ASSERT_TRUE(open(256, false, false)) << err.c_str();
   ASSERT_TRUE(writer.start(err)) << err.c_str();
   int pushed = 0;
+  std::string last;
   for (int i = 0; i < 5000; ++i) {
-    if (push("t" + std::to_string(i))) ++pushed;
+    if (push("t" + std::to_string(i))) {
+      ++pushed;
+      last = "t" + std::to_string(i);
+    }
     if (i % 100 == 0) std::this_thread::sleep_for(1ms);
   }
   writer.stop();
@@ -225,8 +229,9 @@ TEST_F(LogWriterTest, TheThreadDrainsAndStops) {
     EXPECT_TRUE(writer.io_flusher()) << "PR_SET_IO_FLUSHER on the writer thread";
   }
   std::vector<std::string> m = file_messages();
+  while (!m.empty() && m.back()[0] != 't') m.pop_back();  // notes of ring drops, if any
   ASSERT_FALSE(m.empty());
-  EXPECT_EQ(m.back(), "t4999");
+  EXPECT_EQ(m.back(), last) << "the last record accepted reached the file";
 }
 
 // The writer's steady state, thread and all: records in, pages out, zero
