@@ -98,10 +98,25 @@ int watch(const ctl::Invocation& inv) {
 }
 
 // `log`: the log file itself, read directly (the daemon need not be running).
+// The log file: --log-file, else the one the running daemon uses, else the default.
+std::string log_file(const ctl::Invocation& inv) {
+  if (!inv.log_file.empty()) return inv.log_file;
+  ctl::Reply reply;
+  std::string ignored;
+  if (ctl::call_daemon(inv.socket, {"show", "config"}, std::chrono::milliseconds(1000), reply, ignored) && reply.ok) {
+    try {
+      std::string file = ctl::log_file_from_config(nlohmann::json::parse(reply.body)["config"]["yaml"].get<std::string>());
+      if (!file.empty()) return file;
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  return PK_LOGDIR "/pathkeeperd.log";
+}
+
 int show_log(const ctl::Invocation& inv) {
   ctl::LogFileReader reader;
   std::string error;
-  if (!reader.open(inv.log_file, error)) {
+  if (!reader.open(log_file(inv), error)) {
     std::cerr << "pathkeeperctl: " << error << "\n";
     return kFailed;
   }

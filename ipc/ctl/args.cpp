@@ -80,7 +80,6 @@ bool check_request(const std::vector<std::string>& words, ipc::RequestKind& kind
 bool parse_args(std::span<const std::string_view> args, Invocation& out, std::string& error) {
   out = Invocation{};
   out.socket = PK_RUNSTATEDIR "/control.sock";
-  out.log_file = PK_LOGDIR "/pathkeeperd.log";
   std::vector<std::string> words;
   bool interval_given = false;
   std::string_view log_option;  // the first option that goes with `log` only
@@ -216,7 +215,8 @@ Options:
   --interval S    watch: seconds between two looks (default 2)
   -f, --follow    log: keep printing records as they are written
   -n, --lines N   log: only the last N records (with -f, default 10)
-  --log-file PATH log: the log file (default )" PK_LOGDIR R"(/pathkeeperd.log)
+  --log-file PATH log: the log file (default: the running daemon's logging.file,
+                  else )" PK_LOGDIR R"(/pathkeeperd.log)
   -h, --help      this text
   --version       the version
 

@@ -18,6 +18,29 @@ constexpr uint64_t kWindow = 256;              // records read per look when fol
 constexpr size_t kScanChunk = 1 << 20;         // bytes read at once when scanning the whole file
 }  // namespace
 
+std::string log_file_from_config(const std::string& yaml) {
+  // The dump is "logging:" then "  file: PATH" among its indented keys.
+  bool in_logging = false;
+  size_t pos = 0;
+  while (pos < yaml.size()) {
+    size_t end = yaml.find('\n', pos);
+    if (end == std::string::npos) end = yaml.size();
+    std::string_view line(yaml.data() + pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line[0] != ' ') {
+      in_logging = line == "logging:";
+      continue;
+    }
+    size_t key = line.find_first_not_of(' ');
+    if (!in_logging || key == std::string_view::npos || line.substr(key, 6) != "file: ") continue;
+    std::string_view value = line.substr(key + 6);
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    return std::string(value);
+  }
+  return "";
+}
+
 std::string format_log_record(const core::LogRecord& r) {
   time_t secs = static_cast<time_t>(r.realtime_ns / 1'000'000'000);
   int ms = static_cast<int>((r.realtime_ns % 1'000'000'000) / 1'000'000);

@@ -20,6 +20,9 @@
 
 namespace pk::ctl {
 
+// logging.file from the daemon's `show config` YAML; "" when it is not there.
+std::string log_file_from_config(const std::string& yaml);
+
 // "2026-11-22 05:11:47.123 notice  path: [mpatha sdb] message", local time,
 // no newline. A cut record ends in "..." (the message says so itself).
 std::string format_log_record(const core::LogRecord& r);

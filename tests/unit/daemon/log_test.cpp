@@ -13,6 +13,7 @@
 #include <chrono>
 #include <thread>
 
+#include "daemon/config/config_loader.h"
 #include "tests/support/alloc_counter.h"
 #include "tests/unit/checkers/fake_tree.h"
 #include "tests/unit/daemon/log_test_support.h"
@@ -140,6 +141,16 @@ TEST_F(LogTest, JournaldAndForegroundStderr) {
   std::string lines(buf, static_cast<size_t>(n));
   EXPECT_NE(lines.find("journald: yes; stderr: yes"), std::string::npos) << lines;
   EXPECT_NE(lines.find("<5>notice path: [mpatha sdc] failed by the checker\n"), std::string::npos) << lines;
+}
+
+// `pathkeeperctl log` finds the running daemon's log file in its `show config`.
+TEST(LogFileFromConfig, TheDaemonsOwnDump) {
+  core::Config c = default_config();
+  c.logging.file = "/srv/logs/pathkeeper/pk.log";
+  EXPECT_EQ(ctl::log_file_from_config(dump_config_yaml(c)), "/srv/logs/pathkeeper/pk.log");
+  EXPECT_EQ(ctl::log_file_from_config("control:\n  file: /not/this\nlogging:\n  level: info\n  file: \"/a b/c.log\"\n"),
+            "/a b/c.log");
+  EXPECT_EQ(ctl::log_file_from_config("logging:\n  level: info\n"), "");
 }
 
 // The proof: producers on four threads log as fast as they can while
