@@ -77,22 +77,6 @@ dbus_policy() {
 XML
 }
 
-pk_config() {
-  mkdir -p /etc/pathkeeper /var/log/pathkeeper
-  cat > /etc/pathkeeper/pathkeeper.yaml <<YAML
-timing:
-  polling_interval: 2s
-  failed_polling_interval: 1s
-  checker_timeout: 5s
-defaults:
-  no_path_retry: queue
-limits:
-  max_paths: 64
-  max_maps: 16
-  heap_reserve: 16MiB
-YAML
-}
-
 step "udev, then iSCSI with two portals (replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s)"
 start_udev
 load_modules dm-multipath dm-service-time dm-round-robin dm-queue-length

@@ -6,6 +6,25 @@ pk_status() { pk status | jq -r ".status.$1"; }
 pk_path() { pk show paths | jq -r --arg d "$1" ".paths[] | select(.dev == \$d) | .$2"; }
 pk_map() { pk show maps | jq -r ".maps[0].$1"; }  # the first (or only) map
 
+# pk_config: the lab's configuration in /etc/pathkeeper/pathkeeper.yaml:
+# quick checks (a cut path is failed within seconds), queue forever, small
+# limits for a small guest. Start with `pk_start LOG --config /etc/pathkeeper/pathkeeper.yaml`.
+pk_config() {
+  mkdir -p /etc/pathkeeper /var/log/pathkeeper
+  cat > /etc/pathkeeper/pathkeeper.yaml <<YAML
+timing:
+  polling_interval: 2s
+  failed_polling_interval: 1s
+  checker_timeout: 5s
+defaults:
+  no_path_retry: queue
+limits:
+  max_paths: 64
+  max_maps: 16
+  heap_reserve: 16MiB
+YAML
+}
+
 # pk_start LOGNAME [pathkeeperd options...]: runs the daemon in the background
 # (PK_PID), logging to /results/LOGNAME, and waits until it says READY.
 pk_start() {
