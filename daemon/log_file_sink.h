@@ -1,29 +1,38 @@
 // The log file sink: records into the circular file of core/log_file_format.h
-// with direct I/O, never waiting for the disk.
+// with direct I/O, on a thread of its own, so that a disk that stops answering
+// stalls nothing but that thread.
 //
 // open() creates the file at its full size (fallocate, then every block
 // written once so no extent is left unwritten) or adopts the one already there
-// and continues after its newest record. After that, the file never grows and
-// no block is allocated. Records go into a fixed set of page-aligned staging
-// pages; flush() writes whole pages with pwritev2(RWF_NOWAIT) at their place
-// in the file. A write that would block (EAGAIN) or fails stays staged and is
-// tried again later; when every staging page is waiting, new records are
-// dropped and counted (and a note says so in the file once it moves again).
+// and continues after its newest record. After that the file never grows and
+// no block is allocated.
+//
+// The log writer thread appends records to the page being filled; a full page
+// (or, when the writer is idle, a copy of the page being filled) goes into a
+// fixed ring of page-aligned staging pages. The file's I/O thread writes
+// staged pages at their place in the file with pwritev2(RWF_NOWAIT): what
+// "would block" is tried again later. Where the kernel waits anyway (Linux 6.1
+// waits in the direct write for a suspended device-mapper device) only the
+// I/O thread waits. When every staging page waits for the disk, new records
+// are dropped and counted, and the file gets a note of how many once it moves
+// again. At stop the I/O thread gets a grace period; a thread still stuck in
+// the kernel after it is left behind, with what it needs.
 //
 // On a filesystem without O_DIRECT that lives in memory (tmpfs, ramfs) there
 // is no disk to wait on: the file is written through the page cache. On one
-// without RWF_NOWAIT the writes are plain: the writer thread may then wait,
-// producers still never do.
+// without RWF_NOWAIT the writes are plain.
 //
-// Threads: open on the main thread at start-up; everything else on the log
-// writer thread; counters() from any thread. Blocking: open (start-up);
-// flush never waits on the disk where the filesystem honours RWF_NOWAIT.
-// Allocation: open only.
+// Threads: open/start/stop on the main thread; append, publish_partial and
+// the drop notes on the log writer thread; the I/O on the sink's own thread
+// (or, in tests without start(), in flush() on the caller's); counters() from
+// any thread. Blocking: append and publish_partial never. Allocation: open
+// and start only.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "core/log_file_format.h"
@@ -42,7 +51,7 @@ class LogFileSink {
  public:
   static constexpr uint32_t kDefaultStagingPages = 64;  // 512 records waiting for the disk
 
-  LogFileSink() = default;
+  LogFileSink();
   ~LogFileSink();
   LogFileSink(const LogFileSink&) = delete;
   LogFileSink& operator=(const LogFileSink&) = delete;
@@ -51,70 +60,57 @@ class LogFileSink {
   // `now_ns` stamps a new file. What open noticed (a new file, a resized one,
   // no RWF_NOWAIT) is in notes().
   bool open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns, core::Error& err);
-  bool is_open() const { return fd_ >= 0; }
+  bool is_open() const;
+  // The I/O thread; stop() gives it `grace_ns` to write what is staged.
+  bool start(core::Error& err);
+  void stop(int64_t grace_ns);
+  bool running() const { return thread_.joinable(); }
 
-  // Stages `r` as the file's next record. False: no staging page free, the
-  // record is dropped (and counted, unless `count_drop` is false: a note
-  // about earlier drops that did not fit either).
+  // Writer thread: `r` becomes the file's next record. False: every staging
+  // page waits for the disk; the record is dropped (and counted, unless
+  // `count_drop` is false: a note about earlier drops that did not fit either).
   bool append(const core::LogRecord& r, bool count_drop = true);
+  // Writer thread: the page being filled has records the disk has not been given.
+  bool partial_dirty() const { return open_dirty_; }
+  // Writer thread: gives the disk a copy of the page being filled (when idle).
+  bool publish_partial();
 
-  // Writes what is staged (`mono_ns`: CLOCK_MONOTONIC now): full pages always,
-  // the page being filled only when `include_partial` (the writer is idle).
-  // What would block waits for retry_at().
+  // Without start() (tests): publishes the partial page if asked and writes
+  // what is staged, on the caller's thread.
   void flush(int64_t mono_ns, bool include_partial);
-  // When the next attempt is due after a refused write; 0 when it may be now.
-  int64_t retry_at() const { return retry_at_; }
-  bool staged() const { return count_ > 1 || (count_ == 1 && page_dirty(cur())); }
-  bool partial_dirty() const { return count_ > 0 && page_dirty(cur()); }
-  // Enough full pages wait to be worth a write now (or staging is filling up).
-  bool flush_due() const { return count_ > 1 && (count_ - 1 >= kFlushPages || 2 * count_ >= npages_); }
-  static constexpr uint32_t kFlushPages = 8;  // 64 records, 32 KiB in one write
+  // Staged pages not written yet.
+  uint64_t staged() const;
 
   // Records lost since the last note the file was given.
-  uint64_t unreported_drops() const { return dropped_.load(std::memory_order_relaxed) - reported_drops_; }
+  uint64_t unreported_drops() const;
   void drops_reported(uint64_t n) { reported_drops_ += n; }
 
   LogSinkCounters counters() const;
-  const core::LogFileHeader& header() const { return header_; }
+  const core::LogFileHeader& header() const;
   uint64_t next_seq() const { return next_seq_; }
-  bool direct() const { return direct_; }
-  bool nowait() const { return nowait_; }
+  bool direct() const;
+  bool nowait() const;
+  bool io_flusher() const;
   const std::string& notes() const { return notes_; }
 
  private:
-  struct Page {
-    uint64_t file_page = 0;        // data page index in the file
-    uint32_t records = 0;          // slots of it filled this lap
-    uint32_t records_counted = 0;  // of those, already counted as written
-    bool dirty = false;            // changed since last written
-  };
+  struct Io;  // what the I/O thread touches: left behind with it if it never comes back
 
   bool create(uint64_t file_bytes, int64_t now_ns, core::Error& err);
   bool adopt(core::Error& err);
-  bool write_all(const char* data, size_t size, uint64_t offset, core::Error& err);
-  uint32_t cur() const { return (first_ + count_ - 1) % npages_; }
-  bool page_dirty(uint32_t i) const { return pages_[i].dirty; }
-  char* page_data(uint32_t i) const { return buffer_ + size_t{i} * core::kLogFileBlock; }
-  // Writes staging pages [first_, first_ + n) (consecutive in the file); false if it did not.
-  bool write_pages(uint32_t n, int64_t mono_ns);
+  bool publish();
 
-  int fd_ = -1;
-  bool direct_ = true;
-  bool nowait_ = true;
-  core::LogFileHeader header_;
-  uint64_t data_pages_ = 0;
-  uint64_t next_seq_ = 0;
+  Io* io_;
+  std::thread thread_;
   std::string notes_;
-
-  char* buffer_ = nullptr;  // npages_ aligned staging pages
-  Page* pages_ = nullptr;
-  uint32_t npages_ = 0;
-  uint32_t first_ = 0;  // oldest staged page
-  uint32_t count_ = 0;  // staged pages, the last is the one being filled
-  int64_t retry_at_ = 0;
-  int64_t backoff_ns_ = 0;
-
-  std::atomic<uint64_t> written_{0}, dropped_{0}, write_errors_{0}, would_block_{0};
+  // Writer thread: the page being filled.
+  char* open_ = nullptr;
+  uint64_t open_file_page_ = 0;
+  uint32_t open_records_ = 0;      // slots filled (this lap)
+  uint32_t open_published_ = 0;    // of those, already given to the disk in an earlier copy
+  bool open_valid_ = false;
+  bool open_dirty_ = false;
+  uint64_t next_seq_ = 0;
   uint64_t reported_drops_ = 0;
 };
 

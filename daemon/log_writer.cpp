@@ -94,6 +94,7 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
 
 bool LogWriter::start(core::Error& err) {
   stop_.store(false);
+  if (file_.is_open() && !file_.start(err)) return false;
   try {
     thread_ = std::thread([this] { thread_main(); });
   } catch (const std::system_error& e) {
@@ -114,27 +115,23 @@ void LogWriter::notify() {
 }
 
 void LogWriter::stop() {
-  if (!thread_.joinable()) return;
-  stop_.store(true);
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
-  thread_.join();
+  if (thread_.joinable()) {
+    stop_.store(true);
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+    thread_.join();
+  }
+  file_.stop(options_.stop_grace_ns);
 }
 
 void LogWriter::thread_main() {
   io_flusher_.store(::prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) == 0);
   prefault_stack(kStackPrefault);
   ::pthread_setname_np(::pthread_self(), "pk-log");
-  int64_t stop_deadline = 0;
   for (;;) {
     bool stopping = stop_.load(std::memory_order_acquire);
-    int64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (stopping && stop_deadline == 0) stop_deadline = now + options_.stop_grace_ns;
-    int64_t wait = run_once(now, stopping);
-    if (stopping) {
-      if (wait != 0 && (!file_.staged() || now >= stop_deadline)) break;
-      if (wait < 0 || now + wait > stop_deadline) wait = std::max<int64_t>(stop_deadline - now, 0);
-    }
+    int64_t wait = run_once(clock_ns(CLOCK_MONOTONIC), stopping);
+    if (stopping && wait != 0) break;  // drained; the page being filled went to the file's thread
     if (wait != 0) sleep(wait);
   }
 }
@@ -155,6 +152,8 @@ void LogWriter::sleep(int64_t ns) {
 }
 
 int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
+  // Without the file's own thread (tests), its writes happen here.
+  bool write_here = !file_.running();
   size_t n = 0;
   while (n < kDrainBatch) {
     const core::LogRecord* r = ring_->front();
@@ -162,19 +161,18 @@ int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
     deliver(*r, mono_ns);
     ring_->pop();
     ++n;
-    if (file_.flush_due()) file_.flush(mono_ns, false);
+    if (write_here && file_.staged() >= options_.staging_pages / 2) file_.flush(mono_ns, false);
   }
   note_drops(mono_ns);  // after what was in the ring when it overflowed
   bool empty = ring_->front() == nullptr;
-  bool partial_due = stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns;
-  bool partial = empty && file_.partial_dirty() && partial_due;
-  file_.flush(mono_ns, partial);
-  if (partial && !file_.partial_dirty()) last_partial_flush_ = mono_ns;
+  // When idle, the page being filled goes to the disk too, at most every partial_flush_ns.
+  if (empty && file_.partial_dirty() && (stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns)) {
+    if (file_.publish_partial()) last_partial_flush_ = mono_ns;
+  }
+  if (write_here) file_.flush(mono_ns, false);
   if (!empty) return 0;
-  if (!file_.staged()) return -1;
-  int64_t due = std::max<int64_t>(file_.retry_at(), mono_ns);
-  if (!stopping && file_.partial_dirty()) due = std::max(due, last_partial_flush_ + options_.partial_flush_ns);
-  return std::max<int64_t>(due - mono_ns, 1);  // at least 1 ns: "later", not "now"
+  if (!file_.partial_dirty()) return -1;
+  return std::max<int64_t>(last_partial_flush_ + options_.partial_flush_ns - mono_ns, 1'000'000);
 }
 
 core::LogRecord& LogWriter::note(core::LogRecord& into, const char* format, ...) {

@@ -1,15 +1,16 @@
 // The log writer: the one consumer of the log ring. Its thread takes records
 // out of the ring and hands each to every sink: the circular file
 // (log_file_sink.h), journald (log_journal.h) and, in the foreground, stderr.
-// No sink can make it wait: the file is written with RWF_NOWAIT and what would
-// block stays staged for later, journald and stderr are non-blocking and drop
-// what they cannot take. Every loss is counted, and told to the sink that
-// lost it (a note "N log messages ...") as soon as it takes records again.
-// Records the ring itself refused are noted in every sink.
+// No sink can make it wait: the file only takes a copy into its staging pages
+// (its own thread does the disk I/O), journald and stderr are non-blocking and
+// drop what they cannot take. So a log disk that stops answering leaves
+// journald and stderr flowing. Every loss is counted, and told to the sink
+// that lost it (a note "N log messages ...") as soon as it takes records
+// again. Records the ring itself refused are noted in every sink.
 //
-// The thread is an IO_FLUSHER with its stack faulted in before it first waits.
-// It sleeps on an eventfd that producers poke only when it said it is idle,
-// so logging at full rate costs producers no system call.
+// Both threads are IO_FLUSHERs with their stacks faulted in before they first
+// wait. The writer sleeps on an eventfd that producers poke only when it said
+// it is idle, so logging at full rate costs producers no system call.
 //
 // Threads: open/start/stop on the main thread (start-up, shut-down); notify
 // from any thread; run_once on the writer thread, or in tests on the caller's
@@ -41,7 +42,7 @@ struct LogWriterOptions {
   // journald is spoken to directly.
   bool skip_stderr_if_journal_stream = true;
   int64_t partial_flush_ns = 50'000'000;  // a page being filled reaches the file this often
-  int64_t stop_grace_ns = 1'000'000'000;  // at stop, how long a refused file write is retried
+  int64_t stop_grace_ns = 1'000'000'000;  // at stop, how long the file's thread may take to write what is staged
 };
 
 struct LogWriterCounters {
@@ -72,7 +73,8 @@ class LogWriter {
   LogWriterCounters counters() const;
   const std::string& notes() const { return notes_; }
   const LogFileSink& file() const { return file_; }
-  bool io_flusher() const { return io_flusher_.load(std::memory_order_relaxed); }
+  // Both threads (the writer's and the file's) are IO_FLUSHERs.
+  bool io_flusher() const { return io_flusher_.load(std::memory_order_relaxed) && (!file_.running() || file_.io_flusher()); }
 
  private:
   void thread_main();

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "tests/unit/daemon/log_test_support.h"
 
@@ -139,18 +141,48 @@ TEST_F(LogFileSinkTest, FullStagingDropsAndCounts) {
   LogFileSink sink;
   ASSERT_TRUE(sink.open(path, 1 << 20, 4, 1, err)) << err.c_str();
   int kept = 0;
-  for (int i = 0; i < 40; ++i) kept += sink.append(record("r" + std::to_string(i))) ? 1 : 0;
-  EXPECT_EQ(kept, 32) << "4 pages of 8 records";
-  EXPECT_EQ(sink.counters().dropped, 8u);
-  EXPECT_EQ(sink.unreported_drops(), 8u);
-  EXPECT_TRUE(sink.staged());
+  for (int i = 0; i < 45; ++i) kept += sink.append(record("r" + std::to_string(i))) ? 1 : 0;
+  EXPECT_EQ(kept, 40) << "4 staging pages and the page being filled, 8 records each";
+  EXPECT_EQ(sink.staged(), 4u);
+  EXPECT_EQ(sink.counters().dropped, 5u);
+  EXPECT_EQ(sink.unreported_drops(), 5u);
   sink.flush(0, true);
-  EXPECT_FALSE(sink.staged());
-  EXPECT_EQ(sink.counters().written, 32u);
-  EXPECT_EQ(test::log_messages(path), range(0, 32));
-  EXPECT_TRUE(sink.append(record("r40")));
-  sink.drops_reported(8);
+  EXPECT_EQ(sink.staged(), 0u);
+  EXPECT_EQ(sink.counters().written, 40u);
+  EXPECT_EQ(test::log_messages(path), range(0, 40));
+  EXPECT_TRUE(sink.append(record("r45")));
+  sink.drops_reported(5);
   EXPECT_EQ(sink.unreported_drops(), 0u);
+}
+
+// The file's own thread writes what the writer hands over; at stop it writes
+// the rest.
+TEST_F(LogFileSinkTest, TheIoThreadWritesAndStops) {
+  std::string path = dir.file("pathkeeperd.log");
+  LogFileSink sink;
+  ASSERT_TRUE(sink.open(path, 1 << 20, 8, 1, err)) << err.c_str();
+  ASSERT_TRUE(sink.start(err)) << err.c_str();
+  int kept = 0;
+  for (int i = 0; i < 3000; ++i) {
+    kept += sink.append(record("r" + std::to_string(i))) ? 1 : 0;
+    if (i % 40 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  sink.publish_partial();
+  sink.stop(1'000'000'000);
+  EXPECT_FALSE(sink.running());
+  LogSinkCounters c = sink.counters();
+  std::printf("I/O thread: %d kept, %llu written, %llu dropped, %llu would block\n", kept,
+              static_cast<unsigned long long>(c.written), static_cast<unsigned long long>(c.dropped),
+              static_cast<unsigned long long>(c.would_block));
+  EXPECT_EQ(c.written + c.dropped, 3000u) << "every record written or counted";
+  std::vector<std::string> m = test::log_messages(path);
+  ASSERT_FALSE(m.empty());
+  int previous = -1;
+  for (const std::string& s : m) {
+    int n = std::stoi(s.substr(1));
+    EXPECT_GT(n, previous) << "in order";
+    previous = n;
+  }
 }
 
 TEST_F(LogFileSinkTest, APartlyFilledPageIsRewrittenAsItFills) {
