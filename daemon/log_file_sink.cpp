@@ -402,8 +402,13 @@ bool LogFileSink::start(core::Error& err) {
 }
 
 void LogFileSink::stop(int64_t grace_ns) {
-  // The writer thread is done: what it has not handed over goes now, or is lost.
-  if (open_dirty_ && !publish()) {
+  // The writer thread is done: what it has not handed over goes now (when a
+  // staging page frees up within the grace), or is lost.
+  auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(grace_ns);
+  while (open_dirty_ && !publish() && thread_.joinable() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (open_dirty_) {
     io_->dropped.fetch_add(open_records_ - open_published_, std::memory_order_relaxed);
     open_dirty_ = false;
   }
@@ -413,7 +418,7 @@ void LogFileSink::stop(int64_t grace_ns) {
   io_->wake();
   // A thread stuck in the kernel on a disk that never answers is not waited
   // for beyond the grace: it is left behind with its state (io_).
-  auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(grace_ns) + std::chrono::milliseconds(500);
+  until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(grace_ns) + std::chrono::milliseconds(500);
   while (!io_->done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
