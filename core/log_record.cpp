@@ -20,7 +20,8 @@ constexpr std::array<uint32_t, 256> make_crc32c_table() {
 }
 constexpr std::array<uint32_t, 256> kCrc32cTable = make_crc32c_table();
 
-constexpr std::array<const char*, 8> kLevelNames{"?", "?", "?", "error", "warning", "notice", "info", "debug"};
+constexpr std::array<const char*, 8> kLevelNames{"?",       "?",      "?",    "error",
+                                                 "warning", "notice", "info", "debug"};
 
 // Copies `s` into the text area at `used`, at most `max` bytes and what is left
 // of `budget`; returns the length kept and marks a cut.

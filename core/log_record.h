@@ -18,7 +18,13 @@
 
 namespace pk::core {
 
-enum class LogLevel : uint8_t { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };  // syslog priorities
+enum class LogLevel : uint8_t {
+  Error = 3,
+  Warning = 4,
+  Notice = 5,
+  Info = 6,
+  Debug = 7
+};  // syslog priorities
 
 // "error", "warning", "notice", "info", "debug"; "?" for anything else.
 const char* log_level_name(LogLevel level);
@@ -79,7 +85,8 @@ static_assert(std::is_trivially_copyable_v<LogRecord>);
 
 // Formats into `r` (everything but magic, crc and seq, which become zero).
 void fill_log_record(LogRecord& r, int64_t realtime_ns, LogLevel level, std::string_view subsystem,
-                     const LogIdentity& id, const char* format, va_list args) __attribute__((format(printf, 6, 0)));
+                     const LogIdentity& id, const char* format, va_list args)
+    __attribute__((format(printf, 6, 0)));
 // The same with a message already formatted.
 void fill_log_record_text(LogRecord& r, int64_t realtime_ns, LogLevel level, std::string_view subsystem,
                           const LogIdentity& id, std::string_view message);

@@ -139,8 +139,8 @@ bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground
   return log_start(cfg, records, foreground, LogStartOptions{}, err);
 }
 
-bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, const LogStartOptions& options,
-               core::Error& err) {
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground,
+               const LogStartOptions& options, core::Error& err) {
   if (g_ring.load() != nullptr) {
     err.set("logging is started already");
     return false;

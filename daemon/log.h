@@ -29,10 +29,11 @@ using LogLevel = core::LogLevel;  // syslog priorities: Error = 3 ... Debug = 7
 void log_set_level(LogLevel max_level);
 bool log_parse_level(const char* name, LogLevel& out);
 
-void log_write(LogLevel level, const char* subsystem, const char* format, ...) __attribute__((format(printf, 3, 4)));
+void log_write(LogLevel level, const char* subsystem, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
 // With who it is about, as separate fields (journald: PATHKEEPER_MAP, PATHKEEPER_PATH, PATHKEEPER_WWID).
-void log_map(LogLevel level, const char* subsystem, std::string_view map, std::string_view wwid, const char* format,
-             ...) __attribute__((format(printf, 5, 6)));
+void log_map(LogLevel level, const char* subsystem, std::string_view map, std::string_view wwid,
+             const char* format, ...) __attribute__((format(printf, 5, 6)));
 void log_path(LogLevel level, const char* subsystem, std::string_view map, std::string_view path,
               std::string_view wwid, const char* format, ...) __attribute__((format(printf, 6, 7)));
 void log_writev(LogLevel level, const char* subsystem, const core::LogIdentity& id, const char* format,
@@ -73,12 +74,13 @@ struct LogStartOptions {
   int stderr_fd = 2;
   uint32_t staging_pages = 64;
 };
-bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, const LogStartOptions& options,
-               core::Error& err);
+bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground,
+               const LogStartOptions& options, core::Error& err);
 
-// Shut-down: later calls write to stderr again; the writer drains the ring,
-// gives the file a moment if it refuses writes, and is joined. Also run at
-// exit when log_start succeeded.
+// Shut-down: later calls write to stderr again; the writer drains the ring
+// into the sinks and is joined; the file's I/O thread gets a second to write
+// what is staged (one stuck in the kernel on a dead disk is left behind).
+// Also run at exit when log_start succeeded.
 void log_stop();
 
 // The log file in use ("" before log_start).

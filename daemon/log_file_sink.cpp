@@ -2,16 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,7 +29,7 @@ namespace pk::daemon {
 
 namespace {
 
-constexpr int64_t kFirstBackoffNs = 10'000'000;   // 10 ms
+constexpr int64_t kFirstBackoffNs = 10'000'000;    // 10 ms
 constexpr int64_t kLastBackoffNs = 1'000'000'000;  // 1 s
 constexpr uint32_t kMaxIov = 64;
 constexpr int64_t kIdleSleepNs = 1'000'000'000;
@@ -69,9 +68,9 @@ struct LogFileSink::Io {
   std::atomic<bool> nowait{true};
   core::LogFileHeader header;
   uint32_t npages = 0;
-  char* pages = nullptr;         // npages aligned staging pages
-  uint64_t* file_page = nullptr;  // per staging page: where it goes
-  uint32_t* new_records = nullptr;  // per staging page: records it writes for the first time
+  char* pages = nullptr;               // npages aligned staging pages
+  uint64_t* file_page = nullptr;       // per staging page: where it goes
+  uint32_t* new_records = nullptr;     // per staging page: records it writes for the first time
   std::atomic<uint64_t> published{0};  // staging pages handed over (writer thread)
   std::atomic<uint64_t> done_upto{0};  // staging pages written (I/O thread)
   std::atomic<uint64_t> written{0}, dropped{0}, write_errors{0}, would_block{0};
@@ -234,9 +233,10 @@ bool LogFileSink::open(const std::string& path, uint64_t file_bytes, uint32_t st
       io.direct = false;
       notes_ += "the log file is in memory (tmpfs), written without direct I/O; ";
     } else {
-      err.set("the filesystem holding %s does not support direct I/O (O_DIRECT): written through the page cache, "
-              "the log would wait on dirty-page throttling; put logging.file on ext4 or xfs",
-              path.c_str());
+      err.set(
+          "the filesystem holding %s does not support direct I/O (O_DIRECT): written through the page cache, "
+          "the log would wait on dirty-page throttling; put logging.file on ext4 or xfs",
+          path.c_str());
       return false;
     }
   }
@@ -282,9 +282,10 @@ bool LogFileSink::open(const std::string& path, uint64_t file_bytes, uint32_t st
     ours = n == static_cast<ssize_t>(core::kLogFileBlock) &&
            core::decode_log_file_header({io.pages, core::kLogFileBlock}, found, why);
     if (!ours) {
-      err.set("%s exists and is not a pathkeeper log file (%s); it is left as it is: move it away or choose "
-              "another logging.file",
-              path.c_str(), n < 0 ? std::strerror(errno) : why.c_str());
+      err.set(
+          "%s exists and is not a pathkeeper log file (%s); it is left as it is: move it away or choose "
+          "another logging.file",
+          path.c_str(), n < 0 ? std::strerror(errno) : why.c_str());
       return false;
     }
   }
@@ -335,10 +336,12 @@ bool LogFileSink::create(uint64_t file_bytes, int64_t now_ns, core::Error& err) 
   size_t chunk = size_t{io.npages} * core::kLogFileBlock;
   std::memset(io.pages, 0, chunk);
   for (uint64_t off = core::kLogFileBlock; off < file_bytes; off += chunk) {
-    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off, err))
+    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off,
+                   err))
       return false;
   }
-  core::encode_log_file_header(io.header, std::span<char, core::kLogFileBlock>(io.pages, core::kLogFileBlock));
+  core::encode_log_file_header(io.header,
+                               std::span<char, core::kLogFileBlock>(io.pages, core::kLogFileBlock));
   if (!write_all(io.fd, io.pages, core::kLogFileBlock, 0, err)) return false;
   if (::fdatasync(io.fd) != 0) {
     err.set("cannot sync the new log file: %s", std::strerror(errno));
@@ -418,7 +421,8 @@ void LogFileSink::stop(int64_t grace_ns) {
   io_->wake();
   // A thread stuck in the kernel on a disk that never answers is not waited
   // for beyond the grace: it is left behind with its state (io_).
-  until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(grace_ns) + std::chrono::milliseconds(500);
+  until =
+      std::chrono::steady_clock::now() + std::chrono::nanoseconds(grace_ns) + std::chrono::milliseconds(500);
   while (!io_->done.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -435,7 +439,8 @@ void LogFileSink::stop(int64_t grace_ns) {
     io_->write_errors.store(left->write_errors.load());
     io_->would_block.store(left->would_block.load());
     uint64_t lost = 0;
-    for (uint64_t k = left->done_upto.load(); k < left->published.load(); ++k) lost += left->new_records[k % left->npages];
+    for (uint64_t k = left->done_upto.load(); k < left->published.load(); ++k)
+      lost += left->new_records[k % left->npages];
     io_->dropped.store(left->dropped.load() + lost);
   }
 }
@@ -443,7 +448,8 @@ void LogFileSink::stop(int64_t grace_ns) {
 bool LogFileSink::publish() {
   Io& io = *io_;
   uint64_t p = io.published.load(std::memory_order_relaxed);
-  if (p - io.done_upto.load(std::memory_order_acquire) >= io.npages) return false;  // all waiting for the disk
+  if (p - io.done_upto.load(std::memory_order_acquire) >= io.npages)
+    return false;  // all waiting for the disk
   std::memcpy(io.page(p), open_, core::kLogFileBlock);
   io.file_page[p % io.npages] = open_file_page_;
   io.new_records[p % io.npages] = open_records_ - open_published_;

@@ -59,7 +59,8 @@ class LogFileSink {
   // Start-up: opens or creates `path` at `file_bytes` (whole 4 KiB blocks).
   // `now_ns` stamps a new file. What open noticed (a new file, a resized one,
   // no RWF_NOWAIT) is in notes().
-  bool open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns, core::Error& err);
+  bool open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns,
+            core::Error& err);
   bool is_open() const;
   // The I/O thread; stop() gives it `grace_ns` to write what is staged.
   bool start(core::Error& err);
@@ -106,8 +107,8 @@ class LogFileSink {
   // Writer thread: the page being filled.
   char* open_ = nullptr;
   uint64_t open_file_page_ = 0;
-  uint32_t open_records_ = 0;      // slots filled (this lap)
-  uint32_t open_published_ = 0;    // of those, already given to the disk in an earlier copy
+  uint32_t open_records_ = 0;    // slots filled (this lap)
+  uint32_t open_published_ = 0;  // of those, already given to the disk in an earlier copy
   bool open_valid_ = false;
   bool open_dirty_ = false;
   uint64_t next_seq_ = 0;

@@ -106,7 +106,8 @@ class Walker {
     }
     up(dev, depth);
     std::string parent, partition;
-    if (read(base(dev) + "/partition", partition) && read(base(dev) + "/../dev", parent)) down(parent, depth + 1);
+    if (read(base(dev) + "/partition", partition) && read(base(dev) + "/../dev", parent))
+      down(parent, depth + 1);
     for (const std::string& s : related(dev, "slaves")) down(s, depth + 1);
   }
 
@@ -158,9 +159,11 @@ bool check_log_placement(const std::string& file, const std::string& sysfs_root,
   bool ok = check_log_device(root, ::major(st.st_dev), ::minor(st.st_dev), where);
   ::close(root);
   if (!ok) {
-    err.set("the log file %s is %s: logging there could wait on the paths pathkeeperd restores (the 2005 multipathd "
-            "deadlock); put it on a local disk",
-            file.c_str(), where.c_str());
+    err.set(
+        "the log file %s is %s: logging there could wait on the paths pathkeeperd restores (the 2005 "
+        "multipathd "
+        "deadlock); put it on a local disk",
+        file.c_str(), where.c_str());
   }
   return ok;
 }

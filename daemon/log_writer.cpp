@@ -27,7 +27,7 @@ namespace pk::daemon {
 
 namespace {
 
-constexpr size_t kDrainBatch = 256;          // records between two looks at the file
+constexpr size_t kDrainBatch = 256;              // records between two looks at the file
 constexpr int64_t kIdleSleepNs = 1'000'000'000;  // even when nothing is due, look once a second
 constexpr uint64_t kStackPrefault = 64 * 1024;
 
@@ -63,7 +63,8 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
     return false;
   }
   if (!options.file.empty()) {
-    if (!file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME), err))
+    if (!file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME),
+                    err))
       return false;
     notes_ += file_.notes();
     if (file_.direct() && !file_.nowait()) notes_ += "no RWF_NOWAIT on this filesystem; ";
@@ -166,7 +167,8 @@ int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {
   note_drops(mono_ns);  // after what was in the ring when it overflowed
   bool empty = ring_->front() == nullptr;
   // When idle, the page being filled goes to the disk too, at most every partial_flush_ns.
-  if (empty && file_.partial_dirty() && (stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns)) {
+  if (empty && file_.partial_dirty() &&
+      (stopping || mono_ns - last_partial_flush_ >= options_.partial_flush_ns)) {
     if (file_.publish_partial()) last_partial_flush_ = mono_ns;
   }
   if (write_here) file_.flush(mono_ns, false);
@@ -181,9 +183,9 @@ core::LogRecord& LogWriter::note(core::LogRecord& into, const char* format, ...)
   va_start(args, format);
   int n = std::vsnprintf(text, sizeof text, format, args);
   va_end(args);
-  core::fill_log_record_text(into, clock_ns(CLOCK_REALTIME), core::LogLevel::Warning, "log", {},
-                             std::string_view(text, std::min<size_t>(static_cast<size_t>(std::max(n, 0)),
-                                                                     sizeof text - 1)));
+  core::fill_log_record_text(
+      into, clock_ns(CLOCK_REALTIME), core::LogLevel::Warning, "log", {},
+      std::string_view(text, std::min<size_t>(static_cast<size_t>(std::max(n, 0)), sizeof text - 1)));
   return into;
 }
 
@@ -200,7 +202,8 @@ void LogWriter::note_drops(int64_t mono_ns) {
 void LogWriter::deliver(const core::LogRecord& r, int64_t mono_ns) {
   if (file_.is_open()) {
     if (uint64_t lost = file_.unreported_drops();
-        lost > 0 && file_.append(note(sink_note_, "%llu log messages are missing from this file: the disk did not take "
+        lost > 0 && file_.append(note(sink_note_,
+                                      "%llu log messages are missing from this file: the disk did not take "
                                       "writes in time",
                                       static_cast<unsigned long long>(lost)),
                                  false)) {
@@ -210,18 +213,21 @@ void LogWriter::deliver(const core::LogRecord& r, int64_t mono_ns) {
   }
   if (journal_.is_open()) {
     if (uint64_t lost = journal_.unreported_drops();
-        lost > 0 && journal_.send(note(sink_note_, "%llu log messages did not reach the journal: journald did not keep up",
-                                       static_cast<unsigned long long>(lost)),
-                                  mono_ns, false)) {
+        lost > 0 &&
+        journal_.send(
+            note(sink_note_, "%llu log messages did not reach the journal: journald did not keep up",
+                 static_cast<unsigned long long>(lost)),
+            mono_ns, false)) {
       journal_.drops_reported(lost);
     }
     journal_.send(r, mono_ns);
   }
   if (stderr_fd_ >= 0) {
     if (uint64_t lost = stderr_dropped_.load(std::memory_order_relaxed) - stderr_reported_drops_;
-        lost > 0 && to_stderr(note(sink_note_, "%llu log messages were not written to stderr: it did not take them",
-                                   static_cast<unsigned long long>(lost)),
-                              false)) {
+        lost > 0 &&
+        to_stderr(note(sink_note_, "%llu log messages were not written to stderr: it did not take them",
+                       static_cast<unsigned long long>(lost)),
+                  false)) {
       stderr_reported_drops_ += lost;
     }
     to_stderr(r, true);
@@ -249,9 +255,9 @@ LogWriterCounters LogWriter::counters() const {
   LogWriterCounters c;
   c.file = file_.counters();
   c.journal = journal_.counters();
-  c.stderr_sink = {stderr_written_.load(std::memory_order_relaxed), stderr_dropped_.load(std::memory_order_relaxed),
-                   stderr_errors_.load(std::memory_order_relaxed),
-                   stderr_would_block_.load(std::memory_order_relaxed)};
+  c.stderr_sink = {
+      stderr_written_.load(std::memory_order_relaxed), stderr_dropped_.load(std::memory_order_relaxed),
+      stderr_errors_.load(std::memory_order_relaxed), stderr_would_block_.load(std::memory_order_relaxed)};
   c.file_open = file_.is_open();
   c.journal_open = journal_.is_open();
   c.stderr_open = stderr_fd_ >= 0;

@@ -33,16 +33,17 @@
 namespace pk::daemon {
 
 struct LogWriterOptions {
-  std::string file;                   // "" = no file (tests)
+  std::string file;  // "" = no file (tests)
   uint64_t file_size_bytes = 16ull << 20;
   uint32_t staging_pages = LogFileSink::kDefaultStagingPages;
-  std::string journal_socket;         // "" = no journald
-  int stderr_fd = -1;                 // -1 = no stderr; made non-blocking
+  std::string journal_socket;  // "" = no journald
+  int stderr_fd = -1;          // -1 = no stderr; made non-blocking
   // stderr is left out when it already goes to journald (JOURNAL_STREAM) and
   // journald is spoken to directly.
   bool skip_stderr_if_journal_stream = true;
   int64_t partial_flush_ns = 50'000'000;  // a page being filled reaches the file this often
-  int64_t stop_grace_ns = 1'000'000'000;  // at stop, how long the file's thread may take to write what is staged
+  int64_t stop_grace_ns =
+      1'000'000'000;  // at stop, how long the file's thread may take to write what is staged
 };
 
 struct LogWriterCounters {
@@ -74,7 +75,9 @@ class LogWriter {
   const std::string& notes() const { return notes_; }
   const LogFileSink& file() const { return file_; }
   // Both threads (the writer's and the file's) are IO_FLUSHERs.
-  bool io_flusher() const { return io_flusher_.load(std::memory_order_relaxed) && (!file_.running() || file_.io_flusher()); }
+  bool io_flusher() const {
+    return io_flusher_.load(std::memory_order_relaxed) && (!file_.running() || file_.io_flusher());
+  }
 
  private:
   void thread_main();
@@ -83,7 +86,8 @@ class LogWriter {
   bool to_stderr(const core::LogRecord& r, bool count_drop);
   void note_drops(int64_t mono_ns);
   // Formats a note of the writer's own ("N log messages ...") into `into`.
-  static core::LogRecord& note(core::LogRecord& into, const char* format, ...) __attribute__((format(printf, 2, 3)));
+  static core::LogRecord& note(core::LogRecord& into, const char* format, ...)
+      __attribute__((format(printf, 2, 3)));
 
   LogWriterOptions options_;
   core::LogRing* ring_ = nullptr;

@@ -14,8 +14,8 @@
 namespace pk::ctl {
 
 namespace {
-constexpr uint64_t kWindow = 256;              // records read per look when following
-constexpr size_t kScanChunk = 1 << 20;         // bytes read at once when scanning the whole file
+constexpr uint64_t kWindow = 256;       // records read per look when following
+constexpr size_t kScanChunk = 1 << 20;  // bytes read at once when scanning the whole file
 }  // namespace
 
 std::string log_file_from_config(const std::string& yaml) {
@@ -109,7 +109,8 @@ bool LogFileReader::open(const std::string& path, std::string& error) {
   core::Error why;
   errno = 0;
   if (!read_at(0, sizeof block, block)) {
-    error = path + ": " + (errno != 0 ? std::string(std::strerror(errno)) : "not a pathkeeper log file (too short)");
+    error = path + ": " +
+            (errno != 0 ? std::string(std::strerror(errno)) : "not a pathkeeper log file (too short)");
     return false;
   }
   if (!core::decode_log_file_header({block, sizeof block}, header_, why)) {
@@ -132,7 +133,8 @@ bool LogFileReader::read_slots(uint64_t first, uint64_t count, std::vector<char>
   while (done < count) {
     uint64_t slot = (first + done) % header_.slots;
     uint64_t n = std::min(count - done, header_.slots - slot);
-    if (!read_at(header_.slot_offset(slot), n * core::LogRecord::kSize, buf.data() + done * core::LogRecord::kSize))
+    if (!read_at(header_.slot_offset(slot), n * core::LogRecord::kSize,
+                 buf.data() + done * core::LogRecord::kSize))
       return false;
     done += n;
   }

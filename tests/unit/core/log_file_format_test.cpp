@@ -136,11 +136,13 @@ TEST(LogFileFormat, TornWriteAfterWrapAround) {
                            f.data.begin() + static_cast<long>(f.header.slot_offset(48)));
   for (uint64_t s = slots + 40; s < slots + 48; ++s) f.write(s, "new" + std::to_string(s));
   size_t keep_new = 3 * 512 + 256;
-  std::memcpy(f.data.data() + f.header.slot_offset(40) + keep_new, before.data() + keep_new, before.size() - keep_new);
+  std::memcpy(f.data.data() + f.header.slot_offset(40) + keep_new, before.data() + keep_new,
+              before.size() - keep_new);
 
   std::vector<uint64_t> want = {44, 45, 46, 47};  // old records left after the tear: the oldest now
   for (uint64_t s = 48; s < slots; ++s) want.push_back(s);
-  for (uint64_t s = slots; s < slots + 43; ++s) want.push_back(s);  // ...and the three new ones: 160, 161, 162
+  for (uint64_t s = slots; s < slots + 43; ++s)
+    want.push_back(s);  // ...and the three new ones: 160, 161, 162
   EXPECT_EQ(f.seqs(), want);
   EXPECT_EQ(f.scan().next_seq(), slots + 43) << "the writer continues after the last intact record";
 }
@@ -162,7 +164,8 @@ TEST(LogFileFormat, ScanInPieces) {
   size_t bytes = f.data.size() - f.header.data_offset;
   size_t piece = 3 * 4096;
   for (size_t off = 0; off < bytes; off += piece) {
-    index.scan({f.data.data() + f.header.data_offset + off, std::min(piece, bytes - off)}, off / 512, f.header.slots);
+    index.scan({f.data.data() + f.header.data_offset + off, std::min(piece, bytes - off)}, off / 512,
+               f.header.slots);
   }
   EXPECT_EQ(index.size(), f.header.slots);
   EXPECT_EQ(index.next_seq(), 200u);

@@ -17,7 +17,8 @@ namespace {
 
 void fill(LogRecord& r, LogLevel level, std::string_view sub, const LogIdentity& id, const char* format, ...)
     __attribute__((format(printf, 5, 6)));
-void fill(LogRecord& r, LogLevel level, std::string_view sub, const LogIdentity& id, const char* format, ...) {
+void fill(LogRecord& r, LogLevel level, std::string_view sub, const LogIdentity& id, const char* format,
+          ...) {
   va_list args;
   va_start(args, format);
   fill_log_record(r, 1234, level, sub, id, format, args);

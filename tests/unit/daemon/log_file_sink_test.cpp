@@ -52,7 +52,8 @@ TEST_F(LogFileSinkTest, CreatedAtFullSizeWithEveryBlockAllocated) {
   LogFileSink sink;
   ASSERT_TRUE(sink.open(path, 1 << 20, 8, 42, err)) << err.c_str();
   EXPECT_TRUE(sink.direct());
-  EXPECT_NE(sink.notes().find("created the log file (1 MiB, 2040 records)"), std::string::npos) << sink.notes();
+  EXPECT_NE(sink.notes().find("created the log file (1 MiB, 2040 records)"), std::string::npos)
+      << sink.notes();
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 1 << 20);
@@ -90,7 +91,8 @@ TEST_F(LogFileSinkTest, AReopenedFileContinuesAfterItsNewestRecord) {
   EXPECT_EQ(again.next_seq(), 2100u);
   // A page the writer starts is empty: when record 2096 began page 7 (slots
   // 56..63), the oldest records 60..63 went; 2036 are left.
-  EXPECT_NE(again.notes().find("continuing the log file after record 2100 (2036 records kept)"), std::string::npos)
+  EXPECT_NE(again.notes().find("continuing the log file after record 2100 (2036 records kept)"),
+            std::string::npos)
       << again.notes();
   EXPECT_EQ(again.header().created_ns, 1) << "the same file";
   write(again, 0, 10, "after");  // slots 60..69: page 7 continued, page 8 begun (70, 71 go)

@@ -24,7 +24,8 @@ class LogPlacementTest : public ::testing::Test {
     tree.symlink("dev/block/" + dev, tree.path(dir));
     dirs[name] = dir;
   }
-  void dm(const std::string& name, const std::string& dev, const std::string& uuid, const std::string& dm_name) {
+  void dm(const std::string& name, const std::string& dev, const std::string& uuid,
+          const std::string& dm_name) {
     device("virtual/block", name, dev);
     tree.write(dirs[name] + "/dm/uuid", uuid);
     tree.write(dirs[name] + "/dm/name", dm_name);
@@ -87,7 +88,8 @@ TEST_F(LogPlacementTest, LocalDisksAndOtherStacksAreFine) {
 // folder may not exist yet).
 TEST_F(LogPlacementTest, TheFilesDirectoryIsWhatCounts) {
   core::Error err;
-  EXPECT_TRUE(check_log_placement("/var/tmp/not-yet/pathkeeperd.log", tree.root().string(), err)) << err.c_str();
+  EXPECT_TRUE(check_log_placement("/var/tmp/not-yet/pathkeeperd.log", tree.root().string(), err))
+      << err.c_str();
   EXPECT_TRUE(check_log_placement("/var/tmp/pathkeeperd.log", "/nonexistent-sysfs", err));
 
   struct stat st {};
@@ -97,9 +99,10 @@ TEST_F(LogPlacementTest, TheFilesDirectoryIsWhatCounts) {
   std::string number = std::to_string(::major(st.st_dev)) + ":" + std::to_string(::minor(st.st_dev));
   dm("dm-9", number, "mpath-36001405feed", "mpathz");
   EXPECT_FALSE(check_log_placement("/var/tmp/not-yet/pathkeeperd.log", tree.root().string(), err));
-  EXPECT_STREQ(err.c_str(),
-               "the log file /var/tmp/not-yet/pathkeeperd.log is on multipath map mpathz (dm-9): logging there could "
-               "wait on the paths pathkeeperd restores (the 2005 multipathd deadlock); put it on a local disk");
+  EXPECT_STREQ(
+      err.c_str(),
+      "the log file /var/tmp/not-yet/pathkeeperd.log is on multipath map mpathz (dm-9): logging there could "
+      "wait on the paths pathkeeperd restores (the 2005 multipathd deadlock); put it on a local disk");
 }
 
 }  // namespace

@@ -114,7 +114,9 @@ TEST_F(LogTest, ALogFileOnAMultipathMapIsRefused) {
   sys.symlink("dev/block/" + number, sys.path("devices/virtual/block/dm-4"));
   options.sysfs_root = sys.root().string();
   EXPECT_FALSE(log_start(cfg, 256, false, options, err));
-  EXPECT_EQ(std::string(err.c_str()).rfind("the log file " + cfg.file + " is on multipath map mpathb (dm-4): ", 0), 0u)
+  EXPECT_EQ(
+      std::string(err.c_str()).rfind("the log file " + cfg.file + " is on multipath map mpathb (dm-4): ", 0),
+      0u)
       << err.c_str();
   struct stat none {};
   EXPECT_NE(::stat(cfg.file.c_str(), &none), 0) << "nothing was created";
@@ -132,7 +134,9 @@ TEST_F(LogTest, JournaldAndForegroundStderr) {
   log_stop();
   std::vector<std::string> d = journal.read_all();
   ASSERT_EQ(d.size(), 2u);
-  EXPECT_NE(d[1].find("PATHKEEPER_PATH=sdc\nPATHKEEPER_WWID=3600a\nMESSAGE=failed by the checker\n"), std::string::npos) << d[1];
+  EXPECT_NE(d[1].find("PATHKEEPER_PATH=sdc\nPATHKEEPER_WWID=3600a\nMESSAGE=failed by the checker\n"),
+            std::string::npos)
+      << d[1];
   char buf[1024];
   ssize_t n = ::read(p[0], buf, sizeof buf);
   ::close(p[0]);
@@ -148,7 +152,8 @@ TEST(LogFileFromConfig, TheDaemonsOwnDump) {
   core::Config c = default_config();
   c.logging.file = "/srv/logs/pathkeeper/pk.log";
   EXPECT_EQ(ctl::log_file_from_config(dump_config_yaml(c)), "/srv/logs/pathkeeper/pk.log");
-  EXPECT_EQ(ctl::log_file_from_config("control:\n  file: /not/this\nlogging:\n  level: info\n  file: \"/a b/c.log\"\n"),
+  EXPECT_EQ(ctl::log_file_from_config(
+                "control:\n  file: /not/this\nlogging:\n  level: info\n  file: \"/a b/c.log\"\n"),
             "/a b/c.log");
   EXPECT_EQ(ctl::log_file_from_config("logging:\n  level: info\n"), "");
 }
@@ -189,14 +194,15 @@ TEST_F(LogTest, FullRateFromManyThreadsAllocatesNothing) {
             uint64_t{kThreads} * kEach)
       << "every record accepted or counted as dropped";
   EXPECT_GT(c.journal.dropped, 0u) << "journald did not read";
-  std::printf("%d records from %d threads in %lld ms: %llu accepted, %llu dropped by the ring; file %llu written, "
-              "%llu dropped; journald %llu sent, %llu dropped\n",
-              kThreads * kEach, kThreads,
-              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(produced).count()),
-              static_cast<unsigned long long>(c.written - before_c.written),
-              static_cast<unsigned long long>(c.ring_dropped), static_cast<unsigned long long>(c.file.written),
-              static_cast<unsigned long long>(c.file.dropped), static_cast<unsigned long long>(c.journal.written),
-              static_cast<unsigned long long>(c.journal.dropped));
+  std::printf(
+      "%d records from %d threads in %lld ms: %llu accepted, %llu dropped by the ring; file %llu written, "
+      "%llu dropped; journald %llu sent, %llu dropped\n",
+      kThreads * kEach, kThreads,
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(produced).count()),
+      static_cast<unsigned long long>(c.written - before_c.written),
+      static_cast<unsigned long long>(c.ring_dropped), static_cast<unsigned long long>(c.file.written),
+      static_cast<unsigned long long>(c.file.dropped), static_cast<unsigned long long>(c.journal.written),
+      static_cast<unsigned long long>(c.journal.dropped));
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ class ScratchDir {
  public:
   explicit ScratchDir(const std::string& base = "/var/tmp") {
     std::string templ = base + "/pk-log-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+    if (::mkdtemp(templ.data()) == nullptr)
+      throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
     path_ = templ;
   }
   ~ScratchDir() {

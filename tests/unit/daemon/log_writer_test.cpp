@@ -158,7 +158,8 @@ TEST_F(LogWriterTest, AJournaldThatDoesNotReadCostsDropsNotTime) {
   EXPECT_EQ(c.journal.would_block, c.journal.dropped);
   EXPECT_EQ(c.journal.write_errors, 0u);
   std::printf("journald not reading: %llu sent, %llu dropped in %lld us\n",
-              static_cast<unsigned long long>(c.journal.written), static_cast<unsigned long long>(c.journal.dropped),
+              static_cast<unsigned long long>(c.journal.written),
+              static_cast<unsigned long long>(c.journal.dropped),
               static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
 
   // journald catches up: the next record is preceded by a note of the loss.
@@ -200,9 +201,10 @@ TEST_F(LogWriterTest, RingDropsAreNotedInEverySink) {
   for (int i = 0; i < 6; ++i) push("r" + std::to_string(i));
   EXPECT_EQ(ring.dropped(), 2u);
   writer.run_once(mono(), false);
-  EXPECT_EQ(file_messages(), (std::vector<std::string>{"r0", "r1", "r2", "r3",
-                                                       "2 log messages were dropped: the log ring (4 records) was "
-                                                       "full"}));
+  EXPECT_EQ(file_messages(),
+            (std::vector<std::string>{"r0", "r1", "r2", "r3",
+                                      "2 log messages were dropped: the log ring (4 records) was "
+                                      "full"}));
   EXPECT_NE(read_pipe().find("<4>warning log: 2 log messages were dropped"), std::string::npos);
 }
 
