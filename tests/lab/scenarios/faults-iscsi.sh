@@ -27,7 +27,7 @@ mp_expect mp "$A" A
 step "portal 127.0.0.2 restored: session back, path reinstated, fio verifies"
 portal_restore 127.0.0.2
 t_back=$(now)
-wait_for 60 "session of 127.0.0.2 logged in, $B running" \
+wait_for 180 "session of 127.0.0.2 logged in, $B running" \
   '[ "$(iscsi_state 127.0.0.2)" = LOGGED_IN ] && [ "$(scsi_state "$B")" = running ]'
 log "127.0.0.2 back after $(awk -v a="$t_back" -v b="$(now)" 'BEGIN {print b - a}') s"
 mp_reinstate mp "$B"
@@ -40,7 +40,7 @@ fio_wait
 # The old tgtd may still count the connection cut above (TCP never told it).
 log "tgtd holds $(target_nexus_count) initiator connections"
 target_restart
-wait_for 60 "both paths to log in to the new tgtd" '[ "$(target_nexus_count)" -ge 2 ]'
+wait_for 180 "both paths to log in to the new tgtd" '[ "$(target_nexus_count)" -ge 2 ]'
 keep target-after-restart.txt tgtadm --lld iscsi --op show --mode target
 wait_for 30 "both sessions logged in" \
   '[ "$(iscsi_state 127.0.0.1)" = LOGGED_IN ] && [ "$(iscsi_state 127.0.0.2)" = LOGGED_IN ]'
