@@ -90,6 +90,11 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
     if (!protect_from_oom(soft)) log_warning("memory", "%s", soft.c_str());
   }
 
+  // From here on log records go through the preallocated ring to the file,
+  // journald and (in the foreground) stderr; a log file on a multipath
+  // device is refused here (it could deadlock the daemon).
+  if (!log_start(config_.logging, config_.limits.log_records, options_.foreground, err)) return false;
+
   const core::Limits& lim = config_.limits;
   engine_.init(lim, config_.timing);
   path_extra_ = std::make_unique<PathExtra[]>(lim.max_paths);
@@ -222,6 +227,7 @@ int Daemon::run() {
   stop_ = true;
   service_->wake();
   if (service_thread_.joinable()) service_thread_.join();
+  log_stop();
   return 0;
 }
 

@@ -334,15 +334,16 @@ void Daemon::publish_snapshot(bool force) {
     ipc::ServiceStats ss = service_->stats();
     st.clients = {ss.clients, ss.max_clients};
   }
-  st.log_records = {0, config_.limits.log_records};
+  LogCounters lc = log_counters();
+  st.log_records = {lc.records_used, lc.records_limit};
   const core::EngineCounters& c = engine_.counters();
   st.paths_refused = c.paths_refused;
   st.maps_refused = c.maps_refused;
   st.actions_dropped = c.actions_dropped;
   st.late_results = c.late_results;
   st.dm_errors = dm_errors_;
-  LogCounters lc = log_counters();
   st.log_dropped = lc.dropped;
+  st.log_write_errors = lc.write_errors;
   st.reconfigures = reconfigures_;
   st.config_source.assign(options_.config_path.empty() ? std::string_view("built-in defaults")
                                                        : std::string_view(options_.config_path));

@@ -101,6 +101,9 @@ class Steady : public ::testing::Test {
     config.limits.max_clients = 4;
     config.limits.heap_reserve_bytes = 0;
     config.control_socket = socket_path;
+    config.logging.file = sysfs + "/pathkeeperd.log";  // the ring and its writer run too
+    config.logging.journal = false;
+    config.logging.level = "debug";
     config.defaults.no_path_retry.kind = core::NoPathRetry::Kind::Time;
     config.defaults.no_path_retry.duration = 30s;
 
