@@ -53,6 +53,8 @@ if nsenter -t "$PID" -m /bin/true 2> /results/sd/nsenter.err; then
 fi
 log "ok: /bin/true cannot run in pathkeeperd's mount namespace: $(cat /results/sd/nsenter.err)"
 expect "its own pathkeeperctl can" nsenter -t "$PID" -m /usr/local/sbin/pathkeeperctl --version
+expect "its log file, in the directory the unit lets it write" \
+  sh -c 'ls /var/log/pathkeeper/pathkeeperd.log /var/local/log/pathkeeper/pathkeeperd.log 2> /dev/null | grep -q .'
 expect "ready, no page fault since READY" \
   [ "$(pk_status ready)/$(pk_status minor_faults_since_ready)" = true/0 ]
 
@@ -65,13 +67,38 @@ MAP=$(pk_map name)
 log "map $MAP over $D1 and $D2"
 save sd/topology.txt pathkeeperctl show topology
 
+step "D-Bus: everyone may read, only root may change state (the installed bus policy)"
+BUS_NAME=org.pathkeeper.PathKeeper1
+BUS_PATH=/org/pathkeeper/PathKeeper1
+if grep -q "$BUS_NAME" /usr/local/sbin/pathkeeperd; then
+  wait_for 30 "pathkeeperd on the system bus" "busctl --system status $BUS_NAME"
+  as_nobody() { runuser -u nobody -- "$@"; }
+  save sd/dbus-tree.txt as_nobody busctl --system tree "$BUS_NAME"
+  expect "a map object, seen by nobody" grep -q "$BUS_PATH/map/" /results/sd/dbus-tree.txt
+  expect "nobody reads a property" \
+    [ "$(as_nobody busctl --system get-property $BUS_NAME $BUS_PATH $BUS_NAME.Manager Ready)" = "b true" ]
+  expect "nobody reads the topology" as_nobody busctl --system call $BUS_NAME $BUS_PATH $BUS_NAME.Manager GetTopologyJSON
+  if as_nobody busctl --system call $BUS_NAME $BUS_PATH $BUS_NAME.Manager Reconfigure 2> /results/sd/dbus-denied.txt; then
+    fail "nobody could call Reconfigure"
+  fi
+  log "nobody's Reconfigure: $(cat /results/sd/dbus-denied.txt)"
+  # The bus daemon refused it, before pathkeeperd saw it.
+  wait_for 10 "dbus-daemon says it rejected the call" \
+    "journalctl -b --no-pager -o cat _COMM=dbus-daemon | grep 'Rejected send message' | grep -q 'member=.Reconfigure.'"
+  expect "root may call it" busctl --system call $BUS_NAME $BUS_PATH $BUS_NAME.Manager Reconfigure
+  RECONFIGURES_BEFORE=1
+else
+  log "SKIPPED: this pathkeeperd has no D-Bus service"
+  RECONFIGURES_BEFORE=0
+fi
+
 step "systemctl reload reconfigures: no_path_retry queue"
 expect "no_path_retry is 5m before" [ "$(pk_map no_path_retry.mode)" = time ]
 cp "$CONF" /tmp/pathkeeper.yaml.before
 printf 'defaults:\n  no_path_retry: queue\n' >> "$CONF"
 systemctl reload "$UNIT"
 wait_for 5 "no_path_retry queue in the daemon" '[ "$(pk_map no_path_retry.mode)" = queue ]'
-expect "one reconfigure" [ "$(pk_status reconfigures)" = 1 ]
+expect "one more reconfigure" [ "$(pk_status reconfigures)" = $((RECONFIGURES_BEFORE + 1)) ]
 expect "the same daemon" [ "$(pk_main_pid)" = "$PID" ]
 
 step "a file that does not load: systemctl reload fails, the running configuration stays"
