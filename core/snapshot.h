@@ -60,6 +60,15 @@ struct PoolUse {
   uint32_t limit = 0;
 };
 
+// One place log records go (the file, journald, stderr).
+struct LogSinkUse {
+  bool active = false;
+  uint64_t written = 0;
+  uint64_t dropped = 0;       // records it lost
+  uint64_t write_errors = 0;  // failed writes
+  uint64_t would_block = 0;   // writes put off because they would have waited
+};
+
 // What the daemon measures of itself (design rule 1: proven, not hoped for).
 struct DaemonStatus {
   int32_t pid = 0;
@@ -82,6 +91,7 @@ struct DaemonStatus {
   uint64_t dm_errors = 0;
   uint64_t log_dropped = 0;
   uint64_t log_write_errors = 0;
+  LogSinkUse log_file, log_journal, log_stderr;
   uint64_t reconfigures = 0;
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators

@@ -147,6 +147,15 @@ class Object {
     size_t n = format_devt(d, buf);
     str(k, std::string_view(buf, n));
   }
+  void sink(std::string_view k, const LogSinkUse& u) {
+    Object o(key(k));
+    o.flag("active", u.active);
+    o.num("written", u.written);
+    o.num("dropped", u.dropped);
+    o.num("write_errors", u.write_errors);
+    o.num("would_block", u.would_block);
+    o.close();
+  }
   void pool(std::string_view k, const PoolUse& p) {
     Object o(key(k));
     o.num("used", p.used);
@@ -419,6 +428,13 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
   o.num("dm_errors", st.dm_errors);
   o.num("log_dropped", st.log_dropped);
   o.num("log_write_errors", st.log_write_errors);
+  {
+    Object sinks(o.key("log_sinks"));
+    sinks.sink("file", st.log_file);
+    sinks.sink("journal", st.log_journal);
+    sinks.sink("stderr", st.log_stderr);
+    sinks.close();
+  }
   o.num("reconfigures", st.reconfigures);
   o.str("config_source", st.config_source.view());
   o.str("last_error", st.last_error.view());

@@ -50,6 +50,7 @@ int check_config(const std::string& path) {
 int main(int argc, char** argv) {
   pk::daemon::Options options;
   bool config_given = false;
+  bool level_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
         return usage_error(std::string("--log-level wants error, warning, notice, info or debug, not '") +
                            (level ? level : "") + "'");
       pk::daemon::log_set_level(l);
+      level_given = true;
     } else {
       return usage_error(std::string("unknown option '") + argv[i] + "'");
     }
@@ -101,8 +103,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // The configuration's level, unless --log-level said otherwise.
   pk::daemon::LogLevel level;
-  if (pk::daemon::log_parse_level(config.logging.level.c_str(), level)) pk::daemon::log_set_level(level);
+  if (!level_given && pk::daemon::log_parse_level(config.logging.level.c_str(), level))
+    pk::daemon::log_set_level(level);
 
   // Under systemd (Type=notify) or with --foreground the process stays where
   // it is; otherwise it detaches now, long before it is sealed.

@@ -335,7 +335,7 @@ void Daemon::publish_snapshot(bool force) {
     st.clients = {ss.clients, ss.max_clients};
   }
   LogCounters lc = log_counters();
-  st.log_records = {lc.records_used, lc.records_limit};
+  st.log_records = {lc.records_high_water, lc.records_limit};  // how close the ring came to full
   const core::EngineCounters& c = engine_.counters();
   st.paths_refused = c.paths_refused;
   st.maps_refused = c.maps_refused;
@@ -344,6 +344,12 @@ void Daemon::publish_snapshot(bool force) {
   st.dm_errors = dm_errors_;
   st.log_dropped = lc.dropped;
   st.log_write_errors = lc.write_errors;
+  auto sink = [](const LogSinkStatus& x) {
+    return core::LogSinkUse{x.active, x.written, x.dropped, x.write_errors, x.would_block};
+  };
+  st.log_file = sink(lc.file);
+  st.log_journal = sink(lc.journal);
+  st.log_stderr = sink(lc.stderr_sink);
   st.reconfigures = reconfigures_;
   st.config_source.assign(options_.config_path.empty() ? std::string_view("built-in defaults")
                                                        : std::string_view(options_.config_path));

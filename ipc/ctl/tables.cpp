@@ -333,6 +333,15 @@ std::string format_status(const json& doc) {
   f.add("device-mapper errors", std::to_string(num(s, "dm_errors")));
   f.add("log", std::to_string(num(s, "log_dropped")) + " records dropped, " +
                    std::to_string(num(s, "log_write_errors")) + " write errors");
+  if (s.contains("log_sinks")) {
+    for (const char* name : {"file", "journal", "stderr"}) {
+      const auto& k = s["log_sinks"][name];
+      if (!k.value("active", false)) continue;
+      f.add(std::string("  log ") + name, std::to_string(num(k, "written")) + " written, " +
+                                              std::to_string(num(k, "dropped")) + " dropped, " +
+                                              std::to_string(num(k, "write_errors")) + " write errors");
+    }
+  }
   f.add("reconfigures", std::to_string(num(s, "reconfigures")));
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));

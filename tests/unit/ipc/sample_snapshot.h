@@ -115,6 +115,7 @@ inline void fill_sample(core::Snapshot& s) {
   st.dm_errors = 12;
   st.log_dropped = 13;
   st.log_write_errors = 14;
+  st.log_file = {true, 21, 2, 1, 3};
   st.reconfigures = 15;
   st.config_source.assign("/etc/pathkeeper/pathkeeper.yaml");
   st.last_error.assign("reload of nbd-export1: Device or resource busy");

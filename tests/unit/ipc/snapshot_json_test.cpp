@@ -240,10 +240,13 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["dm_errors"], 12);
   EXPECT_EQ(s["log_dropped"], 13);
   EXPECT_EQ(s["log_write_errors"], 14);
+  EXPECT_EQ(s["log_sinks"]["file"], json({{"active", true}, {"written", 21}, {"dropped", 2}, {"write_errors", 1},
+                                          {"would_block", 3}}));
+  EXPECT_EQ(s["log_sinks"]["journal"]["active"], false);
   EXPECT_EQ(s["reconfigures"], 15);
   EXPECT_EQ(s["config_source"], "/etc/pathkeeper/pathkeeper.yaml");
   EXPECT_EQ(s["last_error"], "reload of nbd-export1: Device or resource busy");
-  EXPECT_EQ(s.size(), 26u) << "one member per DaemonStatus field";
+  EXPECT_EQ(s.size(), 27u) << "one member per DaemonStatus field";
 }
 
 TEST_F(SnapshotJson, NegativeNumbersStaySigned) {
@@ -358,6 +361,7 @@ void fill_widest(Snapshot& s, uint32_t paths, uint32_t maps) {
   st.paths = st.maps = st.clients = st.log_records = {UINT32_MAX, UINT32_MAX};
   st.checks_total = st.paths_refused = st.maps_refused = st.actions_dropped = st.late_results = UINT64_MAX;
   st.dm_errors = st.log_dropped = st.log_write_errors = st.reconfigures = UINT64_MAX;
+  st.log_file = st.log_journal = st.log_stderr = {true, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
   st.config_source.assign(std::string(FixedString<256>::kCapacity, 'c'));
   st.last_error.assign(std::string(FixedString<256>::kCapacity, 'e'));
 }
