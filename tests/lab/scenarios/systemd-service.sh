@@ -28,6 +28,9 @@ secs_since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 step "pathkeeperd.service started at boot and said READY"
 pk_wait_ready 90
 save sd/status-at-boot.txt systemctl status --no-pager --lines=5 "$UNIT"
+keep sd/unit.txt systemctl cat "$UNIT"
+expect "the lab's drop-in is in force (a refused system call kills)" \
+  grep -q 'SystemCallErrorNumber=kill' /results/sd/unit.txt
 expect "Type=notify, active (running)" \
   [ "$(unit_prop $UNIT Type)/$(unit_prop $UNIT SubState)" = notify/running ]
 log "STATUS=: $(unit_prop $UNIT StatusText)"
@@ -200,6 +203,12 @@ scsi_offline "$D2"
 wait_for 30 "both paths failed in DM" both_failed
 expect "the kernel queues" map_queues_in_kernel
 expect "no_path_retry queue: it would queue forever" [ "$(pk_map no_path_retry.mode)" = queue ]
+# The lab's drop-in makes a refused system call fatal and logged.
+if journalctl -k -b --no-pager -o cat | grep 'type=1326' > /results/sd/seccomp.txt; then
+  cat /results/sd/seccomp.txt
+  fail "the unit's system-call filter refused a call of the daemon or of pathkeeperctl"
+fi
+log "ok: no system call refused to pathkeeperd or pathkeeperctl all along"
 save sd/before-poweroff.txt sh -c "dmsetup table; dmsetup status; grep -E 'Dirty|Writeback:' /proc/meminfo"
 if [ "${LAB_NO_STOP_QUEUEING:-0}" = 1 ]; then
   mkdir -p /run/systemd/system/pathkeeperd-shutdown.service.d
