@@ -4,11 +4,14 @@
 # (tests/lab/systemd/guest/lib-systemd.sh).
 #
 # - READY reached at boot, with the capabilities and sandbox of the unit
+# - the D-Bus policy: nobody reads, only root changes state
 # - systemctl reload reconfigures, and a file that does not load changes nothing
 # - a SIGKILL'd daemon is restarted by systemd while a map queues with no
 #   path: the queued write completes, without error, once the paths return
 # - a stalled loop (a test-only LD_PRELOAD library stalls it) is caught by
 #   the watchdog while the control socket still answers, and restarted
+# - with the daemon stopped, the shutdown companion's script switches
+#   queueing off through device-mapper itself
 # - systemctl poweroff with a mounted, queueing map that has no path
 #   completes (the host times it: tests/lab/systemd/run-guest)
 #
@@ -185,6 +188,20 @@ rm /run/systemd/system/$UNIT.d/lab-stall.conf
 systemctl daemon-reload
 systemctl restart "$UNIT"
 pk_wait_ready 60
+
+step "no daemon: the shutdown companion's script tells device-mapper itself"
+STOP_QUEUEING=$(unit_prop pathkeeperd-shutdown.service ExecStop | sed -n 's/.*path=\([^ ;]*\).*/\1/p')
+log "ExecStop of pathkeeperd-shutdown.service: $STOP_QUEUEING"
+systemctl stop "$UNIT"
+expect "a stopped daemon leaves the map queueing" map_queues_in_kernel
+expect "the companion stays active" [ "$(unit_prop pathkeeperd-shutdown.service ActiveState)" = active ]
+save sd/stop-queueing-without-daemon.txt "$STOP_QUEUEING"
+expect "it switched queueing off on the map" sh -c "! dmsetup table '$MAP' | grep -q queue_if_no_path"
+dmsetup message "$MAP" 0 queue_if_no_path
+systemctl start "$UNIT"
+pk_wait_ready 60
+wait_for 60 "two active paths" '[ "$(pk_map paths_active)" = 2 ]'
+expect "queueing again" map_queues_in_kernel
 
 step "systemctl poweroff with a mounted, queueing map that has no path"
 wait_for 60 "two active paths" '[ "$(pk_map paths_active)" = 2 ]'
