@@ -343,8 +343,13 @@ void Daemon::execute_actions() {
       case Action::Kind::QueueIfNoPath: w.text("queue_if_no_path"); break;
       case Action::Kind::FailIfNoPath:
         w.text("fail_if_no_path");
-        log_warning("map", "%s: no usable path and no_path_retry is spent: failing I/O",
-                    engine_.maps().at(a.map).name.c_str());
+        if (engine_.maps().at(a.map).queueing_disabled_by_admin) {
+          log_notice("map", "%s: queueing disabled by an operator: I/O fails while no path is usable",
+                     engine_.maps().at(a.map).name.c_str());
+        } else {
+          log_warning("map", "%s: no usable path and no_path_retry is spent: failing I/O",
+                      engine_.maps().at(a.map).name.c_str());
+        }
         break;
       case Action::Kind::SwitchGroup: w.text("switch_group ").number(a.group); break;
     }

@@ -3,6 +3,8 @@
 // Runs on the loop thread at start-up, on device uevents and on reconfigure;
 // it may allocate (from the reserved heap) and may block briefly in
 // libdevmapper, never in the check round.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -275,6 +277,9 @@ bool Daemon::sync_map(core::MapId id) {
 }
 
 bool Daemon::reconfigure(core::Error& err) {
+  // With no --config, the standard file is read if it has appeared since the start.
+  if (options_.config_path.empty() && ::access(default_config_path().c_str(), F_OK) == 0)
+    options_.config_path = default_config_path();
   core::Config fresh = default_config();
   // Validated against the running limits (they change only at a restart);
   // a changed limit comes back as a warning naming its line.
