@@ -164,6 +164,10 @@ class Daemon {
 
   // Measurements at READY (design rule 1).
   SelfMeasure at_ready_;
+  // /proc/self is read at most once a second: at a publish per 100 ms it was
+  // a large share of the loop's CPU with many paths.
+  SelfMeasure last_measure_;
+  core::MonoTime last_measure_at_{0};
   bool ready_ = false;
   uint64_t dm_errors_ = 0;
   uint64_t reconfigures_ = 0;

@@ -321,7 +321,11 @@ void Daemon::publish_snapshot(bool force) {
   core::Snapshot& s = snapshots_.back();
   s.generation += 3;  // each of the three buffers advances past the others
   core::DaemonStatus& st = s.status;
-  SelfMeasure now_m = measure_self();
+  if (force || t - last_measure_at_ >= std::chrono::seconds(1)) {
+    last_measure_ = measure_self();
+    last_measure_at_ = t;
+  }
+  const SelfMeasure& now_m = last_measure_;
   st.pid = ::getpid();
   st.ready = ready_;
   st.uptime_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - started_).count();
