@@ -48,6 +48,13 @@ struct StartResult {
   Verdict verdict = Verdict::Down;  // Kind::Done only
 };
 
+// What a path's transport says, read without I/O to the device (sysfs).
+enum class TransportState : uint8_t {
+  Unknown,  // this checker cannot tell (or the path has no such state)
+  Up,       // the device runs and its session, if any, is logged in
+  Down,     // blocked, offline, transport-offline, session failed, ...
+};
+
 struct Completion {
   PathIndex path = 0;
   Verdict verdict = Verdict::Down;
@@ -87,6 +94,10 @@ class Checker {
   virtual StartResult start(PathIndex path, core::MonoTime now) = 0;
   // Data plane: move finished checks into `out`; returns how many.
   virtual size_t reap(std::span<Completion> out) = 0;
+  // Data plane: the transport's state, from sysfs only (a few small reads,
+  // never I/O to the device). Read often for paths that are not usable, to
+  // check them the moment their transport returns. Default: Unknown.
+  virtual TransportState transport_state(PathIndex /*path*/) { return TransportState::Unknown; }
 };
 
 // The static registry: one instance of each checker, created at start-up.

@@ -199,6 +199,13 @@ StartResult StateChecker::start(PathIndex path, core::MonoTime /*now*/) {
   return {StartResult::Kind::Done, v};
 }
 
+// The check itself reads only sysfs: the transport state is its verdict.
+TransportState StateChecker::transport_state(PathIndex path) {
+  StartResult r = start(path, core::MonoTime{});
+  if (r.kind != StartResult::Kind::Done) return TransportState::Unknown;
+  return r.verdict == Verdict::Up ? TransportState::Up : TransportState::Down;
+}
+
 size_t StateChecker::reap(std::span<Completion> /*out*/) { return 0; }
 
 std::string_view StateChecker::primary_path(PathIndex path) const {

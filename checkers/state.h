@@ -40,6 +40,7 @@ class StateChecker final : public Checker {
   bool attach(PathIndex path, const PathIdentity& id, core::Error& err) override;
   void detach(PathIndex path) override;
   StartResult start(PathIndex path, core::MonoTime now) override;
+  TransportState transport_state(PathIndex path) override;
   size_t reap(std::span<Completion> out) override;
 
   // Diagnostics and tests: what attach resolved for `path`.

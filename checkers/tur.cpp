@@ -288,6 +288,21 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
   return {StartResult::Kind::Failed};
 }
 
+TransportState TurChecker::transport_state(PathIndex path) {
+  if (!slots_ || path >= capacity_ || !slots_[path].attached) return TransportState::Unknown;
+  const Slot& slot = slots_[path];
+  if (slot.dead || slot.sg_fd < 0) return TransportState::Down;
+  char buf[kStateBuf];
+  std::string_view state;
+  if (!adapters::Sysfs(slot.sysfs_fd).read(slot.state_path, buf, state)) return TransportState::Down;
+  if (scsi_device_state_verdict(state) != Verdict::Up) return TransportState::Down;
+  if (slot.session_state_path[0] != '\0' &&
+      (!adapters::Sysfs(slot.sysfs_fd).read(slot.session_state_path, buf, state) ||
+       iscsi_session_state_verdict(state) != Verdict::Up))
+    return TransportState::Down;
+  return TransportState::Up;
+}
+
 size_t TurChecker::reap(std::span<Completion> out) {
   if (epoll_fd_ < 0 || out.empty()) return 0;
   size_t max = std::min<size_t>({out.size(), capacity_, static_cast<size_t>(INT_MAX)});

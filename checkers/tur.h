@@ -59,6 +59,7 @@ class TurChecker final : public Checker {
   bool attach(PathIndex path, const PathIdentity& id, core::Error& err) override;
   void detach(PathIndex path) override;
   StartResult start(PathIndex path, core::MonoTime now) override;
+  TransportState transport_state(PathIndex path) override;
   size_t reap(std::span<Completion> out) override;
 
   // Diagnostics: errno of the last failed write/read of `path` (0 if none)

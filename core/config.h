@@ -82,6 +82,11 @@ struct Timing {
   Seconds polling_interval{5};      // healthy paths
   Seconds failed_polling_interval{1};  // failed, timed out or pending paths
   Millis checker_timeout{10000};    // a check still unanswered after this is a timeout
+  // Paths that are not usable: how often their transport's state is read
+  // (sysfs, no I/O to the device). When it says the transport is back, the
+  // path is checked at once instead of at its next failed_polling_interval.
+  // 0 = never.
+  Millis transport_probe_interval{250};
   friend bool operator==(const Timing&, const Timing&) = default;
 };
 

@@ -33,6 +33,7 @@ std::string_view action_name(Action::Kind k) {
     case Action::Kind::QueueIfNoPath: return "queue_if_no_path";
     case Action::Kind::FailIfNoPath: return "fail_if_no_path";
     case Action::Kind::SwitchGroup: return "switch_group";
+    case Action::Kind::ProbeTransport: return "probe_transport";
   }
   return "?";
 }
@@ -225,10 +226,15 @@ void Engine::tick(MonoTime now) {
       if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
       return;
     }
-    if (now >= p.next_check && emit({Action::Kind::StartCheck, p.map, id, 0})) {
-      p.check_in_flight = true;  // until the daemon reports the outcome
-      p.check_started = now;
+    if (now >= p.next_check) {
+      if (emit({Action::Kind::StartCheck, p.map, id, 0})) {
+        p.check_in_flight = true;  // until the daemon reports the outcome
+        p.check_started = now;
+      }
+      return;
     }
+    if (probes_transport(p) && now >= p.next_probe && emit({Action::Kind::ProbeTransport, p.map, id, 0}))
+      p.next_probe = now + timing_.transport_probe_interval;
   });
   maps_.for_each([&](MapId id, Map&) { update_map(id, now, kNoSlot); });
 }
@@ -238,6 +244,7 @@ MonoTime Engine::next_wakeup() const {
   const Duration timeout = timing_.checker_timeout;
   paths_.for_each([&](PathId, const Path& p) {
     next = std::min(next, p.check_in_flight ? p.check_started + timeout : p.next_check);
+    if (!p.check_in_flight && probes_transport(p)) next = std::min(next, p.next_probe);
   });
   maps_.for_each([&](MapId, const Map& m) {
     if (m.all_down && m.queueing) next = std::min(next, m.last_down_round + Duration(timing_.failed_polling_interval));
@@ -282,6 +289,7 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
       break;
   }
   p.next_check = now + interval_for(p);
+  if (usable(p.state)) p.transport_down = false;
   reconcile_path(id, p);
   if (p.map != kNoSlot) update_map(p.map, now, !was_usable && usable(p.state) ? id : kNoSlot);
 }
@@ -317,6 +325,27 @@ void Engine::request_check(PathId id, MonoTime now) {
   if (!p.check_in_flight) p.next_check = now;
 }
 
+// Only paths a check found unusable: a healthy path's transport is read by
+// its checks, and an unchecked one is checked at once anyway.
+bool Engine::probes_transport(const Path& p) const {
+  return timing_.transport_probe_interval.count() > 0 && p.state != PathState::Unchecked && !usable(p.state);
+}
+
+void Engine::on_transport_state(PathId id, bool up, MonoTime now) {
+  if (!paths_.in_use(id)) return;
+  Path& p = paths_.at(id);
+  if (!up) {
+    p.transport_down = true;
+    return;
+  }
+  // Up all along (a hung command on a running device) says nothing new:
+  // only a return is worth a check before the next failed_polling_interval.
+  if (p.transport_down && !usable(p.state)) {
+    p.transport_down = false;
+    request_check(id, now);
+  }
+}
+
 void Engine::on_action_failed(const Action& a, MonoTime now) {
   switch (a.kind) {
     case Action::Kind::StartCheck:
@@ -339,6 +368,7 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
     case Action::Kind::SwitchGroup:
       if (maps_.in_use(a.map)) maps_.at(a.map).current_group = 0;
       break;
+    case Action::Kind::ProbeTransport: break;  // probed again at the next interval
   }
 }
 

@@ -29,6 +29,7 @@ struct Action {
     QueueIfNoPath,  // map: keep I/O queued while no path is usable
     FailIfNoPath,   // map: fail I/O while no path is usable (and flush what is queued)
     SwitchGroup,    // map, group
+    ProbeTransport, // path: read its transport's state (no I/O) and report on_transport_state
   };
   Kind kind = Kind::StartCheck;
   MapId map = kNoSlot;
@@ -86,6 +87,9 @@ class Engine {
   void on_status(MapId map, const MultipathStatus& status, bool queueing, MonoTime now);
   // Something says the path changed (uevent, PATH_FAILED): check it now.
   void request_check(PathId path, MonoTime now);
+  // The outcome of a ProbeTransport. A transport seen down and now up again
+  // means the path may be back: it is checked at once.
+  void on_transport_state(PathId path, bool up, MonoTime now);
   // The map's DM event counter as last read, to tell which maps an event concerns.
   void record_event_nr(MapId map, uint32_t event_nr) { maps_.at(map).event_nr = event_nr; }
   // A carried-out action failed (e.g. EBUSY on a suspended map): retry later.
@@ -112,6 +116,7 @@ class Engine {
   void update_map(MapId id, MonoTime now, PathId became_usable);
   uint16_t best_group(MapId id) const;
   Duration interval_for(const Path& p) const;
+  bool probes_transport(const Path& p) const;
 
   SlotPool<Path> paths_;
   SlotPool<Map> maps_;

@@ -52,6 +52,8 @@ struct Path {
   MonoTime next_check{0};
   MonoTime state_since{0};
   MonoTime pending_since{0};
+  MonoTime next_probe{0};      // next read of the transport's state (paths not usable)
+  bool transport_down = false; // a probe saw the transport down since the last usable check
 
   uint64_t checks = 0;
   uint64_t failures = 0;       // transitions from usable to not usable

@@ -330,6 +330,19 @@ void Daemon::execute_actions() {
         dirty_ = true;
         continue;
       }
+      case Action::Kind::ProbeTransport: {
+        const core::Path& p = engine_.paths().at(a.path);
+        checkers::TransportState ts = checkers_[static_cast<size_t>(p.checker)]->transport_state(a.path);
+        if (ts != checkers::TransportState::Unknown) {
+          const bool back = p.transport_down && ts == checkers::TransportState::Up;
+          engine_.on_transport_state(a.path, ts == checkers::TransportState::Up, t);
+          if (back) {
+            log_info("path", "%s: transport back, checking now", p.dev.c_str());
+            engine_.tick(t);  // the check it asked for starts in this turn, not a timer later
+          }
+        }
+        continue;
+      }
       case Action::Kind::FailPath:
       case Action::Kind::ReinstatePath: {
         const core::Path& p = engine_.paths().at(a.path);

@@ -144,6 +144,7 @@ std::string dump_config_yaml(const core::Config& c) {
     e << YAML::Key << "polling_interval" << YAML::Value << ms(c.timing.polling_interval);
     e << YAML::Key << "failed_polling_interval" << YAML::Value << ms(c.timing.failed_polling_interval);
     e << YAML::Key << "checker_timeout" << YAML::Value << ms(c.timing.checker_timeout);
+    e << YAML::Key << "transport_probe_interval" << YAML::Value << ms(c.timing.transport_probe_interval);
     e << YAML::EndMap;
 
     const core::Limits& l = c.limits;

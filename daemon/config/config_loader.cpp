@@ -111,8 +111,8 @@ using Keys = std::span<const std::string_view>;
 constexpr std::array<std::string_view, 10> kTopKeys{
     "timing", "limits", "logging", "control", "naming", "discovery", "defaults", "blacklist",
     "blacklist_exceptions", "maps"};
-constexpr std::array<std::string_view, 3> kTimingKeys{"polling_interval", "failed_polling_interval",
-                                                      "checker_timeout"};
+constexpr std::array<std::string_view, 4> kTimingKeys{"polling_interval", "failed_polling_interval",
+                                                      "checker_timeout", "transport_probe_interval"};
 constexpr std::array<std::string_view, 8> kLimitsKeys{"max_paths",          "max_maps",
                                                       "max_paths_per_map",  "max_groups_per_map",
                                                       "max_events_in_flight", "max_clients",
@@ -380,6 +380,8 @@ void Walker::timing(const Field& f, core::Timing& t) {
       t.failed_polling_interval = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{3600}, true));
     } else if (name == "checker_timeout") {
       t.checker_timeout = duration(k, Millis{100}, Seconds{600}, false);
+    } else if (name == "transport_probe_interval") {
+      t.transport_probe_interval = duration(k, Millis{0}, Seconds{60}, false);
     }
   });
 }

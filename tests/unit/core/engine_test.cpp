@@ -339,6 +339,97 @@ TEST_F(EngineTest, OperatorFailHoldsUntilReinstated) {
   EXPECT_EQ(count(take(), Kind::ReinstatePath), 1u);
 }
 
+// A failed path's transport is read every transport_probe_interval; when it
+// comes back from down, the path is checked at once, not at its next
+// failed_polling_interval.
+TEST_F(EngineTest, ATransportBackFromDownIsCheckedAtOnce) {
+  timing.failed_polling_interval = 5s;
+  timing.transport_probe_interval = 250ms;
+  engine.set_timing(timing);
+  make_map(2);
+  PathId p = path_ids[0];
+  clock.advance(5s);
+  engine.tick(clock.now());
+  take();
+  engine.on_check_started(p, clock.now());
+  engine.on_check_result(p, CheckVerdict::Down, clock.now());
+  engine.on_check_started(path_ids[1], clock.now());
+  engine.on_check_result(path_ids[1], CheckVerdict::Up, clock.now());
+  take();
+  EXPECT_LE(engine.next_wakeup(), clock.now()) << "the first probe is due at once";
+
+  // Probes of the failed path only, one per interval.
+  engine.tick(clock.now());
+  auto a = take();
+  ASSERT_EQ(count(a, Kind::ProbeTransport), 1u);
+  EXPECT_EQ(a[0].path, p);
+  EXPECT_EQ(engine.next_wakeup(), clock.now() + 250ms);
+  engine.on_transport_state(p, false, clock.now());  // session failed
+  clock.advance(100ms);
+  engine.tick(clock.now());
+  EXPECT_EQ(count(take(), Kind::ProbeTransport), 0u);
+
+  // The transport returns: a check now, 4.6 s before its interval.
+  clock.advance(150ms);
+  engine.tick(clock.now());
+  ASSERT_EQ(count(take(), Kind::ProbeTransport), 1u);
+  engine.on_transport_state(p, true, clock.now());
+  EXPECT_LE(engine.next_wakeup(), clock.now());
+  engine.tick(clock.now());
+  a = take();
+  ASSERT_EQ(count(a, Kind::StartCheck), 1u);
+  EXPECT_EQ(a[0].path, p);
+  engine.on_check_started(p, clock.now());
+  engine.on_check_result(p, CheckVerdict::Up, clock.now());
+  EXPECT_EQ(count(take(), Kind::ReinstatePath), 1u);
+
+  // Healthy again: no more probes.
+  clock.advance(1s);
+  engine.tick(clock.now());
+  EXPECT_EQ(count(take(), Kind::ProbeTransport), 0u);
+}
+
+// A command hung on a running device: the transport says up all along, which
+// says nothing new. No early checks (each would answer Busy).
+TEST_F(EngineTest, ATransportUpAllAlongTriggersNoEarlyCheck) {
+  timing.failed_polling_interval = 5s;
+  engine.set_timing(timing);
+  make_map(2);
+  PathId p = path_ids[0];
+  clock.advance(5s);
+  engine.tick(clock.now());
+  take();
+  engine.on_check_started(p, clock.now());
+  engine.on_check_result(p, CheckVerdict::Down, clock.now());
+  take();
+  for (int i = 0; i < 16; ++i) {
+    clock.advance(250ms);
+    engine.tick(clock.now());
+    auto a = take();
+    EXPECT_EQ(count(a, Kind::StartCheck), 0u) << "probe " << i;
+    for (const Action& x : a)
+      if (x.kind == Kind::ProbeTransport) engine.on_transport_state(x.path, true, clock.now());
+  }
+}
+
+TEST_F(EngineTest, NoProbesWhenTheIntervalIsZero) {
+  timing.transport_probe_interval = 0ms;
+  engine.set_timing(timing);
+  make_map(2);
+  clock.advance(5s);
+  engine.tick(clock.now());
+  take();
+  engine.on_check_started(path_ids[0], clock.now());
+  engine.on_check_result(path_ids[0], CheckVerdict::Down, clock.now());
+  take();
+  EXPECT_EQ(engine.next_wakeup(), clock.now() + 1s);
+  for (int i = 0; i < 4; ++i) {
+    clock.advance(200ms);
+    engine.tick(clock.now());
+    EXPECT_EQ(count(take(), Kind::ProbeTransport), 0u);
+  }
+}
+
 TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
   MapId m = make_map(3);
   (void)m;

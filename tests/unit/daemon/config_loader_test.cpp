@@ -151,7 +151,7 @@ TEST(ConfigExample, LoadsCleanlyAndStatesTheTrueDefaults) {
 TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
   std::string example = read_file(PK_CONFIG_EXAMPLE);
   for (std::string_view key :
-       {"timing:", "polling_interval:", "failed_polling_interval:", "checker_timeout:", "limits:", "max_paths:",
+       {"timing:", "polling_interval:", "failed_polling_interval:", "checker_timeout:", "transport_probe_interval:", "limits:", "max_paths:",
         "max_maps:", "max_paths_per_map:", "max_groups_per_map:", "max_events_in_flight:", "max_clients:",
         "log_records:", "heap_reserve:", "logging:", "file:", "file_size:", "level:", "journal:", "control:",
         "socket:", "group:", "naming:", "user_friendly_names:", "bindings_file:", "discovery:", "min_paths:",
@@ -195,6 +195,7 @@ constexpr std::string_view kEverything = R"(timing:
   polling_interval: 10s
   failed_polling_interval: 2
   checker_timeout: 1500ms
+  transport_probe_interval: 100ms
 limits:
   max_paths: 8192
   max_maps: 2048
@@ -252,6 +253,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.timing.polling_interval, seconds(10));
   EXPECT_EQ(c.timing.failed_polling_interval, seconds(2));
   EXPECT_EQ(c.timing.checker_timeout, milliseconds(1500));
+  EXPECT_EQ(c.timing.transport_probe_interval, milliseconds(100));
   EXPECT_EQ(c.limits, (core::Limits{8192, 2048, 16, 4, 4096, 8, 65536, 128ull << 20}));
   EXPECT_EQ(c.logging.file, "/var/log/pk.log");
   EXPECT_EQ(c.logging.file_size_bytes, 64ull << 20);
@@ -279,7 +281,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:36:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:37:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -287,10 +289,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:41:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:42:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:43:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:44:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -463,6 +465,8 @@ TEST(ConfigErrors, Durations) {
             "t.yaml:2:21: timing.polling_interval: must be between 1s and 1h, got 2h");
   EXPECT_EQ(error_of("timing:\n  checker_timeout: 50ms\n"),
             "t.yaml:2:20: timing.checker_timeout: must be between 100ms and 10m, got 50ms");
+  EXPECT_EQ(error_of("timing:\n  transport_probe_interval: 2m\n"),
+            "t.yaml:2:29: timing.transport_probe_interval: must be between 0s and 1m, got 2m");
   EXPECT_EQ(error_of("defaults:\n  failback: 0s\n"), "t.yaml:2:13: defaults.failback: must be between 1s and 24h, got 0s");
   EXPECT_EQ(error_of("defaults:\n  no_path_retry: 5 m\n"),
             "t.yaml:2:18: defaults.no_path_retry: '5 m' has a space before its unit; write it without, as in 5s");
@@ -878,7 +882,7 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 400u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::Config), 408u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
   EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
   EXPECT_EQ(sizeof(core::MapConfig), 160u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
