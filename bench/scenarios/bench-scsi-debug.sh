@@ -9,9 +9,10 @@
 #   cpu_ms_per_1000_checks  utime+stime over CPU_WINDOW s / checks performed
 #               (pathkeeperd: checks_total; multipathd: paths x window / polling
 #               interval, its interval pinned by max_polling_interval)
-#   cli_p99_ms  `show paths` latency, CLI_CALLS calls, while reconfigures run
-#               and every 10th SCSI command gets no answer (scsi_debug
-#               every_nth=10 opts=4: about 10% of the checks hang)
+#   cli_p99_ms  `show paths` round trip on the control socket (pk-ipc-probe),
+#               CLI_CALLS calls (multipathd: at most CLI_BUDGET s), while
+#               reconfigures run and every 10th SCSI command gets no answer
+#               (scsi_debug every_nth=10 opts=4: about 10% of the checks hang)
 # Figures: /results/bench.txt (see common.sh).
 
 # bench/run-bench prepends common.sh to this file.
@@ -19,7 +20,7 @@
 SD_HOSTS=${SD_HOSTS:-4}
 SD_LUNS=${SD_LUNS:-64}
 CPU_WINDOW=${CPU_WINDOW:-60}
-CLI_CALLS=${CLI_CALLS:-200}
+CLI_CALLS=${CLI_CALLS:-1000}
 DAEMONS=${DAEMONS:-"pathkeeperd multipathd"}
 MODES=${MODES:-"alike defaults"}
 PATHS=$((SD_HOSTS * SD_LUNS))
@@ -56,6 +57,7 @@ for mode in $MODES; do
     [ "$mode" = alike ] && k=rss_kib || k=rss_kib_defaults
     record "$d" "$k" "$(proc_rss_kib "$DPID")"
     record "$d" "threads_$mode" "$(proc_threads "$DPID")"
+    [ "$d" = pathkeeperd ] && record "$d" "heap_kib_$mode" "$(pathkeeperctl --json status | jq -r '.status.heap_bytes / 1024 | floor')"
     if [ "$mode" = alike ]; then
       r=0
       while [ $r -lt "${CPU_REPS:-3}" ]; do
@@ -73,45 +75,44 @@ for mode in $MODES; do
         cpu_ms=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1000 / hz}')
         record "$d" cpu_ms_window "$cpu_ms"
         record "$d" checks_window "$checks"
-        record "$d" cpu_ms_per_1000_checks "$(awk -v c="$cpu_ms" -v n="$checks" 'BEGIN {printf "%.4f", (n > 0) ? c * 1000 / n : -1}')"
+        record "$d" cpu_ms_per_1000_checks "$(awk -v c="$cpu_ms" -v n="$checks" 'BEGIN {r = -1; if (n > 0) r = c * 1000 / n; printf "%.4f", r}')"
         r=$((r + 1))
       done
 
       step "$d: show paths x $CLI_CALLS during reconfigure, ~10% of the checks hanging"
-      # Baseline: the same calls with nothing going on (process start-up of
-      # the CLI under TCG is part of every figure).
-      i=0; rm -f /tmp/cli-idle
-      while [ $i -lt "${CLI_IDLE_CALLS:-30}" ]; do
-        a=$(now_ns); daemon_show_paths "$d" > /dev/null 2>&1 || true; b=$(now_ns)
-        echo $(((b - a) / 1000)) >> /tmp/cli-idle; i=$((i + 1))
-      done
-      record "$d" cli_idle_p50_ms "$(sort -n /tmp/cli-idle | awk '{v[NR] = $1} END {printf "%.2f", v[int(NR * 0.5 + 0.999)] / 1000}')"
+      # Timed on the control socket itself (pk-ipc-probe: connect, request,
+      # whole reply, close), so the figure is the daemon's answer, not the
+      # start-up of a CLI process under TCG. multipathd's calls stop after
+      # CLI_BUDGET s: each can wait for its reconfigure.
       echo 4 > "$SD_SYSFS/opts"
       echo 10 > "$SD_SYSFS/every_nth"
       ( while [ ! -e /tmp/cli-done ]; do daemon_reconfigure "$d" > /dev/null 2>&1 || true; sleep 1; done ) &
       RECONF_PID=$!
       sleep 2
-      rm -f /tmp/cli-done "/results/cli-$d.txt"
-      i=0
-      while [ $i -lt "$CLI_CALLS" ]; do
-        a=$(now_ns)
-        daemon_show_paths "$d" > /dev/null 2>&1 || echo "call $i failed" >> "/results/cli-$d-errors.txt"
-        b=$(now_ns)
-        echo $(((b - a) / 1000)) >> "/results/cli-$d.txt"   # microseconds
-        i=$((i + 1))
-      done
+      rm -f /tmp/cli-done
+      case $d in
+        pathkeeperd) set -- pathkeeper /run/pathkeeper/control.sock ;;
+        multipathd) set -- multipathd ;;
+      esac
+      pk-ipc-probe latency "$@" --calls "$CLI_CALLS" --budget "${CLI_BUDGET:-180}" \
+        --samples "/results/cli-$d.txt" show paths > /tmp/cli-stats 2> "/results/cli-$d-errors.txt" || true
       touch /tmp/cli-done
       wait "$RECONF_PID" 2>/dev/null || true
       rm -f /tmp/cli-done
       echo 0 > "$SD_SYSFS/every_nth"
       echo 0 > "$SD_SYSFS/opts"
-      sort -n "/results/cli-$d.txt" | awk '{v[NR] = $1} END {
-        i99 = int(NR * 0.99 + 0.999); if (i99 < 1) i99 = 1; i50 = int(NR * 0.5 + 0.999)
-        printf "%.2f %.2f %.2f\n", v[i50] / 1000, v[i99] / 1000, v[NR] / 1000}' > /tmp/cli-stats
-      read p50 p99 pmax < /tmp/cli-stats
-      record "$d" cli_p50_ms "$p50"
-      record "$d" cli_p99_ms "$p99"
-      record "$d" cli_max_ms "$pmax"
+      log "$d: $(cat /tmp/cli-stats)"
+      for kv in $(cat /tmp/cli-stats); do
+        case $kv in
+          calls=*) record "$d" cli_calls "${kv#calls=}" ;;
+          errors=*) record "$d" cli_errors "${kv#errors=}" ;;
+          p50_ms=*) record "$d" cli_p50_ms "${kv#p50_ms=}" ;;
+          p99_ms=*) record "$d" cli_p99_ms "${kv#p99_ms=}" ;;
+          max_ms=*) record "$d" cli_max_ms "${kv#max_ms=}" ;;
+        esac
+      done
+      # The heap reserve held: no growth past READY through the reconfigures.
+      [ "$d" = pathkeeperd ] && record "$d" heap_growth_kib_after_reconfigures "$(pathkeeperctl --json status | jq -r '(.status.heap_bytes - .status.heap_bytes_at_ready) / 1024 | floor')"
       # Let failed paths come back before the next daemon.
       soft_wait 300 "every path active again" '[ "$(dm_active_paths)" -ge "$PATHS" ]'  || true
     fi

@@ -36,7 +36,9 @@ fi
 
 # --- configuration --------------------------------------------------------------
 # MODE alike: polling POLL s (failed paths too, multipathd's interval never
-# grows), tur, checker_timeout, no_path_retry queue. MODE defaults: each
+# grows), tur, checker_timeout, no_path_retry queue. pathkeeperd's limits are
+# sized for the benchmark's scale (1024 paths, 256 maps) with an 8 MiB heap
+# reserve; the scenarios record its heap against the reserve. MODE defaults: each
 # daemon's own defaults (multipathd still needs find_multipaths no to make
 # maps from any WWID with paths, as in tests/lab/guest/etc/multipath.conf).
 pk_write_config() {
@@ -51,9 +53,9 @@ defaults:
   checker: tur
   no_path_retry: queue
 limits:
-  max_paths: ${PK_MAX_PATHS:-2048}
-  max_maps: ${PK_MAX_MAPS:-512}
-  heap_reserve: ${PK_HEAP_RESERVE:-16MiB}
+  max_paths: ${PK_MAX_PATHS:-1024}
+  max_maps: ${PK_MAX_MAPS:-256}
+  heap_reserve: ${PK_HEAP_RESERVE:-8MiB}
 YAML
   else
     rm -f /etc/pathkeeper/pathkeeper.yaml
