@@ -21,6 +21,7 @@ namespace pk::checkers {
 // Per-path state: plain data, allocated and zeroed for every path in init().
 struct TurChecker::Slot {
   int sg_fd;
+  int state_fd;           // block/<dev>/device/state, kept open: re-read with pread at 0
   int sysfs_fd;
   bool attached;
   bool in_flight;
@@ -55,6 +56,22 @@ unsigned int timeout_ms(core::Millis t) {
   return static_cast<unsigned int>(ms);
 }
 
+// The device's SCSI state. sysfs answers a read at offset 0 with a fresh
+// value, so the file stays open; a device removed meanwhile fails the read.
+bool read_device_state(int state_fd, int sysfs_fd, const char* state_path, std::span<char> buf,
+                       std::string_view& state) {
+  if (state_fd < 0) return adapters::Sysfs(sysfs_fd).read(state_path, buf, state);
+  ssize_t n;
+  do {
+    n = ::pread(state_fd, buf.data(), buf.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return false;
+  size_t len = static_cast<size_t>(n);
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
+  state = std::string_view(buf.data(), len);
+  return true;
+}
+
 }  // namespace
 
 TurChecker::TurChecker() = default;
@@ -63,6 +80,7 @@ TurChecker::~TurChecker() {
   if (slots_) {
     for (uint32_t i = 0; i < capacity_; ++i) {
       if (slots_[i].sg_fd >= 0) ::close(slots_[i].sg_fd);
+      if (slots_[i].state_fd >= 0) ::close(slots_[i].state_fd);
     }
   }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -91,6 +109,7 @@ bool TurChecker::init(uint32_t capacity, core::Error& err) {
   std::memset(static_cast<void*>(events_.get()), 0, sizeof(epoll_event) * capacity);
   for (uint32_t i = 0; i < capacity; ++i) {
     slots_[i].sg_fd = -1;
+    slots_[i].state_fd = -1;
     slots_[i].sysfs_fd = -1;
     slots_[i].last_reason = "";
   }
@@ -182,6 +201,9 @@ bool TurChecker::attach(PathIndex path, const PathIdentity& id, core::Error& err
     return false;
   }
   slot.sg_fd = fd;
+  // Read at every check: one pread instead of open, read and close. Without
+  // it (out of descriptors) the path is still checked, by opening the file.
+  slot.state_fd = ::openat(id.sysfs_fd, slot.state_path, O_RDONLY | O_CLOEXEC);
   slot.sysfs_fd = id.sysfs_fd;
   slot.attached = true;
   slot.in_flight = false;
@@ -199,6 +221,8 @@ void TurChecker::drop_fd(PathIndex /*path*/, Slot& slot) {
   // written into this slot afterwards.
   ::close(slot.sg_fd);
   slot.sg_fd = -1;
+  if (slot.state_fd >= 0) ::close(slot.state_fd);
+  slot.state_fd = -1;
 }
 
 void TurChecker::detach(PathIndex path) {
@@ -260,7 +284,7 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
   }
   char buf[kStateBuf];
   std::string_view state;
-  if (!adapters::Sysfs(slot.sysfs_fd).read(slot.state_path, buf, state)) {
+  if (!read_device_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) {
     slot.last_errno = errno;
     slot.last_reason = "device state unreadable (device removed?)";
     return {StartResult::Kind::Done, Verdict::Down};
@@ -294,7 +318,7 @@ TransportState TurChecker::transport_state(PathIndex path) {
   if (slot.dead || slot.sg_fd < 0) return TransportState::Down;
   char buf[kStateBuf];
   std::string_view state;
-  if (!adapters::Sysfs(slot.sysfs_fd).read(slot.state_path, buf, state)) return TransportState::Down;
+  if (!read_device_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) return TransportState::Down;
   if (scsi_device_state_verdict(state) != Verdict::Up) return TransportState::Down;
   if (slot.session_state_path[0] != '\0' &&
       (!adapters::Sysfs(slot.sysfs_fd).read(slot.session_state_path, buf, state) ||
@@ -321,8 +345,10 @@ size_t TurChecker::reap(std::span<Completion> out) {
     if (path >= capacity_) continue;
     Slot& slot = slots_[path];
     if (!slot.attached || slot.sg_fd < 0) continue;
-    // One command per fd at most, but read until EAGAIN: a re-issued command
-    // may already have completed.
+    // One command per fd at most: stop at its answer (one read, not a second
+    // one for EAGAIN: under emulation every system call counts). A stale
+    // answer is skipped; anything still queued keeps the fd readable, and
+    // the level-triggered epoll reports it again.
     for (;;) {
       ssize_t r = ::read(slot.sg_fd, &slot.reply, sizeof slot.reply);
       if (r < 0) {
@@ -356,6 +382,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
         break;
       }
       complete(path, d.verdict);
+      break;
     }
     if ((flags & (EPOLLHUP | EPOLLERR)) != 0 && slot.sg_fd >= 0) {
       // The device is going away: answer now rather than wait for an orphan,

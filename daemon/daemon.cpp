@@ -270,6 +270,10 @@ void Daemon::arm_timer() {
   // Round up to the quantum so that checks due close together run together.
   int64_t q = kTimerQuantum.count();
   int64_t ns = (next.count() + q - 1) / q * q;
+  // Unchanged and still ahead (once it fires, the next deadline is later):
+  // one system call less per turn.
+  if (ns == timer_armed_ns_) return;
+  timer_armed_ns_ = ns;
   itimerspec spec{};
   spec.it_value.tv_sec = ns / 1000000000;
   spec.it_value.tv_nsec = ns % 1000000000;

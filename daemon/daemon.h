@@ -160,6 +160,7 @@ class Daemon {
   bool dirty_ = true;               // something to publish
   core::MonoTime last_publish_{0};
   core::MonoTime last_watchdog_{0};
+  int64_t timer_armed_ns_ = -1;  // the deadline the timerfd holds: not set again unchanged
   core::MonoTime started_{0};
 
   // Measurements at READY (design rule 1).

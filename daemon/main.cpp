@@ -1,6 +1,8 @@
 // pathkeeperd: command line, configuration, then the daemon.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -113,6 +115,15 @@ int main(int argc, char** argv) {
   if (!options.foreground && std::getenv("NOTIFY_SOCKET") == nullptr && ::daemon(0, 0) != 0) {
     std::perror("pathkeeperd: daemon");
     return 1;
+  }
+
+  // Each path holds a few descriptors open (its sg node, its state file):
+  // with thousands of paths the usual soft limit of 1024 is short. The hard
+  // limit is ours to take (the unit sets LimitNOFILE).
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &files) != 0) log_warning("daemon", "cannot raise the open files limit: %s", std::strerror(errno));
   }
 
   pk::daemon::Daemon daemon;

@@ -149,6 +149,36 @@ TEST_F(TurTest, BlockedDeviceOfAFailedIscsiSessionIsDown) {
   EXPECT_EQ(r.verdict, Verdict::Pending);
 }
 
+// The transport's state, read from sysfs without a command: the device state
+// and its iSCSI session's. Unknown for a path that is not attached.
+TEST_F(TurTest, TransportStateFollowsTheDeviceAndItsSession) {
+  EXPECT_EQ(checker.transport_state(3), TransportState::Unknown);
+  const std::string sdev = "devices/platform/host2/session4/target2:0:0/2:0:0:1";
+  sys.write(sdev + "/state", "running");
+  sys.mkdirs(sdev + "/scsi_generic/sg7");
+  sys.mkdirs(sdev + "/block/sdi");
+  sys.symlink(sdev + "/block/sdi/device", "../../../2:0:0:1");
+  sys.symlink(sdev + "/generic", "scsi_generic/sg7");
+  sys.symlink("block/sdi", "../" + sdev + "/block/sdi");
+  sys.write("class/iscsi_session/session4/state", "LOGGED_IN");
+  dev.mkfifo("sg7");
+  ASSERT_TRUE(checker.attach(2, identity("sdi"), err)) << err.c_str();
+  EXPECT_EQ(checker.transport_state(2), TransportState::Up);
+
+  sys.write("class/iscsi_session/session4/state", "FAILED");
+  sys.write(sdev + "/state", "blocked");
+  EXPECT_EQ(checker.transport_state(2), TransportState::Down);
+  sys.write(sdev + "/state", "transport-offline");
+  EXPECT_EQ(checker.transport_state(2), TransportState::Down);
+
+  // Back: the state file is re-read in place, not reopened.
+  sys.write("class/iscsi_session/session4/state", "LOGGED_IN");
+  sys.write(sdev + "/state", "running");
+  EXPECT_EQ(checker.transport_state(2), TransportState::Up);
+  checker.detach(2);
+  EXPECT_EQ(checker.transport_state(2), TransportState::Unknown);
+}
+
 TEST_F(TurTest, OfflineDevicesAreDownWithoutCommand) {
   ASSERT_TRUE(checker.attach(0, identity(), err)) << err.c_str();
   open_wire();
