@@ -90,6 +90,8 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
     if (!protect_from_oom(soft)) log_warning("memory", "%s", soft.c_str());
   }
 
+  phases_.memory = now();
+
   // From here on log records go through the preallocated ring to the file,
   // journald and (in the foreground) stderr; a log file on a multipath
   // device is refused here (it could deadlock the daemon).
@@ -135,11 +137,13 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   notify_.status("discovering paths");
   adopt_existing_maps();
   if (!udev_->enumerate([this](const adapters::BlockDevice& d) { on_block_device(d); }, err)) return false;
+  phases_.discovery = now();
   resolve_maps();
   engine_.maps().for_each([this](core::MapId id, const core::Map& m) {
     if (m.in_kernel) read_map_status(id);
   });
   execute_actions();
+  phases_.maps = now();
 
   if (!commands_.open()) {
     err.set("cannot create the command channel: %s", std::strerror(errno));
@@ -215,6 +219,11 @@ void Daemon::seal() {
   notify_.ready(text);
   log_info("daemon", "ready: %s; %u threads, %llu KiB locked", text, at_ready_.threads,
            static_cast<unsigned long long>(at_ready_.locked_bytes / 1024));
+  auto ms = [](core::Duration d) { return static_cast<long long>(d.count() / 1000000); };
+  const core::MonoTime t = now();
+  log_info("daemon", "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
+           ms(t - started_), ms(phases_.memory - started_), ms(phases_.discovery - phases_.memory),
+           ms(phases_.maps - phases_.discovery), ms(t - phases_.maps));
   publish_snapshot(true);
 }
 

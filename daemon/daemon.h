@@ -162,6 +162,10 @@ class Daemon {
   core::MonoTime last_watchdog_{0};
   int64_t timer_armed_ns_ = -1;  // the deadline the timerfd holds: not set again unchanged
   core::MonoTime started_{0};
+  // When each start-up phase ended, for the "ready in" log line.
+  struct StartupPhases {
+    core::MonoTime memory{0}, discovery{0}, maps{0};
+  } phases_;
 
   // Measurements at READY (design rule 1).
   SelfMeasure at_ready_;
