@@ -52,6 +52,9 @@ core::CheckVerdict to_core(checkers::Verdict v) {
 // The loop wakes at most this often for timers: checks due within one quantum
 // start together, which keeps the loop cheap with thousands of paths.
 constexpr core::Duration kTimerQuantum = std::chrono::milliseconds(10);
+// The daemon's own threads (service, log writer, log file I/O): each prefaults
+// at most 256 KiB of it; sd-bus and rendering run on the service thread.
+constexpr uint64_t kThreadStackBytes = 1 << 20;
 
 }  // namespace
 
@@ -80,6 +83,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   // Memory first, so every later allocation comes from locked, present pages.
   if (platform_.process_setup) {
     prepare_heap(config_.limits.heap_reserve_bytes);
+    set_thread_stack_size(kThreadStackBytes);
     if (!lock_memory(err)) {
       if (!options_.allow_unlocked_memory) return false;
       log_warning("memory", "%s; continuing unlocked as --allow-unlocked-memory asks", err.c_str());

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -78,6 +79,13 @@ void prepare_heap(uint64_t reserve_bytes) {
   if (reserve == nullptr) return;
   std::memset(reserve, 0, reserve_bytes);  // fault every page in
   std::free(reserve);                       // back to the free lists, not to the kernel
+}
+
+void set_thread_stack_size(uint64_t bytes) {
+  pthread_attr_t attr;
+  if (::pthread_attr_init(&attr) != 0) return;
+  if (::pthread_attr_setstacksize(&attr, bytes) == 0) (void)::pthread_setattr_default_np(&attr);
+  ::pthread_attr_destroy(&attr);
 }
 
 bool lock_memory(core::Error& err) {

@@ -20,6 +20,11 @@ namespace pk::daemon {
 // from memory that is already present (and, once locked, stays so).
 void prepare_heap(uint64_t reserve_bytes);
 
+// Threads created from now on get stacks of `bytes`. Under mlockall a thread's
+// whole stack mapping is locked and resident: at glibc's default (the stack
+// rlimit, usually 8 MiB) each of the daemon's threads would cost 8 MiB.
+void set_thread_stack_size(uint64_t bytes);
+
 // mlockall(MCL_CURRENT|MCL_FUTURE). Fails with a message naming the cause
 // (RLIMIT_MEMLOCK, missing CAP_IPC_LOCK).
 bool lock_memory(core::Error& err);
