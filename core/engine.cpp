@@ -187,6 +187,7 @@ Duration Engine::interval_for(const Path& p) const {
 
 void Engine::set_state(Path& p, PathState s, MonoTime now) {
   if (s == p.state) return;
+  ++changes_;
   if (usable(p.state) && !usable(s)) {
     ++p.failures;
     if (p.map != kNoSlot) ++maps_.at(p.map).path_faults;

@@ -107,6 +107,9 @@ class Engine {
   const SlotPool<Path>& paths() const { return paths_; }
   const SlotPool<Map>& maps() const { return maps_; }
   const EngineCounters& counters() const { return counters_; }
+  // Counts path state changes: readers need a fresh snapshot when it moved,
+  // while a check that only confirms a state can wait for the next second.
+  uint64_t changes() const { return changes_; }
   const Timing& timing() const { return timing_; }
 
  private:
@@ -128,6 +131,7 @@ class Engine {
   uint32_t action_count_ = 0;
   Timing timing_;
   EngineCounters counters_;
+  uint64_t changes_ = 0;
 };
 
 }  // namespace pk::core

@@ -344,7 +344,6 @@ void Daemon::execute_actions() {
             engine_.on_check_result(a.path, core::CheckVerdict::Down, t);
             break;
         }
-        dirty_ = true;
         continue;
       }
       case Action::Kind::ProbeTransport: {
@@ -403,7 +402,6 @@ void Daemon::on_checker(checkers::Checker& c) {
     for (size_t i = 0; i < n; ++i) engine_.on_check_result(completions_[i].path, to_core(completions_[i].verdict), t);
     execute_actions();
   } while (n == completion_capacity_);
-  dirty_ = true;
 }
 
 void Daemon::on_dm_event() {

@@ -159,6 +159,7 @@ class Daemon {
   bool running_ = true;
   bool dirty_ = true;               // something to publish
   core::MonoTime last_publish_{0};
+  uint64_t published_changes_ = 0;  // engine_.changes() in the last snapshot
   core::MonoTime last_watchdog_{0};
   int64_t timer_armed_ns_ = -1;  // the deadline the timerfd holds: not set again unchanged
   core::MonoTime started_{0};

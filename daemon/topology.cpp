@@ -316,6 +316,9 @@ bool Daemon::reconfigure(core::Error& err) {
 // Copies the engine's state into the snapshot readers see. No allocation.
 void Daemon::publish_snapshot(bool force) {
   core::MonoTime t = now();
+  // A state change is published within kPublishInterval; checks that only
+  // confirm a state (their counters) within a second.
+  if (engine_.changes() != published_changes_) dirty_ = true;
   if (!force && !(dirty_ && t - last_publish_ >= kPublishInterval) && t - last_publish_ < std::chrono::seconds(1))
     return;
   core::Snapshot& s = snapshots_.back();
@@ -419,6 +422,7 @@ void Daemon::publish_snapshot(bool force) {
   });
   s.map_count = nm;
   snapshots_.publish();
+  published_changes_ = engine_.changes();
   last_publish_ = t;
   dirty_ = false;
 }

@@ -430,6 +430,22 @@ TEST_F(EngineTest, NoProbesWhenTheIntervalIsZero) {
   }
 }
 
+// changes() moves with a path's state, not with checks that confirm it: the
+// daemon publishes a snapshot at once for the first, once a second for these.
+TEST_F(EngineTest, ChangesCountStateChangesNotConfirmingChecks) {
+  make_map(2);
+  const uint64_t before = engine.changes();
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(5s);
+    check_all(CheckVerdict::Up);
+    take();
+  }
+  EXPECT_EQ(engine.changes(), before);
+  clock.advance(5s);
+  check_all(CheckVerdict::Down);
+  EXPECT_EQ(engine.changes(), before + 2);
+}
+
 TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
   MapId m = make_map(3);
   (void)m;
