@@ -103,6 +103,7 @@ class Daemon {
   void read_map_status(core::MapId map);
   void arm_timer();
   void publish_snapshot(bool force);
+  void update_service_status(const core::Snapshot& s);
   core::MonoTime now() const;
 
   // Topology (daemon/topology.cpp): control plane.
@@ -160,6 +161,7 @@ class Daemon {
   bool dirty_ = true;               // something to publish
   core::MonoTime last_publish_{0};
   uint64_t published_changes_ = 0;  // engine_.changes() in the last snapshot
+  char service_status_[160] = {};   // the STATUS= last sent to systemd
   core::MonoTime last_watchdog_{0};
   int64_t timer_armed_ns_ = -1;  // the deadline the timerfd holds: not set again unchanged
   core::MonoTime started_{0};

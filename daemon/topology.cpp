@@ -425,6 +425,33 @@ void Daemon::publish_snapshot(bool force) {
   published_changes_ = engine_.changes();
   last_publish_ = t;
   dirty_ = false;
+  if (ready_) update_service_status(s);
+}
+
+// systemctl status shows it: paths up and down, maps queueing with no path.
+// Sent only when the text changes. No allocation.
+void Daemon::update_service_status(const core::Snapshot& s) {
+  if (!notify_.active()) return;
+  uint32_t up = 0, down = 0, unchecked = 0, stranded = 0;
+  for (uint32_t i = 0; i < s.path_count; ++i) {
+    const core::PathRecord& p = s.paths[i];
+    if (p.state == core::PathState::Unchecked) ++unchecked;
+    else if (core::usable(p.state) && !p.admin_failed) ++up;
+    else ++down;
+  }
+  for (uint32_t i = 0; i < s.map_count; ++i) stranded += s.maps[i].all_down && s.maps[i].queueing ? 1 : 0;
+  char text[sizeof service_status_];
+  core::FixedWriter w(text);
+  w.number(s.path_count).text(s.path_count == 1 ? " path in " : " paths in ").number(s.map_count);
+  w.text(s.map_count == 1 ? " map: " : " maps: ").number(up).text(" up, ");
+  w.number(down).text(" down");
+  if (unchecked) w.text(", ").number(unchecked).text(" not checked yet");
+  if (stranded) w.text("; ").number(stranded).text(stranded == 1 ? " map" : " maps").text(" queueing I/O with no path");
+  w.ch('\0');
+  text[sizeof text - 1] = '\0';  // even if the writer ran out of room
+  if (std::strcmp(text, service_status_) == 0) return;
+  std::memcpy(service_status_, text, sizeof text);
+  notify_.status(std::string_view(text));
 }
 
 }  // namespace pk::daemon

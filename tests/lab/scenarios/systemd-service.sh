@@ -71,6 +71,7 @@ D2=$(scsi_debug_disks | sed -n 2p)
 wait_for 60 "a map with two active paths" '[ "$(pk_map paths_active)" = 2 ]'
 MAP=$(pk_map name)
 log "map $MAP over $D1 and $D2"
+wait_for 10 "StatusText counts the paths" 'unit_prop $UNIT StatusText | grep -q "2 paths in 1 map: 2 up, 0 down"'
 save sd/topology.txt pathkeeperctl show topology
 
 step "D-Bus: everyone may read, only root may change state (the installed bus policy)"
@@ -127,6 +128,10 @@ scsi_offline "$D1"
 scsi_offline "$D2"
 wait_for 30 "both paths failed in DM" both_failed
 expect "the kernel queues (queue_if_no_path)" map_queues_in_kernel
+# STATUS= follows the paths: systemctl status tells an operator at a glance.
+wait_for 10 "StatusText counts the paths down and the map queueing" \
+  'unit_prop $UNIT StatusText | grep -q "0 up, 2 down; 1 map queueing I/O with no path"'
+log "STATUS=: $(unit_prop $UNIT StatusText)"
 dd if=/tmp/data of="/dev/mapper/$MAP" bs=1M oflag=direct 2> /results/sd/writer.err &
 WRITER=$!
 sleep 3
