@@ -14,7 +14,7 @@
 # Figures: /results/bench.txt (see common.sh; run-bench prepends it).
 
 DETECT_REPS=${DETECT_REPS:-3}
-APD_REPS=${APD_REPS:-2}
+APD_REPS=${APD_REPS:-3}
 FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 DAEMONS=${DAEMONS:-"pathkeeperd multipathd"}
