@@ -74,7 +74,7 @@ struct Limits {
   uint32_t max_events_in_flight = 1024;
   uint32_t max_clients = 16;
   uint32_t log_records = 8192;
-  uint64_t heap_reserve_bytes = 64ull << 20;  // control-plane heap, prefaulted and locked
+  uint64_t heap_reserve_bytes = 16ull << 20;  // free control-plane heap at READY, prefaulted and locked
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 

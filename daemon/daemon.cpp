@@ -82,7 +82,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
 
   // Memory first, so every later allocation comes from locked, present pages.
   if (platform_.process_setup) {
-    prepare_heap(config_.limits.heap_reserve_bytes);
+    prepare_heap();
     set_thread_stack_size(kThreadStackBytes);
     if (!lock_memory(err)) {
       if (!options_.allow_unlocked_memory) return false;
@@ -215,6 +215,7 @@ bool Daemon::open_loop(core::Error& err) {
 
 void Daemon::seal() {
   prefault_stack(256 * 1024);
+  if (platform_.process_setup) reserve_heap(config_.limits.heap_reserve_bytes);
   publish_snapshot(true);
   at_ready_ = measure_self();
   ready_ = true;

@@ -69,16 +69,19 @@ struct Dirent64Head {
 
 }  // namespace
 
-void prepare_heap(uint64_t reserve_bytes) {
+void prepare_heap() {
   mallopt(M_MMAP_MAX, 0);          // never serve a request with mmap
   mallopt(M_TRIM_THRESHOLD, -1);   // never give memory back (it would fault again)
   mallopt(M_ARENA_MAX, 1);         // one arena: threads do not map arenas of their own
   mallopt(M_TOP_PAD, 1 << 20);     // grow in large steps while still at start-up
-  if (reserve_bytes == 0) return;
-  void* reserve = std::malloc(reserve_bytes);
+}
+
+void reserve_heap(uint64_t bytes) {
+  if (bytes == 0) return;
+  void* reserve = std::malloc(bytes);
   if (reserve == nullptr) return;
-  std::memset(reserve, 0, reserve_bytes);  // fault every page in
-  std::free(reserve);                       // back to the free lists, not to the kernel
+  std::memset(reserve, 0, bytes);  // fault every page in
+  std::free(reserve);              // back to the free lists, not to the kernel
 }
 
 void set_thread_stack_size(uint64_t bytes) {

@@ -15,10 +15,14 @@
 namespace pk::daemon {
 
 // Before any sizeable allocation: mallopt so the heap only grows by brk, is
-// never trimmed and is shared by all threads; then a reserve of `bytes` is
-// allocated, touched and freed so later control-plane allocations are served
-// from memory that is already present (and, once locked, stays so).
-void prepare_heap(uint64_t reserve_bytes);
+// never trimmed and is shared by all threads.
+void prepare_heap();
+
+// Just before READY, once every fixed structure is allocated: `bytes` more
+// are allocated, touched and freed, so the control plane's later allocations
+// (reconfigure, uevents, replies) are served from memory that is present and
+// locked. The reserve is free heap at READY, on top of the fixed structures.
+void reserve_heap(uint64_t bytes);
 
 // Threads created from now on get stacks of `bytes`. Under mlockall a thread's
 // whole stack mapping is locked and resident: at glibc's default (the stack

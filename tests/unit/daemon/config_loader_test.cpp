@@ -93,7 +93,7 @@ TEST(ConfigDefaults, ValuesOfTheModel) {
   EXPECT_EQ(c.timing.checker_timeout, milliseconds(10000));
   EXPECT_EQ(c.limits.max_paths, 4096u);
   EXPECT_EQ(c.limits.max_paths_per_map, 32u);
-  EXPECT_EQ(c.limits.heap_reserve_bytes, 64ull << 20);
+  EXPECT_EQ(c.limits.heap_reserve_bytes, 16ull << 20);
   EXPECT_EQ(c.logging.level, "info");
   EXPECT_TRUE(c.logging.file.starts_with("/"));
   EXPECT_TRUE(c.logging.file.ends_with("/pathkeeper/pathkeeperd.log")) << c.logging.file;

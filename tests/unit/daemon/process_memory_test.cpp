@@ -1,10 +1,12 @@
 // Process set-up that needs no privilege: thread stacks and the heap reserve.
 #include "daemon/process_memory.h"
 
+#include <malloc.h>
 #include <pthread.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 namespace pk::daemon {
@@ -29,6 +31,23 @@ TEST(ProcessMemory, ThreadsCreatedAfterwardsGetTheSetStackSize) {
   // large enough, so a later, smaller setting may not show at once).
   set_thread_stack_size(1 << 20);
   EXPECT_EQ(stack_size_of_a_new_thread(), size_t{1} << 20);
+}
+
+// The reserve is free heap on top of what is allocated: it stays in the
+// arena (no trim) for the control plane to use without growing it.
+TEST(ProcessMemory, TheReserveIsFreeHeapThatStays) {
+  prepare_heap();
+  void* fixed = std::malloc(4 << 20);  // a fixed structure allocated at start-up
+  ASSERT_NE(fixed, nullptr);
+  reserve_heap(16 << 20);
+  struct mallinfo2 at_ready = ::mallinfo2();
+  EXPECT_GE(at_ready.fordblks, size_t{16} << 20) << "the reserve is free heap";
+  // Control-plane work within the reserve does not grow the heap.
+  void* work = std::malloc(8 << 20);
+  ASSERT_NE(work, nullptr);
+  std::free(work);
+  EXPECT_EQ(::mallinfo2().arena, at_ready.arena);
+  std::free(fixed);
 }
 
 TEST(ProcessMemory, MeasuresItself) {
