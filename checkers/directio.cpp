@@ -105,7 +105,10 @@ bool DirectIoChecker::init(uint32_t capacity, core::Error& err) {
     return false;
   }
 
-  size_t bytes = static_cast<size_t>(capacity) * kBlockBufferSize;
+  // One block for every read: a check only asks whether the read succeeds,
+  // its data is never looked at, so concurrent reads may land in the same
+  // memory. A buffer per path would cost 4 KiB of locked memory each.
+  size_t bytes = kBlockBufferSize;
   buffers_ = static_cast<std::byte*>(std::aligned_alloc(kBlockBufferSize, bytes));
   if (buffers_ == nullptr) {
     err.set("directio: cannot allocate %zu bytes of read buffers", bytes);
@@ -273,8 +276,7 @@ StartResult DirectIoChecker::start(PathIndex path, core::MonoTime /*now*/) {
       return {StartResult::Kind::Failed};
     }
   }
-  std::byte* buf = buffers_ + static_cast<size_t>(path) * kBlockBufferSize;
-  io_uring_prep_read_fixed(sqe, slot.fd, buf, slot.read_len, 0, 0);
+  io_uring_prep_read_fixed(sqe, slot.fd, buffers_, slot.read_len, 0, 0);
   io_uring_sqe_set_data64(sqe, pack(slot.generation, path));
   slot.in_flight = true;
   int rc = io_uring_submit(ring);
@@ -330,7 +332,7 @@ std::span<const std::byte> DirectIoChecker::last_block(PathIndex path) const {
   if (!slots_ || path >= capacity_) return {};
   const Slot& slot = slots_[path];
   if (slot.in_flight) return {};  // the kernel's until reaped
-  return {buffers_ + static_cast<size_t>(path) * kBlockBufferSize, slot.last_len};
+  return {buffers_, slot.last_len};
 }
 
 int DirectIoChecker::last_errno(PathIndex path) const {

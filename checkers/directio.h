@@ -44,7 +44,7 @@ namespace pk::checkers {
 
 class DirectIoChecker final : public Checker {
  public:
-  static constexpr size_t kBlockBufferSize = 4096;  // per path; the largest logical block read
+  static constexpr size_t kBlockBufferSize = 4096;  // the largest logical block read
   static constexpr unsigned kMaxIoWorkers = 4;
 
   DirectIoChecker();
@@ -61,8 +61,9 @@ class DirectIoChecker final : public Checker {
   StartResult start(PathIndex path, core::MonoTime now) override;
   size_t reap(std::span<Completion> out) override;
 
-  // Diagnostics and tests: the bytes of the last read of `path`, and the
-  // errno of its last failure (0 if none).
+  // Diagnostics and tests: the bytes the last read of `path` returned (all
+  // reads share one buffer: valid while no other read completed since), and
+  // the errno of its last failure (0 if none).
   std::span<const std::byte> last_block(PathIndex path) const;
   int last_errno(PathIndex path) const;
 
@@ -73,7 +74,7 @@ class DirectIoChecker final : public Checker {
   int event_fd_ = -1;
   std::unique_ptr<io_uring> ring_;
   bool ring_ready_ = false;
-  std::byte* buffers_ = nullptr;  // capacity_ * kBlockBufferSize, page aligned
+  std::byte* buffers_ = nullptr;  // kBlockBufferSize, page aligned, shared by every read
   std::unique_ptr<Slot[]> slots_;
 };
 

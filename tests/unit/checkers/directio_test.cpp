@@ -4,6 +4,7 @@
 #include "checkers/directio.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -88,6 +89,16 @@ TEST_F(DirectIoTest, ReadsOneBlockAndReportsUp) {
   for (size_t i = 0; i < block.size(); ++i) {
     ASSERT_EQ(static_cast<char>(block[i]), static_cast<char>('A' + i % 26)) << "byte " << i;
   }
+}
+
+// Reads share one block: the locked memory a directio checker needs does not
+// grow by a block per path (4096 paths would hold 16 MiB).
+TEST_F(DirectIoTest, MemoryDoesNotGrowByABlockPerPath) {
+  DirectIoChecker big;
+  struct mallinfo2 before = ::mallinfo2();
+  ASSERT_TRUE(big.init(4096, err)) << err.c_str();
+  struct mallinfo2 after = ::mallinfo2();
+  EXPECT_LT(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd, size_t{4096} * 1024);
 }
 
 TEST_F(DirectIoTest, BusyWhileInFlight) {
