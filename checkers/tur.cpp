@@ -22,6 +22,7 @@ namespace pk::checkers {
 struct TurChecker::Slot {
   int sg_fd;
   int state_fd;           // block/<dev>/device/state, kept open: re-read with pread at 0
+  int session_fd;         // its iSCSI session's state, kept open likewise (-1: none)
   int sysfs_fd;
   bool attached;
   bool in_flight;
@@ -56,10 +57,11 @@ unsigned int timeout_ms(core::Millis t) {
   return static_cast<unsigned int>(ms);
 }
 
-// The device's SCSI state. sysfs answers a read at offset 0 with a fresh
-// value, so the file stays open; a device removed meanwhile fails the read.
-bool read_device_state(int state_fd, int sysfs_fd, const char* state_path, std::span<char> buf,
-                       std::string_view& state) {
+// A state attribute (the device's, its session's). sysfs answers a read at
+// offset 0 with a fresh value, so the file stays open; one removed meanwhile
+// fails the read. Without an open fd, the file is opened by path.
+bool read_state(int state_fd, int sysfs_fd, const char* state_path, std::span<char> buf,
+                std::string_view& state) {
   if (state_fd < 0) return adapters::Sysfs(sysfs_fd).read(state_path, buf, state);
   ssize_t n;
   do {
@@ -81,6 +83,7 @@ TurChecker::~TurChecker() {
     for (uint32_t i = 0; i < capacity_; ++i) {
       if (slots_[i].sg_fd >= 0) ::close(slots_[i].sg_fd);
       if (slots_[i].state_fd >= 0) ::close(slots_[i].state_fd);
+      if (slots_[i].session_fd >= 0) ::close(slots_[i].session_fd);
     }
   }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -110,6 +113,7 @@ bool TurChecker::init(uint32_t capacity, core::Error& err) {
   for (uint32_t i = 0; i < capacity; ++i) {
     slots_[i].sg_fd = -1;
     slots_[i].state_fd = -1;
+    slots_[i].session_fd = -1;
     slots_[i].sysfs_fd = -1;
     slots_[i].last_reason = "";
   }
@@ -204,6 +208,9 @@ bool TurChecker::attach(PathIndex path, const PathIdentity& id, core::Error& err
   // Read at every check: one pread instead of open, read and close. Without
   // it (out of descriptors) the path is still checked, by opening the file.
   slot.state_fd = ::openat(id.sysfs_fd, slot.state_path, O_RDONLY | O_CLOEXEC);
+  slot.session_fd = slot.session_state_path[0] != '\0'
+                        ? ::openat(id.sysfs_fd, slot.session_state_path, O_RDONLY | O_CLOEXEC)
+                        : -1;
   slot.sysfs_fd = id.sysfs_fd;
   slot.attached = true;
   slot.in_flight = false;
@@ -223,6 +230,8 @@ void TurChecker::drop_fd(PathIndex /*path*/, Slot& slot) {
   slot.sg_fd = -1;
   if (slot.state_fd >= 0) ::close(slot.state_fd);
   slot.state_fd = -1;
+  if (slot.session_fd >= 0) ::close(slot.session_fd);
+  slot.session_fd = -1;
 }
 
 void TurChecker::detach(PathIndex path) {
@@ -284,7 +293,7 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
   }
   char buf[kStateBuf];
   std::string_view state;
-  if (!read_device_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) {
+  if (!read_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) {
     slot.last_errno = errno;
     slot.last_reason = "device state unreadable (device removed?)";
     return {StartResult::Kind::Done, Verdict::Down};
@@ -294,7 +303,7 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
   // it is down now, not "pending", so I/O moves to another path at once
   // instead of waiting out the session's recovery.
   if (v == Verdict::Pending && slot.session_state_path[0] != '\0' &&
-      adapters::Sysfs(slot.sysfs_fd).read(slot.session_state_path, buf, state) &&
+      read_state(slot.session_fd, slot.sysfs_fd, slot.session_state_path, buf, state) &&
       iscsi_session_state_verdict(state) == Verdict::Down) {
     slot.last_reason = "iSCSI session failed";
     return {StartResult::Kind::Done, Verdict::Down};
@@ -318,10 +327,10 @@ TransportState TurChecker::transport_state(PathIndex path) {
   if (slot.dead || slot.sg_fd < 0) return TransportState::Down;
   char buf[kStateBuf];
   std::string_view state;
-  if (!read_device_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) return TransportState::Down;
+  if (!read_state(slot.state_fd, slot.sysfs_fd, slot.state_path, buf, state)) return TransportState::Down;
   if (scsi_device_state_verdict(state) != Verdict::Up) return TransportState::Down;
   if (slot.session_state_path[0] != '\0' &&
-      (!adapters::Sysfs(slot.sysfs_fd).read(slot.session_state_path, buf, state) ||
+      (!read_state(slot.session_fd, slot.sysfs_fd, slot.session_state_path, buf, state) ||
        iscsi_session_state_verdict(state) != Verdict::Up))
     return TransportState::Down;
   return TransportState::Up;
