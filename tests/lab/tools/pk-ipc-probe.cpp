@@ -4,6 +4,7 @@
 //   latency multipathd OPTIONS WORD...          N round trips to multipathd's abstract socket
 //     --calls N        round trips to make (each: connect, send, read the whole reply, close)
 //     --budget S       stop early once S seconds of wall time are spent
+//     --interval S     pause S seconds between round trips (not timed), to spread them out
 //     --samples FILE   every round trip, in microseconds, one per line
 //     --timeout S      one round trip may take this long (default 30), else it is an error
 //   prints: calls=N errors=E p50_ms=.. p99_ms=.. max_ms=..  (p99: the value at rank ceil(0.99 n))
@@ -36,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ipc/ctl/client.h"
@@ -54,7 +56,8 @@ constexpr size_t kMaxPk1Reply = size_t{1} << 30;
 const char kUsageText[] =
     "usage: pk-ipc-probe latency pathkeeper SOCKET --calls N [OPTIONS] WORD...\n"
     "       pk-ipc-probe latency multipathd --calls N [OPTIONS] WORD...\n"
-    "         OPTIONS: --budget SECONDS, --samples FILE, --timeout SECONDS (one call; default 30)\n"
+    "         OPTIONS: --budget SECONDS, --interval SECONDS, --samples FILE,\n"
+    "                  --timeout SECONDS (one round trip; default 30)\n"
     "       pk-ipc-probe raw SOCKET --declared-length N --send-bytes M [--fill CHAR] [--timeout S]\n"
     "       pk-ipc-probe raw SOCKET --payload-hex HEX [--timeout S]\n";
 
@@ -191,6 +194,7 @@ struct LatencyArgs {
   std::string socket;
   uint64_t calls = 0;
   std::optional<double> budget_s;
+  double interval_s = 0;
   double timeout_s = 30;
   std::string samples_file;
   std::vector<std::string> words;
@@ -253,6 +257,7 @@ int latency(const LatencyArgs& a) {
   int64_t start = monotonic_us();
   auto timeout_us = static_cast<int64_t>(a.timeout_s * 1e6);
   for (uint64_t i = 0; i < a.calls; ++i) {
+    if (i > 0 && a.interval_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(a.interval_s));
     if (a.budget_s && monotonic_us() - start >= static_cast<int64_t>(*a.budget_s * 1e6)) {
       std::cerr << "pk-ipc-probe: the budget of " << *a.budget_s << " s was spent after " << i << " calls\n";
       break;
@@ -381,15 +386,17 @@ int main_latency(const std::vector<std::string_view>& args) {
   for (++i; i < args.size(); ++i) {
     std::string_view arg = args[i], v;
     std::string why;
-    if (arg == "--calls" || arg == "--budget" || arg == "--samples" || arg == "--timeout") {
+    if (arg == "--calls" || arg == "--budget" || arg == "--interval" || arg == "--samples" ||
+        arg == "--timeout") {
       if (!option_value(args, i, v, why)) return usage(why);
       if (arg == "--calls" && (!parse_number(v, a.calls) || a.calls == 0))
         return usage("--calls: a positive whole number, not '" + std::string(v) + "'");
       if (arg == "--calls") have_calls = true;
       double s = 0;
-      if ((arg == "--budget" || arg == "--timeout") && !positive_seconds(v, s))
+      if ((arg == "--budget" || arg == "--interval" || arg == "--timeout") && !positive_seconds(v, s))
         return usage(std::string(arg) + ": a positive number of seconds, not '" + std::string(v) + "'");
       if (arg == "--budget") a.budget_s = s;
+      if (arg == "--interval") a.interval_s = s;
       if (arg == "--timeout") a.timeout_s = s;
       if (arg == "--samples") a.samples_file = v;
     } else if (arg.substr(0, 2) == "--") {

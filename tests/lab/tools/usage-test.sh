@@ -24,6 +24,7 @@ expect_usage latency pathkeeper /nonexistent --calls x show paths
 expect_usage latency pathkeeper /nonexistent --calls 3
 expect_usage latency pathkeeper /nonexistent --calls 3 --budget -1 show paths
 expect_usage latency multipathd --calls 3 --frobnicate show paths
+expect_usage latency multipathd --calls 3 --interval 0 show paths
 expect_usage latency multipathd --calls
 expect_usage raw
 expect_usage raw /nonexistent
