@@ -376,13 +376,14 @@ wait_for 120 "every path active in DM again" \
 
 step "d. Debian's multipathd on the same devices, polling 2 s, tur"
 pk_stop
-# udev's probes of the maps may still wait for commands that hung.
-settle
+# udev's probes of the maps may still wait for commands that hung (each up to
+# the 10 s SCSI timeout, then error handling, then retries).
+udevadm settle --timeout=180 || log "udev still busy after 180 s"
 mp_maps() { dmsetup ls --target multipath | awk '$1 != "No" {print $1}'; }
 maps_open() { for _mo in $(mp_maps); do dmsetup info -c --noheadings -o open "$_mo"; done | awk '{n += $1} END {print n + 0}'; }
-wait_for 120 "no multipath map held open" '[ "$(maps_open)" -eq 0 ]'
+wait_for 180 "no multipath map held open" '[ "$(maps_open)" -eq 0 ]'
 for m in $(mp_maps); do dmsetup remove --retry "$m"; done
-settle
+udevadm settle --timeout=180 || log "udev still busy after 180 s"
 mkdir -p /etc/multipath
 cat > /etc/multipath.conf <<CONF
 defaults {
