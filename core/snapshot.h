@@ -93,6 +93,9 @@ struct DaemonStatus {
   uint64_t log_write_errors = 0;
   LogSinkUse log_file, log_journal, log_stderr;
   uint64_t reconfigures = 0;
+  uint64_t requests = 0;        // control socket requests read, whatever their outcome
+  uint64_t error_replies = 0;   // ... answered with an error (malformed, refused, failed)
+  uint64_t refused_busy = 0;    // connections over limits.max_clients, answered "busy"
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
 };

@@ -436,6 +436,9 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
     sinks.close();
   }
   o.num("reconfigures", st.reconfigures);
+  o.num("requests", st.requests);
+  o.num("error_replies", st.error_replies);
+  o.num("refused_busy", st.refused_busy);
   o.str("config_source", st.config_source.view());
   o.str("last_error", st.last_error.view());
   o.close();

@@ -345,6 +345,9 @@ void Daemon::publish_snapshot(bool force) {
   if (service_) {
     ipc::ServiceStats ss = service_->stats();
     st.clients = {ss.clients, ss.max_clients};
+    st.requests = ss.requests;
+    st.error_replies = ss.error_replies;
+    st.refused_busy = ss.refused_busy;
   }
   LogCounters lc = log_counters();
   st.log_records = {lc.records_high_water, lc.records_limit};  // how close the ring came to full

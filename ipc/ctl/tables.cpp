@@ -343,6 +343,9 @@ std::string format_status(const json& doc) {
     }
   }
   f.add("reconfigures", std::to_string(num(s, "reconfigures")));
+  if (s.contains("requests"))
+    f.add("requests", std::to_string(num(s, "requests")) + " (" + std::to_string(num(s, "error_replies")) +
+                          " answered with an error, " + std::to_string(num(s, "refused_busy")) + " refused busy)");
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));
   return f.render();

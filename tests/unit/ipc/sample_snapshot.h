@@ -117,6 +117,9 @@ inline void fill_sample(core::Snapshot& s) {
   st.log_write_errors = 14;
   st.log_file = {true, 21, 2, 1, 3};
   st.reconfigures = 15;
+  st.requests = 16;
+  st.error_replies = 17;
+  st.refused_busy = 18;
   st.config_source.assign("/etc/pathkeeper/pathkeeper.yaml");
   st.last_error.assign("reload of nbd-export1: Device or resource busy");
 }

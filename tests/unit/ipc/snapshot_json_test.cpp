@@ -237,6 +237,9 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["maps_refused"], 9);
   EXPECT_EQ(s["actions_dropped"], 10);
   EXPECT_EQ(s["late_results"], 11);
+  EXPECT_EQ(s["requests"], 16);
+  EXPECT_EQ(s["error_replies"], 17);
+  EXPECT_EQ(s["refused_busy"], 18);
   EXPECT_EQ(s["dm_errors"], 12);
   EXPECT_EQ(s["log_dropped"], 13);
   EXPECT_EQ(s["log_write_errors"], 14);
@@ -246,7 +249,7 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["reconfigures"], 15);
   EXPECT_EQ(s["config_source"], "/etc/pathkeeper/pathkeeper.yaml");
   EXPECT_EQ(s["last_error"], "reload of nbd-export1: Device or resource busy");
-  EXPECT_EQ(s.size(), 27u) << "one member per DaemonStatus field";
+  EXPECT_EQ(s.size(), 30u) << "one member per DaemonStatus field";
 }
 
 TEST_F(SnapshotJson, NegativeNumbersStaySigned) {
@@ -361,6 +364,7 @@ void fill_widest(Snapshot& s, uint32_t paths, uint32_t maps) {
   st.paths = st.maps = st.clients = st.log_records = {UINT32_MAX, UINT32_MAX};
   st.checks_total = st.paths_refused = st.maps_refused = st.actions_dropped = st.late_results = UINT64_MAX;
   st.dm_errors = st.log_dropped = st.log_write_errors = st.reconfigures = UINT64_MAX;
+  st.requests = st.error_replies = st.refused_busy = UINT64_MAX;
   st.log_file = st.log_journal = st.log_stderr = {true, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
   st.config_source.assign(std::string(FixedString<256>::kCapacity, 'c'));
   st.last_error.assign(std::string(FixedString<256>::kCapacity, 'e'));
