@@ -266,9 +266,9 @@ expect "$D2 is still active in DM" [ "$(mp_path_state "$M2" "$D2")" = A ]
 expect "... and not failed by an operator" [ "$(pk_path "$D2" admin_failed)" = false ]
 
 step "c. malformed and oversized requests get an error reply; the daemon answers on"
-# status has no request or error counters (the service counts them, status
-# does not show them): what is checked is the same pid, an answer to status and
-# show paths, and no connection left behind.
+# Checked after each: the same pid, an answer to status and show paths, no
+# connection left behind, and the request counted in status.error_replies
+# (counters reach the snapshot within a second).
 daemon_answers() {
   expect "same pid $PK_PID" [ "$(pk_status pid)" = "$PK_PID" ]
   pathkeeperctl status > /dev/null || fail "pathkeeperctl status does not answer after $1"
@@ -281,10 +281,13 @@ daemon_answers() {
 raw_error() {
   _re_name=$1 _re_code=$2
   shift 2
+  _re_errors=$(pk_status error_replies)
   pk-ipc-probe raw "$SOCK" "$@" > "/results/raw-$_re_name.json" 2> "/results/raw-$_re_name.txt" \
     || { cat "/results/raw-$_re_name.txt"; fail "$_re_name: no reply frame"; }
   sed 's/^/  /' "/results/raw-$_re_name.txt" "/results/raw-$_re_name.json"
   expect "$_re_name: error $_re_code" [ "$(jq -r .error.code "/results/raw-$_re_name.json")" = "$_re_code" ]
+  wait_for 5 "$_re_name counted in status.error_replies (was $_re_errors)" \
+    '[ "$(pk_status error_replies)" -gt "$_re_errors" ]'
   daemon_answers "$_re_name"
 }
 raw_error empty-word usage --payload-hex 706b310073686f7700007061746873        # pk1 show "" paths
