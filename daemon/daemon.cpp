@@ -354,7 +354,9 @@ void Daemon::execute_actions() {
           const bool back = p.transport_down && ts == checkers::TransportState::Up;
           engine_.on_transport_state(a.path, ts == checkers::TransportState::Up, t);
           if (back) {
-            log_info("path", "%s: transport back, checking now", p.dev.c_str());
+            std::string_view map = p.map != core::kNoSlot ? engine_.maps().at(p.map).name.view() : std::string_view();
+            log_path(LogLevel::Info, "path", map, p.dev.view(), p.wwid.view(), "%s: transport back, checking now",
+                     p.dev.c_str());
             engine_.tick(t);  // the check it asked for starts in this turn, not a timer later
           }
         }
@@ -365,20 +367,21 @@ void Daemon::execute_actions() {
         const core::Path& p = engine_.paths().at(a.path);
         w.text(a.kind == Action::Kind::FailPath ? "fail_path " : "reinstate_path ");
         w.number(p.devt.major).ch(':').number(p.devt.minor);
-        log_notice("path", "%s: %s %s (checker says %.*s)", engine_.maps().at(a.map).name.c_str(),
-                   a.kind == Action::Kind::FailPath ? "failing" : "reinstating", p.dev.c_str(),
-                   static_cast<int>(core::path_state_name(p.state).size()), core::path_state_name(p.state).data());
+        const core::Map& m = engine_.maps().at(a.map);
+        log_path(LogLevel::Notice, "path", m.name.view(), p.dev.view(), p.wwid.view(), "%s: %s %s (checker says %.*s)",
+                 m.name.c_str(), a.kind == Action::Kind::FailPath ? "failing" : "reinstating", p.dev.c_str(),
+                 static_cast<int>(core::path_state_name(p.state).size()), core::path_state_name(p.state).data());
         break;
       }
       case Action::Kind::QueueIfNoPath: w.text("queue_if_no_path"); break;
       case Action::Kind::FailIfNoPath:
         w.text("fail_if_no_path");
-        if (engine_.maps().at(a.map).queueing_disabled_by_admin) {
-          log_notice("map", "%s: queueing disabled by an operator: I/O fails while no path is usable",
-                     engine_.maps().at(a.map).name.c_str());
+        if (const core::Map& m = engine_.maps().at(a.map); m.queueing_disabled_by_admin) {
+          log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(),
+                  "%s: queueing disabled by an operator: I/O fails while no path is usable", m.name.c_str());
         } else {
-          log_warning("map", "%s: no usable path and no_path_retry is spent: failing I/O",
-                      engine_.maps().at(a.map).name.c_str());
+          log_map(LogLevel::Warning, "map", m.name.view(), m.wwid.view(),
+                  "%s: no usable path and no_path_retry is spent: failing I/O", m.name.c_str());
         }
         break;
       case Action::Kind::SwitchGroup: w.text("switch_group ").number(a.group); break;

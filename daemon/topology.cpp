@@ -76,9 +76,13 @@ void Daemon::on_block_device(const adapters::BlockDevice& dev) {
     if (!dev.dm_path.empty() && core::parse_devt(dev.dm_path, devt)) {
       core::PathId p = engine_.find_path(devt);
       if (p != core::kNoSlot) engine_.request_check(p, now());
-      if (dev.dm_action == "PATH_FAILED")
-        log_notice("path", "%.*s: the kernel failed path %.*s", static_cast<int>(dev.dm_name.size()),
-                   dev.dm_name.data(), static_cast<int>(dev.dm_path.size()), dev.dm_path.data());
+      if (dev.dm_action == "PATH_FAILED") {
+        const core::Map& mm = engine_.maps().at(m);
+        std::string_view path_dev = p != core::kNoSlot ? engine_.paths().at(p).dev.view() : dev.dm_path;
+        log_path(LogLevel::Notice, "path", mm.name.view(), path_dev, mm.wwid.view(),
+                 "%.*s: the kernel failed path %.*s", static_cast<int>(dev.dm_name.size()), dev.dm_name.data(),
+                 static_cast<int>(dev.dm_path.size()), dev.dm_path.data());
+      }
     }
     read_map_status(m);
     return;
@@ -242,7 +246,9 @@ bool Daemon::sync_map(core::MapId id) {
     char uuid[300];
     std::snprintf(uuid, sizeof uuid, "mpath-%s", m.wwid.c_str());
     ok = dm_->create(m.name.view(), uuid, sectors, text, err);
-    if (ok) log_notice("map", "created %s: %.*s", m.name.c_str(), static_cast<int>(len), params);
+    if (ok)
+      log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "created %s: %.*s", m.name.c_str(),
+              static_cast<int>(len), params);
   } else {
     std::string_view current;
     uint64_t current_sectors = 0;
@@ -260,7 +266,9 @@ bool Daemon::sync_map(core::MapId id) {
     } else {
       err.clear();
       ok = dm_->reload(m.name.view(), sectors, text, err);
-      if (ok) log_notice("map", "reloaded %s: %.*s", m.name.c_str(), static_cast<int>(len), params);
+      if (ok)
+        log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "reloaded %s: %.*s", m.name.c_str(),
+                static_cast<int>(len), params);
     }
   }
   if (!ok) {

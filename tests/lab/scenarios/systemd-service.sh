@@ -132,6 +132,12 @@ expect "the kernel queues (queue_if_no_path)" map_queues_in_kernel
 wait_for 10 "StatusText counts the paths down and the map queueing" \
   'unit_prop $UNIT StatusText | grep -q "0 up, 2 down; 1 map queueing I/O with no path"'
 log "STATUS=: $(unit_prop $UNIT StatusText)"
+# journald indexes who a record is about: the map's failures by its field.
+wait_for 10 "journald finds the failures by PATHKEEPER_MAP=$MAP" \
+  "journalctl --no-pager -o cat PATHKEEPER_MAP=$MAP | grep -qE 'failing $D1|kernel failed path'"
+save sd/journal-map.txt journalctl --no-pager -o verbose -n 1 PATHKEEPER_MAP="$MAP" PATHKEEPER_PATH="$D2"
+expect "a record about $D2 carries its map, path and WWID" \
+  sh -c "grep -q 'PATHKEEPER_WWID=' /results/sd/journal-map.txt && grep -q 'PATHKEEPER_PATH=$D2' /results/sd/journal-map.txt"
 dd if=/tmp/data of="/dev/mapper/$MAP" bs=1M oflag=direct 2> /results/sd/writer.err &
 WRITER=$!
 sleep 3
