@@ -328,6 +328,16 @@ checkers::StartResult FakeChecker::start(checkers::PathIndex path, core::MonoTim
   return {checkers::StartResult::Kind::Failed, checkers::Verdict::Down};
 }
 
+checkers::TransportState FakeChecker::transport_state(checkers::PathIndex path) {
+  for (uint32_t i = 0; i < world_.path_count; ++i) {
+    if (world_.paths[i].daemon_index != path) continue;
+    ++world_.counts.transport_probes;
+    return world_.paths[i].behaviour == Behaviour::Up ? checkers::TransportState::Up
+                                                      : checkers::TransportState::Down;
+  }
+  return checkers::TransportState::Unknown;
+}
+
 size_t FakeChecker::reap(std::span<checkers::Completion> out) {
   drain_fd(world_.completion_fd);
   size_t n = 0;

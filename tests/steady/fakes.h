@@ -67,6 +67,9 @@ class FakeChecker final : public checkers::Checker {
   void detach(checkers::PathIndex path) override;
   checkers::StartResult start(checkers::PathIndex path, core::MonoTime now) override;
   size_t reap(std::span<checkers::Completion> out) override;
+  // Down while the storage fails or hangs, up otherwise: transport probes of
+  // failed paths run in the suite, and a return is checked at once.
+  checkers::TransportState transport_state(checkers::PathIndex path) override;
 
  private:
   FakeStorage& world_;
@@ -98,7 +101,7 @@ struct FakePath {
 
 struct Counts {
   uint64_t fail_path = 0, reinstate_path = 0, queue_if_no_path = 0, fail_if_no_path = 0, other = 0;
-  uint64_t checks_started = 0, checks_busy = 0, uevents = 0;
+  uint64_t checks_started = 0, checks_busy = 0, uevents = 0, transport_probes = 0;
 };
 
 // One pending uevent (fixed storage).

@@ -205,6 +205,7 @@ TEST_F(Steady, ThousandsOfTurnsThroughFailuresOutagesStormsAndQueriesAllocateNot
   EXPECT_GE(c.queue_if_no_path, 20u) << "queueing came back with the paths";
   EXPECT_GE(c.checks_busy, 1u) << "a hung check was not re-issued";
   EXPECT_GE(c.uevents, 4000u);
+  EXPECT_GT(c.transport_probes, 100u) << "failed paths had their transport probed";
   EXPECT_GT(c.checks_started, 12000u) << "about 16 paths x 1080 s at a 1 s interval";
   EXPECT_EQ(active_in_dm(), kPaths);
   for (size_t m = 0; m < kPaths / 2; ++m) EXPECT_TRUE(world.map_queueing(m)) << "map " << m;
