@@ -49,6 +49,20 @@ class TurTest : public ::testing::Test {
     return id;
   }
 
+  // sdi, a disk below iSCSI session4 (sysfs as the kernel lays it out), with
+  // /dev/sg7 for it; device and session in the given states.
+  static inline const std::string kIscsiDevice = "devices/platform/host2/session4/target2:0:0/2:0:0:1";
+  void make_iscsi_disk(const std::string& device_state, const std::string& session_state) const {
+    sys.write(kIscsiDevice + "/state", device_state);
+    sys.mkdirs(kIscsiDevice + "/scsi_generic/sg7");
+    sys.mkdirs(kIscsiDevice + "/block/sdi");
+    sys.symlink(kIscsiDevice + "/block/sdi/device", "../../../2:0:0:1");
+    sys.symlink(kIscsiDevice + "/generic", "scsi_generic/sg7");
+    sys.symlink("block/sdi", "../" + kIscsiDevice + "/block/sdi");
+    sys.write("class/iscsi_session/session4/state", session_state);
+    dev.mkfifo("sg7");
+  }
+
   // The test's own end of the FIFO, to take requests out and put answers in.
   void open_wire() {
     wire = ::open(dev.path("sg3").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -129,15 +143,7 @@ TEST_F(TurTest, BlockedDeviceIsPendingWithoutCommand) {
 // at once, so I/O moves to another path. Blocked with the session still
 // logged in (e.g. being re-scanned) stays pending.
 TEST_F(TurTest, BlockedDeviceOfAFailedIscsiSessionIsDown) {
-  const std::string sdev = "devices/platform/host2/session4/target2:0:0/2:0:0:1";
-  sys.write(sdev + "/state", "blocked");
-  sys.mkdirs(sdev + "/scsi_generic/sg7");
-  sys.mkdirs(sdev + "/block/sdi");
-  sys.symlink(sdev + "/block/sdi/device", "../../../2:0:0:1");
-  sys.symlink(sdev + "/generic", "scsi_generic/sg7");
-  sys.symlink("block/sdi", "../" + sdev + "/block/sdi");
-  sys.write("class/iscsi_session/session4/state", "FAILED");
-  dev.mkfifo("sg7");
+  make_iscsi_disk("blocked", "FAILED");
   ASSERT_TRUE(checker.attach(2, identity("sdi"), err)) << err.c_str();
 
   StartResult r = checker.start(2, core::MonoTime{});
@@ -153,27 +159,19 @@ TEST_F(TurTest, BlockedDeviceOfAFailedIscsiSessionIsDown) {
 // and its iSCSI session's. Unknown for a path that is not attached.
 TEST_F(TurTest, TransportStateFollowsTheDeviceAndItsSession) {
   EXPECT_EQ(checker.transport_state(3), TransportState::Unknown);
-  const std::string sdev = "devices/platform/host2/session4/target2:0:0/2:0:0:1";
-  sys.write(sdev + "/state", "running");
-  sys.mkdirs(sdev + "/scsi_generic/sg7");
-  sys.mkdirs(sdev + "/block/sdi");
-  sys.symlink(sdev + "/block/sdi/device", "../../../2:0:0:1");
-  sys.symlink(sdev + "/generic", "scsi_generic/sg7");
-  sys.symlink("block/sdi", "../" + sdev + "/block/sdi");
-  sys.write("class/iscsi_session/session4/state", "LOGGED_IN");
-  dev.mkfifo("sg7");
+  make_iscsi_disk("running", "LOGGED_IN");
   ASSERT_TRUE(checker.attach(2, identity("sdi"), err)) << err.c_str();
   EXPECT_EQ(checker.transport_state(2), TransportState::Up);
 
   sys.write("class/iscsi_session/session4/state", "FAILED");
-  sys.write(sdev + "/state", "blocked");
+  sys.write(kIscsiDevice + "/state", "blocked");
   EXPECT_EQ(checker.transport_state(2), TransportState::Down);
-  sys.write(sdev + "/state", "transport-offline");
+  sys.write(kIscsiDevice + "/state", "transport-offline");
   EXPECT_EQ(checker.transport_state(2), TransportState::Down);
 
   // Back: the state file is re-read in place, not reopened.
   sys.write("class/iscsi_session/session4/state", "LOGGED_IN");
-  sys.write(sdev + "/state", "running");
+  sys.write(kIscsiDevice + "/state", "running");
   EXPECT_EQ(checker.transport_state(2), TransportState::Up);
   checker.detach(2);
   EXPECT_EQ(checker.transport_state(2), TransportState::Unknown);

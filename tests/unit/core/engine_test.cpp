@@ -72,6 +72,19 @@ class EngineTest : public ::testing::Test {
     }
   }
 
+  // One check round after the polling interval: `down` answers Down, every
+  // other path Up. The actions it decides are taken.
+  void round_with_down(PathId down) {
+    clock.advance(timing.polling_interval);
+    engine.tick(clock.now());
+    for (const Action& a : take()) {
+      if (a.kind != Kind::StartCheck) continue;
+      engine.on_check_started(a.path, clock.now());
+      engine.on_check_result(a.path, a.path == down ? CheckVerdict::Down : CheckVerdict::Up, clock.now());
+    }
+    take();
+  }
+
   std::vector<Action> take() {
     std::vector<Action> out(engine.actions().begin(), engine.actions().end());
     engine.clear_actions();
@@ -348,14 +361,7 @@ TEST_F(EngineTest, ATransportBackFromDownIsCheckedAtOnce) {
   engine.set_timing(timing);
   make_map(2);
   PathId p = path_ids[0];
-  clock.advance(5s);
-  engine.tick(clock.now());
-  take();
-  engine.on_check_started(p, clock.now());
-  engine.on_check_result(p, CheckVerdict::Down, clock.now());
-  engine.on_check_started(path_ids[1], clock.now());
-  engine.on_check_result(path_ids[1], CheckVerdict::Up, clock.now());
-  take();
+  round_with_down(p);
   EXPECT_LE(engine.next_wakeup(), clock.now()) << "the first probe is due at once";
 
   // Probes of the failed path only, one per interval.
@@ -395,13 +401,7 @@ TEST_F(EngineTest, ATransportUpAllAlongTriggersNoEarlyCheck) {
   timing.failed_polling_interval = 5s;
   engine.set_timing(timing);
   make_map(2);
-  PathId p = path_ids[0];
-  clock.advance(5s);
-  engine.tick(clock.now());
-  take();
-  engine.on_check_started(p, clock.now());
-  engine.on_check_result(p, CheckVerdict::Down, clock.now());
-  take();
+  round_with_down(path_ids[0]);
   for (int i = 0; i < 16; ++i) {
     clock.advance(250ms);
     engine.tick(clock.now());
@@ -416,12 +416,7 @@ TEST_F(EngineTest, NoProbesWhenTheIntervalIsZero) {
   timing.transport_probe_interval = 0ms;
   engine.set_timing(timing);
   make_map(2);
-  clock.advance(5s);
-  engine.tick(clock.now());
-  take();
-  engine.on_check_started(path_ids[0], clock.now());
-  engine.on_check_result(path_ids[0], CheckVerdict::Down, clock.now());
-  take();
+  round_with_down(path_ids[0]);
   EXPECT_EQ(engine.next_wakeup(), clock.now() + 1s);
   for (int i = 0; i < 4; ++i) {
     clock.advance(200ms);
