@@ -22,13 +22,8 @@ DAEMONS=${DAEMONS:-"pathkeeperd multipathd"}
 step "udev, iSCSI with two portals (replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s)"
 start_udev
 load_modules dm-multipath dm-service-time dm-round-robin dm-queue-length
-# The LUN gets a tmpfs of its own, filled before the pressure starts (as in
-# pathkeeperd-memory-pressure): the "array" never needs memory mid-freeze.
-mkdir -p /lun
-mount -t tmpfs -o size=80m tmpfs /lun
-ISCSI_LUN_FILE=/lun/lun.img
-dd if=/dev/zero of="$ISCSI_LUN_FILE" bs=1M count=64 2>/dev/null
-iscsi_setup 64
+# The LUN is filled before the pressure starts (see iscsi_setup_preallocated).
+iscsi_setup_preallocated 64
 A=$(iscsi_disk 127.0.0.1)
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")

@@ -119,25 +119,12 @@ mkdir -p /run/systemd/journal
 ln -sf /dev/log /run/systemd/journal/socket
 
 step "pathkeeperd logs to the file, journald and stderr"
-mkdir -p /etc/pathkeeper
-cat > /etc/pathkeeper/pathkeeper.yaml <<YAML
-timing:
-  polling_interval: 2s
-  failed_polling_interval: 1s
-  checker_timeout: 5s
-defaults:
-  no_path_retry: queue
-limits:
-  max_paths: 64
-  max_maps: 16
-  heap_reserve: 16MiB
-  log_records: 256
+pk_config "  log_records: 256
 logging:
   file: $LOG_FILE
   file_size: 4MiB
   level: debug
-  journal: true
-YAML
+  journal: true"
 pk_start pathkeeperd.log --config /etc/pathkeeper/pathkeeper.yaml
 wait_for 30 "map $W with two active paths" '[ "$(pk_map paths_active)" = 2 ]'
 grep "log: $LOG_FILE" /results/pathkeeperd.log | head -1

@@ -29,16 +29,11 @@ threads_without_io_flusher() {
 step "udev, iSCSI with two portals, pathkeeperd ($(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB guest)"
 start_udev
 load_modules dm-multipath dm-service-time
-# The "array" lives in this guest: its LUN gets a tmpfs of its own, filled
-# before the pressure starts, so the target never needs new memory or space
-# below (a real array has its own; a target short of them answers MEDIUM
-# ERROR, which no multipath daemon can hide). The root file system, also a
-# tmpfs, is mostly taken by the guest image.
-mkdir -p /lun
-mount -t tmpfs -o size=80m tmpfs /lun
-ISCSI_LUN_FILE=/lun/lun.img
-dd if=/dev/zero of="$ISCSI_LUN_FILE" bs=1M count=64 2>/dev/null
-iscsi_setup 64
+# The "array" lives in this guest: its LUN is filled before the pressure
+# starts, so the target never needs new memory or space below (a real array
+# has its own; a target short of them answers MEDIUM ERROR, which no
+# multipath daemon can hide).
+iscsi_setup_preallocated 64
 A=$(iscsi_disk 127.0.0.1)
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")

@@ -6,9 +6,11 @@ pk_status() { pk status | jq -r ".status.$1"; }
 pk_path() { pk show paths | jq -r --arg d "$1" ".paths[] | select(.dev == \$d) | .$2"; }
 pk_map() { pk show maps | jq -r ".maps[0].$1"; }  # the first (or only) map
 
-# pk_config: the lab's configuration in /etc/pathkeeper/pathkeeper.yaml:
+# pk_config [MORE]: the lab's configuration in /etc/pathkeeper/pathkeeper.yaml:
 # quick checks (a cut path is failed within seconds), queue forever, small
-# limits for a small guest. Start with `pk_start LOG --config /etc/pathkeeper/pathkeeper.yaml`.
+# limits for a small guest. MORE, YAML text, is appended after the limits
+# (more limits, indented, or further sections). Start with
+# `pk_start LOG --config /etc/pathkeeper/pathkeeper.yaml`.
 pk_config() {
   mkdir -p /etc/pathkeeper /var/log/pathkeeper
   cat > /etc/pathkeeper/pathkeeper.yaml <<YAML
@@ -23,6 +25,7 @@ limits:
   max_maps: 16
   heap_reserve: 16MiB
 YAML
+  if [ -n "${1:-}" ]; then printf '%s\n' "$1" >> /etc/pathkeeper/pathkeeper.yaml; fi
 }
 
 # pk_start LOGNAME [pathkeeperd options...]: runs the daemon in the background

@@ -55,6 +55,17 @@ target_start() {
 #   ISCSI_REPLACEMENT_TIMEOUT  how long I/O waits for a failed session (120)
 #   ISCSI_NOOP_INTERVAL/ISCSI_NOOP_TIMEOUT  connection liveness pings (5/5)
 #   ISCSI_LOGIN_TIMEOUT        one login attempt (15)
+# iscsi_setup_preallocated SIZE_MB: iscsi_setup with the LUN on a tmpfs of its
+# own, filled now, for scenarios that squeeze memory: the "array" never needs
+# memory mid-freeze, and a full root file system cannot fail its writes.
+iscsi_setup_preallocated() {
+  mkdir -p /lun
+  mount -t tmpfs -o size=$(($1 + 16))m tmpfs /lun
+  ISCSI_LUN_FILE=/lun/lun.img
+  dd if=/dev/zero of="$ISCSI_LUN_FILE" bs=1M count="$1" 2>/dev/null
+  iscsi_setup "$1"
+}
+
 iscsi_setup() {
   _is_size=${1:-64}
   load_modules iscsi_tcp crc32c_generic sd_mod sg dm-mod
