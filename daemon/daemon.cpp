@@ -355,9 +355,10 @@ void Daemon::execute_actions() {
           engine_.on_transport_state(a.path, ts == checkers::TransportState::Up, t);
           if (back) {
             std::string_view map = p.map != core::kNoSlot ? engine_.maps().at(p.map).name.view() : std::string_view();
+            // The check it asked for starts at the next turn (within kTimerQuantum):
+            // no tick of every path here for each path that returns.
             log_path(LogLevel::Info, "path", map, p.dev.view(), p.wwid.view(), "%s: transport back, checking now",
                      p.dev.c_str());
-            engine_.tick(t);  // the check it asked for starts in this turn, not a timer later
           }
         }
         continue;
