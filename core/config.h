@@ -19,7 +19,11 @@ using Seconds = std::chrono::seconds;
 using Millis = std::chrono::milliseconds;
 
 enum class CheckerKind : uint8_t { Tur, DirectIo, State, None };
-enum class Grouping : uint8_t { Failover, Multibus, GroupByPrio };
+// How a map's paths form groups (one group carries I/O at a time):
+// failover one path per group; multibus all in one; group_by_prio one per
+// priority; group_by_tpg one per ALUA target port group (as multipath-tools'
+// group_by_tpg), ordered by the best priority in each.
+enum class Grouping : uint8_t { Failover, Multibus, GroupByPrio, GroupByTpg };
 enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
 
 // What to do when every path of a map is down.

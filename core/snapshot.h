@@ -27,6 +27,7 @@ struct PathRecord {
   DmState dm_state = DmState::Unknown;
   uint16_t group = 0;
   uint8_t priority = 0;
+  Alua alua;                   // ALUA state and port group (state None: the LUN has no ALUA)
   bool admin_failed = false;
   int64_t state_age_ms = 0;    // time since the state last changed
   uint64_t checks = 0;

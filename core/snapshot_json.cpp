@@ -25,6 +25,7 @@ std::string_view grouping_name(Grouping g) {
     case Grouping::Failover: return "failover";
     case Grouping::Multibus: return "multibus";
     case Grouping::GroupByPrio: return "group_by_prio";
+    case Grouping::GroupByTpg: return "group_by_tpg";
   }
   return "?";
 }

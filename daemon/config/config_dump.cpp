@@ -13,6 +13,7 @@ namespace {
 std::string_view grouping_name(core::Grouping g) {
   switch (g) {
     case core::Grouping::GroupByPrio: return "group_by_prio";
+    case core::Grouping::GroupByTpg: return "group_by_tpg";
     case core::Grouping::Failover: return "failover";
     case core::Grouping::Multibus: return "multibus";
   }

@@ -135,7 +135,8 @@ struct Choice {
   E value;
 };
 
-constexpr std::array<Choice<core::Grouping>, 3> kGroupings{{{"group_by_prio", core::Grouping::GroupByPrio},
+constexpr std::array<Choice<core::Grouping>, 4> kGroupings{{{"group_by_prio", core::Grouping::GroupByPrio},
+                                                            {"group_by_tpg", core::Grouping::GroupByTpg},
                                                             {"failover", core::Grouping::Failover},
                                                             {"multibus", core::Grouping::Multibus}}};
 constexpr std::array<Choice<core::Selector>, 3> kSelectors{{{"service-time", core::Selector::ServiceTime},

@@ -175,6 +175,6 @@ TEST(DmAllocations, UdevParsingAllocatesNothing) {
   uint64_t after = allocations();
   EXPECT_EQ(after - before, 0u);
   EXPECT_EQ(w, "t10.ATA_QEMU_HARDDISK_QM00001");
-  EXPECT_EQ(t, pk::checkers::Transport::Iscsi);
+  EXPECT_EQ(t, pk::core::Transport::Iscsi);
   EXPECT_EQ(v, "Linux");
 }

@@ -421,7 +421,7 @@ TEST(ConfigErrors, NumbersOutOfRange) {
 
 TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
   EXPECT_EQ(error_of("defaults:\n  grouping: multbus\n"),
-            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, failover or multibus "
+            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, group_by_tpg, failover or multibus "
             "(did you mean 'multibus'?)");
   EXPECT_EQ(error_of("defaults:\n  selector: round_robin\n"),
             "t.yaml:2:13: defaults.selector: 'round_robin' is not one of service-time, round-robin or queue-length "
