@@ -193,6 +193,9 @@ void write_path(FixedWriter& w, const PathRecord& p) {
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("group", p.group);
   o.num("priority", p.priority);
+  o.str("alua", alua_state_name(p.alua.state));
+  o.num("port_group", p.alua.group_id_known ? p.alua.group_id : 0);
+  o.flag("preferred", p.alua.preferred);
   o.flag("admin_failed", p.admin_failed);
   o.snum("state_age_ms", p.state_age_ms);
   o.num("checks", p.checks);
@@ -263,6 +266,7 @@ void write_group_path(FixedWriter& w, const PathRecord& p) {
   o.str("state", path_state_name(p.state));
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("priority", p.priority);
+  o.str("alua", alua_state_name(p.alua.state));
   o.flag("admin_failed", p.admin_failed);
   o.close();
 }

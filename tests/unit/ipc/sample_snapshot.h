@@ -87,6 +87,16 @@ inline void fill_sample(core::Snapshot& s) {
            0);
   s.paths[3].failures = 2;
   s.paths[3].timeouts = 1;
+  // mpatha's LUN has ALUA: sdb and sdc in port group 10 (optimized, preferred), sdd in 20.
+  for (uint32_t i : {1u, 2u}) {
+    s.paths[i].alua.state = s.paths[i].alua.settled = core::AluaState::Optimized;
+    s.paths[i].alua.group_id = 10;
+    s.paths[i].alua.group_id_known = true;
+    s.paths[i].alua.preferred = true;
+  }
+  s.paths[3].alua.state = s.paths[3].alua.settled = core::AluaState::NonOptimized;
+  s.paths[3].alua.group_id = 20;
+  s.paths[3].alua.group_id_known = true;
   s.paths[3].checker = core::CheckerKind::Tur;
   s.paths[0].checker = core::CheckerKind::DirectIo;
 

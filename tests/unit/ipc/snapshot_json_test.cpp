@@ -66,7 +66,13 @@ TEST_F(SnapshotJson, PathsListEveryFieldOfEveryPath) {
   EXPECT_EQ(p["checks"], 880);
   EXPECT_EQ(p["failures"], 2);
   EXPECT_EQ(p["timeouts"], 1);
-  EXPECT_EQ(p.size(), 14u) << p.dump();
+  EXPECT_EQ(p["alua"], "active/non-optimized");
+  EXPECT_EQ(p["port_group"], 20);
+  EXPECT_EQ(p["preferred"], false);
+  EXPECT_EQ(p.size(), 17u) << p.dump();
+  EXPECT_EQ(doc["paths"][1]["preferred"], true);
+  EXPECT_EQ(doc["paths"][0]["alua"], "none");
+  EXPECT_EQ(doc["paths"][0]["port_group"], 0);
   EXPECT_EQ(doc["paths"][0]["checker"], "directio");
   EXPECT_EQ(doc["paths"][4]["map"], "");
   EXPECT_EQ(doc["paths"][4]["state"], "unchecked");
@@ -155,6 +161,7 @@ TEST_F(SnapshotJson, TopologyGroupsPathsUnderTheirMaps) {
   ASSERT_EQ(g1["paths"].size(), 2u);
   EXPECT_EQ(g1["paths"][0], json({{"dev", "sdb"},
                                   {"devt", "8:16"},
+                                  {"alua", "active/optimized"},
                                   {"checker", "tur"},
                                   {"state", "up"},
                                   {"dm_state", "active"},
