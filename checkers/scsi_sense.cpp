@@ -59,7 +59,11 @@ Decision decode_host(uint16_t host) {
 }
 
 Decision decode_sense(const Sense& s) {
-  if (!s.valid) return down("check condition without valid sense data");
+  if (!s.valid) {
+    Decision d = down("check condition without valid sense data");
+    d.garbled_sense = true;
+    return d;
+  }
   if (s.deferred) return retry(Verdict::Down, "deferred error of an earlier command");
   switch (s.key) {
     case kKeyNoSense: return up("no sense");

@@ -109,6 +109,9 @@ struct Decision {
   core::AluaState alua = core::AluaState::Unknown;
   // UNIT ATTENTION 2a/06: the array changed an asymmetric access state.
   bool alua_changed = false;
+  // CHECK CONDITION with sense data that cannot be decoded: the path is
+  // down for this check, and nothing about its ALUA state is learnt.
+  bool garbled_sense = false;
 };
 
 // TEST UNIT READY:

@@ -385,7 +385,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
         complete(path, Verdict::Down);
         break;
       }
-      complete(path, d.verdict, core::AluaReport{d.alua, slot.alua_changed});
+      complete(path, d.verdict, core::AluaReport{d.alua, slot.alua_changed, d.garbled_sense});
       break;
     }
     if ((flags & (EPOLLHUP | EPOLLERR)) != 0 && slot.sg_fd >= 0) {

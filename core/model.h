@@ -68,6 +68,7 @@ inline bool alua_active(AluaState s) {
 struct AluaReport {
   AluaState said = AluaState::Unknown;  // Standby, Unavailable or Transitioning when the answer says so
   bool changed = false;  // a unit attention "asymmetric access state changed" (06/2a/06) came with it
+  bool garbled = false;  // the answer's sense data could not be decoded: counted, never a state change
 };
 
 // What is known of a path's target port group.

@@ -24,6 +24,7 @@ bool TopologyExec::init(core::Error& err) {
   text_capacity_ = 256 + n * 48;  // "maj:min a b " per path, generously
   text_ = std::make_unique<char[]>(text_capacity_);
   replan_ = std::make_unique<bool[]>(lim.max_maps);
+  alua_unreadable_ = std::make_unique<bool[]>(lim.max_paths);
   // Room for every DM device the host may have, not only multipath maps.
   return watcher_.init(size_t{lim.max_maps} + 256, err);
 }
@@ -230,6 +231,7 @@ void TopologyExec::remove_path(std::string_view name) {
   const core::Path& p = engine.paths().at(id);
   ctx_.checker(p.checker).detach(id);
   ctx_.alua.detach(id);
+  alua_unreadable_[id] = false;
   core::MapId map = p.map;
   engine.remove_path(id);
   log_info("path", "%.*s removed", len(name), name.data());
@@ -251,15 +253,27 @@ void TopologyExec::note_replan(core::MapId map) {
   any_replan_ = true;
 }
 
+// sysfs access_state answers only while the alua handler is attached: an
+// unreadable state is said once, and the last known one stays.
+void TopologyExec::note_readable(core::PathId id, bool readable) {
+  if (readable == !alua_unreadable_[id]) return;
+  alua_unreadable_[id] = !readable;
+  const core::Path& p = ctx_.engine.paths().at(id);
+  if (readable) {
+    log_info("alua", "%s: access_state readable again", p.dev.c_str());
+  } else {
+    log_warning("alua", "%s: access_state cannot be read; the last known ALUA state (%.*s) stays", p.dev.c_str(),
+                len(core::alua_state_name(p.alua.state)), core::alua_state_name(p.alua.state).data());
+  }
+}
+
 void TopologyExec::refresh_alua(core::PathId id) {
   core::Engine& engine = ctx_.engine;
   const core::Path& p = engine.paths().at(id);
   if (p.alua.state == core::AluaState::None) return;
   bool preferred = false;
   core::AluaState sysfs = ctx_.alua.read(id, preferred);
-  if (sysfs == core::AluaState::Unknown)
-    log_debug("alua", "%s: access_state unreadable; the last known state (%.*s) stays", p.dev.c_str(),
-              len(core::alua_state_name(p.alua.state)), core::alua_state_name(p.alua.state).data());
+  note_readable(id, sysfs != core::AluaState::Unknown);
   core::Alua next = core::alua_from_sysfs(p.alua, sysfs, preferred);
   const core::AluaState before = p.alua.state;
   if (engine.set_path_alua(id, next)) note_replan(p.map);
@@ -275,8 +289,17 @@ void TopologyExec::after_check(core::PathId id, core::CheckVerdict verdict, core
   if (!engine.paths().in_use(id)) return;
   const core::Path& p = engine.paths().at(id);
   if (p.alua.state == core::AluaState::None) return;
+  if (said.garbled) {
+    // Counted and said, never taken for a state change (the check is down).
+    ++garbled_sense_;
+    if (garbled_sense_ == 1 || garbled_sense_ % 100 == 0)
+      log_warning("alua", "%s: an answer's sense data made no sense (%llu so far); its ALUA state stays %.*s",
+                  p.dev.c_str(), static_cast<unsigned long long>(garbled_sense_),
+                  len(core::alua_state_name(p.alua.state)), core::alua_state_name(p.alua.state).data());
+  }
   bool preferred = false;
   core::AluaState sysfs = ctx_.alua.read(id, preferred);
+  note_readable(id, sysfs != core::AluaState::Unknown);
   core::Alua next = core::alua_after_check(p.alua, verdict, said, sysfs, preferred);
   const core::AluaState before = p.alua.state;
   if (engine.set_path_alua(id, next)) note_replan(p.map);

@@ -52,6 +52,7 @@ class TopologyExec {
   void add_path(const adapters::BlockDevice& dev);
   void remove_path(std::string_view name);
   void refresh_alua(core::PathId path);
+  void note_readable(core::PathId path, bool readable);
   void note_replan(core::MapId map);
   core::MapId map_for_wwid(std::string_view wwid);
   void adopt(const adapters::DmMapInfo& info, bool at_start);
@@ -74,6 +75,8 @@ class TopologyExec {
   size_t text_capacity_ = 0;
   std::unique_ptr<bool[]> replan_;  // per map slot: its order must be planned again
   bool any_replan_ = false;
+  std::unique_ptr<bool[]> alua_unreadable_;  // per path slot: said once, until readable again
+  uint64_t garbled_sense_ = 0;               // answers whose sense data made no sense
 };
 
 }  // namespace pk::daemon

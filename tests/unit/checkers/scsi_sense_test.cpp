@@ -227,4 +227,16 @@ TEST(DecodeTur, UnknownStatusIsDown) {
 }
 
 }  // namespace
+// Sense data that cannot be decoded fails the check, and says so, but never
+// names an ALUA state: the daemon counts it and keeps the last known state.
+TEST(DecodeTur, GarbledSenseIsDownAndNamesNoState) {
+  for (const Bytes& garbage : {Bytes{}, Bytes{0x00, 0x00, 0x00}, Bytes{0x7f, 0x01, 0x02, 0x0b}}) {
+    Decision d = check_condition(garbage);
+    EXPECT_EQ(d.verdict, Verdict::Down);
+    EXPECT_TRUE(d.garbled_sense);
+    EXPECT_EQ(d.alua, pk::core::AluaState::Unknown);
+  }
+  EXPECT_FALSE(check_condition(fixed(0x02, 0x04, 0x0b)).garbled_sense);
+}
+
 }  // namespace pk::checkers::scsi
