@@ -79,6 +79,8 @@ class Engine {
   // The map now exists in the kernel (created or adopted).
   void set_map_in_kernel(MapId map, uint64_t sectors);
   void set_map_devt(MapId map, DevT devt) { maps_.at(map).devt = devt; }
+  // The map was renamed in the kernel. False when the name does not fit.
+  bool set_map_name(MapId map, std::string_view name) { return maps_.at(map).name.assign(name); }
   // The kernel's map is gone (removed by someone else): the map stays known,
   // without a kernel device, until its paths come again.
   void set_map_gone(MapId map);

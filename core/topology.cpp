@@ -56,6 +56,14 @@ DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
   return d;
 }
 
+std::string_view plan_rename(const Config& before, const Config& after, std::string_view wwid,
+                             std::string_view current_name) {
+  std::string_view was = map_name_for(before, wwid);
+  std::string_view now = map_name_for(after, wwid);
+  if (was == now || current_name != was) return {};
+  return now;
+}
+
 bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen) {
   return map_config_for_wwid(config, wwid) != nullptr || paths_seen >= config.min_paths_for_map;
 }

@@ -62,6 +62,13 @@ const MapSettings& settings_for(const Config& config, std::string_view wwid);
 // The map's name: its configured alias, else the WWID.
 std::string_view map_name_for(const Config& config, std::string_view wwid);
 
+// After a reconfigure: the name the map of `wwid` should now have, when it
+// must be renamed. Only a map that carries the name the previous
+// configuration gave it is renamed (a map adopted under another name, e.g.
+// multipathd's, keeps it). "" when nothing changes.
+std::string_view plan_rename(const Config& before, const Config& after, std::string_view wwid,
+                             std::string_view current_name);
+
 // Whether the paths of `wwid`, in no map yet, get one: a configured map
 // always; otherwise once the WWID is seen on discovery.min_paths paths.
 bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen);

@@ -38,6 +38,14 @@ bool watch(int epfd, int fd, uint64_t data, core::Error& err) {
   return false;
 }
 
+// What the loop reads from its signalfd: stop, stop, reconfigure.
+sigset_t loop_signals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  return mask;
+}
+
 // The loop wakes at most this often for timers: checks due within one quantum
 // start together, which keeps the loop cheap with thousands of paths.
 constexpr core::Duration kTimerQuantum = std::chrono::milliseconds(10);
@@ -65,6 +73,11 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::init(const core::Config& config, const Options& options, core::Error& err) {
+  // Before any thread exists (the log's come next): every thread inherits the
+  // mask, so SIGTERM and SIGHUP reach the loop's signalfd and never a thread
+  // whose default action would end the process.
+  sigset_t mask = loop_signals();
+  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ctx_.config = config;
   ctx_.options = options;
   started_ = ctx_.now();
@@ -173,10 +186,7 @@ bool Daemon::open_checkers(core::Error& err) {
 bool Daemon::open_loop(core::Error& err) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
-  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);  // threads created later inherit the mask
+  sigset_t mask = loop_signals();  // blocked since init began
   ::signal(SIGPIPE, SIG_IGN);
   signal_fd_ = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   if (epoll_fd_ < 0 || timer_fd_ < 0 || signal_fd_ < 0) {
@@ -345,8 +355,9 @@ bool Daemon::reconfigure(core::Error& err) {
   }
   fresh.limits = ctx_.config.limits;
   fresh.source = ctx_.config.source;
+  core::Config before = std::move(ctx_.config);
   ctx_.config = std::move(fresh);
-  topology_.apply_config();
+  topology_.apply_config(before);
   ++ctx_.reconfigures;
   if (service_) service_->set_config_text(dump_config_yaml(ctx_.config));
   log_notice("config", "reconfigured from %s",

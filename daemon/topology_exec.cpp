@@ -427,9 +427,23 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create) {
   return true;
 }
 
-void TopologyExec::apply_config() {
+void TopologyExec::apply_config(const core::Config& before) {
   core::Engine& engine = ctx_.engine;
   engine.set_timing(ctx_.config.timing);
+  engine.maps().for_each([&](core::MapId id, const core::Map& m) {
+    std::string_view to = core::plan_rename(before, ctx_.config, m.wwid.view(), m.name.view());
+    if (to.empty()) return;
+    core::Error err;
+    // A rename touches neither the table nor queued I/O.
+    if (m.in_kernel && !ctx_.dm->rename(m.name.view(), to, err)) {
+      ctx_.dm_failed(err);
+      log_error("map", "%s: %s", m.name.c_str(), err.c_str());
+      return;
+    }
+    log_map(LogLevel::Notice, "map", to, m.wwid.view(), "renamed %s to %.*s", m.name.c_str(), len(to), to.data());
+    engine.set_map_name(id, to);
+    ctx_.dirty = true;
+  });
   engine.maps().for_each([&](core::MapId id, const core::Map& m) {
     const core::MapSettings& s = core::settings_for(ctx_.config, m.wwid.view());
     if (!(s == m.settings)) {

@@ -44,9 +44,9 @@ class TopologyExec {
   // Plans again each map noted since the last call (control plane).
   void replan_changed();
 
-  // The configuration was replaced (reconfigure): new settings for live maps,
-  // new maps for WWIDs that now want one.
-  void apply_config();
+  // The configuration was replaced (reconfigure; `before` is the old one):
+  // new names and settings for live maps, new maps for WWIDs that now want one.
+  void apply_config(const core::Config& before);
 
  private:
   void add_path(const adapters::BlockDevice& dev);

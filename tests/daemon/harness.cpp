@@ -1,5 +1,6 @@
 #include "tests/daemon/harness.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,12 +97,23 @@ bool Harness::start() {
   daemon::Options options;
   options.sysfs_root = sysfs_;
   options.dev_root = "/dev";
+  options.config_path = sysfs_ + "/pathkeeper.yaml";  // written by reconfigure()
   core::Error err;
   if (!daemon_->init(config, options, err)) {
     std::fprintf(stderr, "daemon init: %s\n", err.c_str());
     return false;
   }
   return true;
+}
+
+void Harness::reconfigure(const core::Config& next) {
+  // The tests run without a heap reserve, which a file may not ask for;
+  // limits change only at a restart anyway.
+  core::Config file = next;
+  file.limits.heap_reserve_bytes = 16ull << 20;
+  write_file(sysfs_ + "/pathkeeper.yaml", daemon::dump_config_yaml(file));
+  ::kill(::getpid(), SIGHUP);  // blocked in every thread: the loop's signalfd takes it
+  run(1);
 }
 
 void Harness::run(int turns, core::Duration dt) {

@@ -28,6 +28,9 @@ class Harness {
   // Builds the fake sysfs and starts the daemon with `config` (or defaults
   // tuned for tests). False with the error printed when init fails.
   bool start();
+  // Writes `next` as the configuration file and sends SIGHUP, as an admin
+  // does; the next turn of the loop reconfigures.
+  void reconfigure(const core::Config& next);
   // Turns of the loop, `dt` of manual time each.
   void run(int turns, core::Duration dt = std::chrono::milliseconds(100));
 

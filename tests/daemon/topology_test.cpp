@@ -75,6 +75,44 @@ TEST_F(Behaviour, AConfiguredAliasNamesTheMapAndOnePathIsEnough) {
   EXPECT_EQ(h.world.map("oradata")->uuid.view(), kUuid);
 }
 
+TEST_F(Behaviour, AReconfiguredAliasRenamesTheLiveMapWithoutAReload) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  core::MapConfig m;
+  m.wwid = std::string(kLun);
+  m.alias = "oradata";
+  m.settings = h.config.defaults;
+  h.config.maps.push_back(m);
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  ASSERT_TRUE(h.has_map("oradata"));
+  const core::DevT devt = h.world.map("oradata")->devt;
+  core::Config next = h.config;
+  next.maps[0].alias = "oralogs";
+  h.reconfigure(next);
+  h.run(5);
+  EXPECT_FALSE(h.has_map("oradata"));
+  ASSERT_TRUE(h.has_map("oralogs"));
+  EXPECT_EQ(h.world.map("oralogs")->devt, devt) << "the same device";
+  EXPECT_EQ(h.world.counts.renames, 1u);
+  EXPECT_EQ(h.world.counts.reloads, 0u);
+  EXPECT_EQ(h.world.counts.creates, 1u);
+  const core::Engine& e = h.daemon().engine();
+  EXPECT_NE(e.find_map_by_name("oralogs"), core::kNoSlot);
+}
+
+TEST_F(Behaviour, AMapAdoptedUnderAnotherNameKeepsItOnReconfigure) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  h.leave_map("mpatha", kUuid, kTwoPathTable);  // as multipathd named it
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  h.reconfigure(h.config);
+  h.run(5);
+  EXPECT_TRUE(h.has_map("mpatha"));
+  EXPECT_EQ(h.world.counts.renames, 0u);
+}
+
 // ------------------------------------------------------------ adoption
 
 TEST_F(Behaviour, AMapWhoseTableMatchesIsAdoptedWithoutAReload) {

@@ -236,6 +236,18 @@ bool FakeDm::remove(std::string_view name, core::Error&) {
   return true;
 }
 
+bool FakeDm::rename(std::string_view name, std::string_view new_name, core::Error& err) {
+  FakeMap* m = find(world_, name);
+  if (!m || find(world_, new_name)) {
+    err.set(m ? "fake dm: name taken" : "fake dm: no map");
+    return false;
+  }
+  m->name.assign(new_name);
+  ++world_.counts.renames;
+  signal_fd(world_.dm_event_fd);
+  return true;
+}
+
 bool FakeDm::message(std::string_view map, std::string_view text, core::Error& err) {
   size_t i = 0;
   FakeMap* m = find(world_, map, &i);

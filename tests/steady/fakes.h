@@ -39,6 +39,7 @@ class FakeDm final : public adapters::Dm {
               core::Error& err) override;
   bool reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) override;
   bool remove(std::string_view name, core::Error& err) override;
+  bool rename(std::string_view name, std::string_view new_name, core::Error& err) override;
 
  private:
   FakeStorage& world_;
@@ -107,7 +108,7 @@ struct FakePath {
 
 struct Counts {
   uint64_t fail_path = 0, reinstate_path = 0, queue_if_no_path = 0, fail_if_no_path = 0, other = 0;
-  uint64_t creates = 0, reloads = 0, switch_group = 0;
+  uint64_t creates = 0, reloads = 0, switch_group = 0, renames = 0;
   uint64_t checks_started = 0, checks_busy = 0, uevents = 0, transport_probes = 0;
 };
 

@@ -301,3 +301,18 @@ TEST(TableDifference, NamesWhatDiffers) {
   ASSERT_TRUE(parse_multipath_table("0 0 2 1 round-robin 0 1 1 8:0 1 service-time 0 1 2 8:16 1 1", g2, p2, b));
   EXPECT_STREQ(table_difference(a, b), "path groups differ") << "another selector";
 }
+
+TEST(PlanRename, OnlyAMapCarryingTheOldConfiguredNameIsRenamed) {
+  Config before, after;
+  MapConfig m;
+  m.wwid = std::string(kWwid);
+  m.alias = "oradata";
+  before.maps.push_back(m);
+  m.alias = "oralogs";
+  after.maps.push_back(m);
+  EXPECT_EQ(plan_rename(before, after, kWwid, "oradata"), "oralogs");
+  EXPECT_EQ(plan_rename(before, after, kWwid, "mpatha"), "") << "adopted under another name: kept";
+  EXPECT_EQ(plan_rename(before, before, kWwid, "oradata"), "");
+  // The alias removed: the map goes back to its WWID.
+  EXPECT_EQ(plan_rename(before, Config{}, kWwid, "oradata"), kWwid);
+}
