@@ -388,12 +388,14 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
 
 // The first group with a path that is up; only when none is, the first with
 // a ghost (standby) path: a standby port never carries I/O while an active one
-// could.
+// could. A path the kernel has failed counts only once a check has
+// reinstated it: switching to its group would send I/O where the kernel
+// just saw it fail (an array that moved the port to standby, say).
 uint16_t Engine::best_group(MapId id) const {
   uint16_t best_up = 0, best_ghost = 0;
   for (PathId pid : members(id)) {
     const Path& p = paths_.at(pid);
-    if (!usable(p.state) || p.admin_failed || p.group == 0) continue;
+    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed) continue;
     uint16_t& best = p.state == PathState::Up ? best_up : best_ghost;
     if (best == 0 || p.group < best) best = p.group;
   }

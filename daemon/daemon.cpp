@@ -322,9 +322,13 @@ void Daemon::on_checker(checkers::Checker& c) {
     n = c.reap({completions_.get(), completion_capacity_});
     MonoTime t = ctx_.now();
     for (size_t i = 0; i < n; ++i) {
+      // ALUA first: a map whose group order changed is reloaded before the
+      // engine's failback looks at the groups, so it never switches to a
+      // group whose port just went to standby.
       const checkers::Completion& done = completions_[i];
-      ctx_.engine.on_check_result(done.path, done.verdict, t);
       topology_.after_check(done.path, done.verdict, done.alua);
+      topology_.replan_changed();
+      ctx_.engine.on_check_result(done.path, done.verdict, t);
     }
     actions_.run();
   } while (n == completion_capacity_);

@@ -308,14 +308,20 @@ void TopologyExec::after_check(core::PathId id, core::CheckVerdict verdict, core
     log_path(LogLevel::Notice, "alua", map, p.dev.view(), p.wwid.view(), "%s: ALUA state %.*s (was %.*s)",
              p.dev.c_str(), len(core::alua_state_name(next.state)), core::alua_state_name(next.state).data(),
              len(core::alua_state_name(before)), core::alua_state_name(before).data());
-  // The array says states changed: the other ports of the LUN may have too.
-  if (said.changed && p.map != core::kNoSlot) {
-    log_path(LogLevel::Info, "alua", map, p.dev.view(), p.wwid.view(),
-             "%s: the array reports an access state change; checking every path of %.*s", p.dev.c_str(),
+  // The array says states changed, or this port's did: the other ports of
+  // the LUN may have too. sysfs has their new states once the kernel's alua
+  // handler has asked the array (one REPORT TARGET PORT GROUPS updates every
+  // port), and their checks confirm them.
+  if ((said.changed || before != next.state) && p.map != core::kNoSlot) {
+    log_path(LogLevel::Info, "alua", map, p.dev.view(), p.wwid.view(), "%s: %s; checking every path of %.*s",
+             p.dev.c_str(), said.changed ? "the array reports an access state change" : "its access state changed",
              len(map), map.data());
     core::MonoTime t = ctx_.now();
-    for (core::PathId other : engine.members(p.map))
-      if (other != id) engine.request_check(other, t);
+    for (core::PathId other : engine.members(p.map)) {
+      if (other == id) continue;
+      refresh_alua(other);
+      engine.request_check(other, t);
+    }
   }
 }
 

@@ -254,6 +254,28 @@ TEST_F(Alua, AFlipReloadsTheMapAndAStandbyPortNeverLeads) {
   EXPECT_EQ(h.active_group_devs(kLun), std::vector<std::string>{"sda"});
 }
 
+// As on a real array under I/O: the kernel fails the port that went to
+// standby before any check runs (its alua handler refuses the I/O), and
+// moves I/O to the other group by itself. The daemon must not switch back to
+// the failed group while it learns why, nor at any turn after.
+TEST_F(Alua, UnderIoTheKernelFailsTheStandbyPortFirstAndIOStaysOnTheOptimizedOne) {
+  ASSERT_TRUE(h.start());
+  h.run(30);
+  ASSERT_TRUE(h.active_group_is(kLun, "sda"));
+  h.world.set_alua("sda", AluaState::Standby);
+  h.world.set_alua("sdb", AluaState::Optimized);
+  h.world.kernel_fails("sda");
+  ASSERT_TRUE(h.active_group_is(kLun, "sdb")) << "the kernel's own failover";
+  int turns_on_standby = 0;
+  for (int turn = 0; turn < 100; ++turn) {
+    h.run(1);
+    turns_on_standby += h.active_group_is(kLun, "sda") ? 1 : 0;
+  }
+  EXPECT_EQ(turns_on_standby, 0);
+  EXPECT_EQ(h.table(kLun), kBTable);
+  EXPECT_TRUE(h.world.path_active_in_dm("sda")) << "a standby port stays in the map, last";
+}
+
 TEST_F(Alua, AChangeThatKeepsTheOrderReloadsNothing) {
   ASSERT_TRUE(h.start());
   h.run(30);

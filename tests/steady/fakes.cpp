@@ -72,23 +72,28 @@ void FakeStorage::set_behaviour(std::string_view dev, Behaviour b) {
     p.behaviour = b;
     // An answering path that fails I/O: the kernel fails it and says so. A
     // hung one produces no error; only the daemon's checks can notice it.
-    if (b != Behaviour::Down) continue;
-    for (FakeMap& m : maps) {
-      if (!m.used) continue;
-      for (size_t k = 0; k < m.table.paths.size(); ++k) {
-        if (!(m.paths[k] == p.devt) || !m.active[k]) continue;
-        m.active[k] = false;
-        ++m.fail_count[k];
-        choose_group(m);
-        ++m.event_nr;
-        FakeEvent& e = events[event_head++ % events.size()];
-        e.dm = true;
-        e.name = m.name;
-        char devt[16];
-        e.dm_path.assign({devt, core::format_devt(p.devt, devt)});
-        signal_fd(uevent_fd);
-        signal_fd(dm_event_fd);
-      }
+    if (b == Behaviour::Down) kernel_fails(dev);
+  }
+}
+
+void FakeStorage::kernel_fails(std::string_view dev) {
+  const FakePath* p = path(dev);
+  if (!p) return;
+  for (FakeMap& m : maps) {
+    if (!m.used) continue;
+    for (size_t k = 0; k < m.table.paths.size(); ++k) {
+      if (!(m.paths[k] == p->devt) || !m.active[k]) continue;
+      m.active[k] = false;
+      ++m.fail_count[k];
+      choose_group(m);
+      ++m.event_nr;
+      FakeEvent& e = events[event_head++ % events.size()];
+      e.dm = true;
+      e.name = m.name;
+      char devt[16];
+      e.dm_path.assign({devt, core::format_devt(p->devt, devt)});
+      signal_fd(uevent_fd);
+      signal_fd(dm_event_fd);
     }
   }
 }

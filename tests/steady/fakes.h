@@ -127,6 +127,9 @@ struct FakeStorage {
   // The storage behind `dev` changes. Down: the kernel fails the path at once
   // (an I/O error, PATH_FAILED); Hang: nothing is noticed but by the checks.
   void set_behaviour(std::string_view dev, Behaviour b);
+  // An I/O through `dev` failed: the kernel fails the path in every map
+  // (PATH_FAILED), whatever its checks will say.
+  void kernel_fails(std::string_view dev);
   // A uevent storm: `n` change events for disks and PATH_FAILED for maps.
   void storm(uint32_t n);
   bool path_active_in_dm(std::string_view dev) const;
