@@ -147,6 +147,12 @@ bool tpg_from_vpd83(std::span<const uint8_t> page, uint16_t& tpg) {
 
 // ---------------------------------------------------------------- maps
 
+bool alua_reorder_worthwhile(std::span<const MemberFacts> members) {
+  for (const MemberFacts& m : members)
+    if (m.alua.state == AluaState::None || alua_active(m.alua.state)) return true;
+  return false;
+}
+
 const char* table_difference(const MultipathTable& want, const MultipathTable& have) {
   if (!(want.features == have.features)) return "features differ";
   if (want.hw_handler != have.hw_handler) return "hardware handler differs";

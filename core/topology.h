@@ -154,6 +154,12 @@ struct MapPlan {
 MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> members, const KernelMap& kernel,
                  const MapPlanStorage& storage);
 
+// Whether an ALUA change is worth planning the map again: only once some
+// port can serve I/O. While every port is standby, unavailable or in
+// transition (an array between two steps of an upgrade), a reload would only
+// reshuffle ports that cannot serve, and suspend the map once more.
+bool alua_reorder_worthwhile(std::span<const MemberFacts> members);
+
 // Why two tables differ (the first difference found), or nullptr when they
 // would drive the kernel alike. Same paths in the same groups but in another
 // order is "group order changed": what an ALUA change does.

@@ -332,7 +332,18 @@ void TopologyExec::replan_changed() {
   for (core::MapId id = 0; id < cap; ++id) {
     if (!replan_[id]) continue;
     replan_[id] = false;
-    if (ctx_.engine.maps().in_use(id)) sync_map(id, false);
+    if (!ctx_.engine.maps().in_use(id)) continue;
+    auto members = ctx_.engine.members(id);
+    for (size_t k = 0; k < members.size(); ++k) {
+      const core::Path& p = ctx_.engine.paths().at(members[k]);
+      members_[k] = core::MemberFacts{p.devt, p.alua, p.sectors};
+    }
+    if (!core::alua_reorder_worthwhile({members_.get(), members.size()})) {
+      log_info("alua", "%s: no port can serve I/O now; the map is reordered once one can",
+               ctx_.engine.maps().at(id).name.c_str());
+      continue;
+    }
+    sync_map(id, false);
   }
 }
 

@@ -276,6 +276,23 @@ TEST_F(Alua, UnderIoTheKernelFailsTheStandbyPortFirstAndIOStaysOnTheOptimizedOne
   EXPECT_TRUE(h.world.path_active_in_dm("sda")) << "a standby port stays in the map, last";
 }
 
+// Arrays move port groups one after the other: for a moment both ports are
+// standby. The map is reloaded once, when the new optimized port shows,
+// not also for the moment between.
+TEST_F(Alua, AFlipInTwoStepsReloadsOnce) {
+  ASSERT_TRUE(h.start());
+  h.run(30);
+  h.world.set_alua("sda", AluaState::Standby);
+  h.world.kernel_fails("sda");
+  h.run(5);
+  EXPECT_EQ(h.world.counts.reloads, 0u) << "no port can serve: nothing to reorder yet";
+  h.world.set_alua("sdb", AluaState::Optimized);
+  h.run(25);
+  EXPECT_EQ(h.world.counts.reloads, 1u);
+  EXPECT_EQ(h.table(kLun), kBTable);
+  EXPECT_TRUE(h.active_group_is(kLun, "sdb"));
+}
+
 TEST_F(Alua, AChangeThatKeepsTheOrderReloadsNothing) {
   ASSERT_TRUE(h.start());
   h.run(30);

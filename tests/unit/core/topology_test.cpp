@@ -316,3 +316,13 @@ TEST(PlanRename, OnlyAMapCarryingTheOldConfiguredNameIsRenamed) {
   // The alias removed: the map goes back to its WWID.
   EXPECT_EQ(plan_rename(before, Config{}, kWwid, "oradata"), kWwid);
 }
+
+TEST(AluaReorder, WorthwhileOnlyOnceSomePortCanServe) {
+  std::vector<MemberFacts> m{member(0, alua(AluaState::Standby)), member(16, alua(AluaState::Standby))};
+  EXPECT_FALSE(alua_reorder_worthwhile(m)) << "between two steps of an upgrade";
+  m[1].alua = alua(AluaState::Transitioning);
+  EXPECT_FALSE(alua_reorder_worthwhile(m));
+  m[1].alua = alua(AluaState::NonOptimized);
+  EXPECT_TRUE(alua_reorder_worthwhile(m));
+  EXPECT_TRUE(alua_reorder_worthwhile(std::vector<MemberFacts>{member(0, {})})) << "no ALUA";
+}
