@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/fixed_string.h"
 #include "core/model.h"
+#include "core/triple_index.h"
 
 namespace pk::core {
 
@@ -118,7 +119,7 @@ class SnapshotExchange {
   void init(uint32_t max_paths, uint32_t max_maps);
 
   // Writer: the buffer to fill, then publish() it.
-  Snapshot& back() { return buffers_[back_]; }
+  Snapshot& back() { return buffers_[index_.back()]; }
   void publish();
 
   // Reader: the newest published snapshot; stays valid and unchanged until
@@ -126,11 +127,8 @@ class SnapshotExchange {
   const Snapshot& latest();
 
  private:
-  static constexpr uint8_t kFresh = 4;  // flag bit in middle_: a new snapshot waits
   Snapshot buffers_[3];
-  uint8_t back_ = 0;                    // writer's
-  std::atomic<uint8_t> middle_{1};
-  uint8_t front_ = 2;                   // reader's
+  TripleIndex index_;
 };
 
 }  // namespace pk::core
