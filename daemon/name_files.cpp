@@ -108,7 +108,9 @@ bool NameFiles::open(const core::Config& config, const NameFilesOptions& options
     err.set("eventfd: %s", std::strerror(errno));
     return false;
   }
-  return read_bindings(config, options, err) && read_wwids(config, err);
+  if (!read_bindings(config, options, err)) return false;
+  read_wwids(config);
+  return true;
 }
 
 bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions& options, core::Error& err) {
@@ -123,7 +125,11 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
               bindings_file_.path.c_str(), std::strerror(error));
       return false;
     }
-    log_warning("names", "cannot read the bindings file %s: %s", bindings_file_.path.c_str(), std::strerror(error));
+    // Never written over this run: the names in it would be lost.
+    log_warning("names", "cannot read the bindings file %s: %s; it is not written this run",
+                bindings_file_.path.c_str(), std::strerror(error));
+    bindings_writable_ = false;
+    fail(bindings_progress_, kRead, error);
   }
   bool imported = false;
   if (!ours && error == ENOENT) {
@@ -161,7 +167,7 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
   return true;
 }
 
-bool NameFiles::read_wwids(const core::Config& config, core::Error& err) {
+void NameFiles::read_wwids(const core::Config& config) {
   wwids_file_.set(config.wwids_file);
     const size_t room = size_t{config.limits.max_maps} * core::kMaxWwidLine;
   std::string text;
@@ -189,8 +195,6 @@ bool NameFiles::read_wwids(const core::Config& config, core::Error& err) {
   // other tools (multipath -a) while it runs.
   wwids_disk_cap_ = text.size() + 2 * room + (64 << 10);
   wwids_disk_ = std::make_unique<char[]>(wwids_disk_cap_);
-  (void)err;
-  return true;
 }
 
 bool NameFiles::start(core::Error& err) {
@@ -220,6 +224,7 @@ void NameFiles::wake() {
 }
 
 void NameFiles::hand_bindings() {
+  if (!bindings_writable_) return;
   const uint8_t b = bindings_index_.back();
   size_t len = core::format_bindings(bindings_, {bindings_text_[b].get(), bindings_text_cap_});
   if (len == 0) {  // cannot happen: the buffers are sized for the table's capacity
@@ -428,8 +433,8 @@ void NameFiles::thread_main() {
     int64_t next_try = 0;
     int64_t backoff = 0;
   } files[2];
-  auto attempt = [&](File& f, bool ok_to_try, auto&& write, int64_t now) {
-    if (!f.due || now < f.next_try || !ok_to_try) return;
+  auto attempt = [&](File& f, auto&& write, int64_t now) {
+    if (!f.due || now < f.next_try) return;
     if (write()) {
       f.due = false;
       f.backoff = 0;
@@ -446,8 +451,8 @@ void NameFiles::thread_main() {
         !files[1].due)
       files[1] = {true, 0, files[1].backoff};
     const int64_t now = mono_ns();
-    attempt(files[0], true, [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
-    attempt(files[1], true, [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
+    attempt(files[0], [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
+    attempt(files[1], [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
     if (stopping) return;
     int64_t wait = -1;
     for (const File& f : files)

@@ -86,7 +86,7 @@ class NameFiles {
   };
 
   bool read_bindings(const core::Config& config, const NameFilesOptions& options, core::Error& err);
-  bool read_wwids(const core::Config& config, core::Error& err);
+  void read_wwids(const core::Config& config);
   void hand_bindings();  // formats the table into the back buffer and publishes it
   void wake();
 
@@ -103,6 +103,7 @@ class NameFiles {
   NameFilesOptions options_;
   Target bindings_file_, wwids_file_;
   bool friendly_ = false;
+  bool bindings_writable_ = true;  // false: it exists but could not be read
   int event_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
