@@ -108,8 +108,10 @@ struct Config {
   LoggingConfig logging;
   std::string control_socket = "/run/pathkeeper/control.sock";
   std::string control_group;        // members may change state; "" = root only
-  bool user_friendly_names = false;
+  bool user_friendly_names = false;  // maps without an alias are named <alias_prefix><letters>
+  std::string alias_prefix = "mpath";
   std::string bindings_file = "/var/lib/pathkeeper/bindings";
+  std::string wwids_file = "/etc/multipath/wwids";  // "" = not kept
   uint32_t min_paths_for_map = 2;   // auto maps: a WWID seen on this many paths becomes a map
   MapSettings defaults;
   std::vector<DeviceRule> blacklist;

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/fixed_string.h"
 #include "core/model.h"
+#include "core/triple_index.h"
 
 namespace pk::core {
 
@@ -70,6 +71,18 @@ struct LogSinkUse {
   uint64_t would_block = 0;   // writes put off because they would have waited
 };
 
+// A file the daemon keeps for other tools: the bindings file (friendly
+// names) or the wwids file (WWIDs made into maps).
+struct NameFileUse {
+  FixedString<256> file;        // "" when not kept
+  PoolUse entries;              // the table behind it (bindings, WWIDs)
+  bool pending = false;         // the newest entries are not on disk yet
+  uint64_t writes = 0;          // times written (temp file, fsync, rename)
+  uint64_t write_errors = 0;    // failed attempts (each one is retried)
+  uint64_t refused = 0;         // entries not kept: the table was full, or a name could not be given
+  FixedString<256> error;       // the last failure, "" once a write succeeds
+};
+
 // What the daemon measures of itself (design rule 1: proven, not hoped for).
 struct DaemonStatus {
   int32_t pid = 0;
@@ -99,6 +112,7 @@ struct DaemonStatus {
   uint64_t refused_busy = 0;    // connections over limits.max_clients, answered "busy"
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
+  NameFileUse bindings_file, wwids_file;
 };
 
 struct Snapshot {
@@ -118,7 +132,7 @@ class SnapshotExchange {
   void init(uint32_t max_paths, uint32_t max_maps);
 
   // Writer: the buffer to fill, then publish() it.
-  Snapshot& back() { return buffers_[back_]; }
+  Snapshot& back() { return buffers_[index_.back()]; }
   void publish();
 
   // Reader: the newest published snapshot; stays valid and unchanged until
@@ -126,11 +140,8 @@ class SnapshotExchange {
   const Snapshot& latest();
 
  private:
-  static constexpr uint8_t kFresh = 4;  // flag bit in middle_: a new snapshot waits
   Snapshot buffers_[3];
-  uint8_t back_ = 0;                    // writer's
-  std::atomic<uint8_t> middle_{1};
-  uint8_t front_ = 2;                   // reader's
+  TripleIndex index_;
 };
 
 }  // namespace pk::core

@@ -163,6 +163,17 @@ class Object {
     o.num("limit", p.limit);
     o.close();
   }
+  void name_file(std::string_view k, const NameFileUse& u) {
+    Object o(key(k));
+    o.str("file", u.file.view());
+    o.pool("entries", u.entries);
+    o.flag("pending", u.pending);
+    o.num("writes", u.writes);
+    o.num("write_errors", u.write_errors);
+    o.num("refused", u.refused);
+    o.str("error", u.error.view());
+    o.close();
+  }
 
  private:
   FixedWriter& w_;
@@ -446,6 +457,12 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
   o.num("refused_busy", st.refused_busy);
   o.str("config_source", st.config_source.view());
   o.str("last_error", st.last_error.view());
+  {
+    Object files(o.key("name_files"));
+    files.name_file("bindings", st.bindings_file);
+    files.name_file("wwids", st.wwids_file);
+    files.close();
+  }
   o.close();
   return finish(doc, w);
 }

@@ -23,9 +23,67 @@ const MapSettings& settings_for(const Config& config, std::string_view wwid) {
   return mc ? mc->settings : config.defaults;
 }
 
-std::string_view map_name_for(const Config& config, std::string_view wwid) {
+namespace {
+
+// An alias maps: gives to a WWID other than `wwid`.
+bool configured_for_another(const Config& config, std::string_view name, std::string_view wwid) {
+  for (const MapConfig& m : config.maps)
+    if (m.alias == name && m.wwid != wwid) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string_view map_name_for(const Config& config, const BindingTable& bindings, std::string_view wwid) {
   const MapConfig* mc = map_config_for_wwid(config, wwid);
-  return mc && !mc->alias.empty() ? std::string_view(mc->alias) : wwid;
+  if (mc && !mc->alias.empty()) return mc->alias;
+  if (!config.user_friendly_names) return wwid;
+  const Binding* b = bindings.find_wwid(wwid);
+  return b && !configured_for_another(config, b->alias.view(), wwid) ? b->alias.view() : wwid;
+}
+
+NameChoice choose_map_name(const Config& config, const BindingTable& bindings, std::string_view wwid,
+                           FunctionRef<bool(std::string_view)> taken, std::span<char> scratch) {
+  using Source = NameChoice::Source;
+  NameChoice c;
+  const MapConfig* mc = map_config_for_wwid(config, wwid);
+  if (mc && !mc->alias.empty()) return {Source::Alias, mc->alias, "", nullptr};
+  c.name = wwid;
+  if (!config.user_friendly_names) return c;
+  if (const Binding* b = bindings.find_wwid(wwid)) {
+    if (!configured_for_another(config, b->alias.view(), wwid)) {
+      if (taken(b->alias.view())) {
+        c.why = "its bound name is taken by another device";
+        return c;
+      }
+      return {Source::Binding, b->alias.view(), "", nullptr};
+    }
+    c.gave_way = b;
+    c.why = "its bound name is the alias of another map in maps:";
+  } else if (bindings.size() == bindings.capacity()) {
+    c.why = "the bindings table is full (limits.max_maps new names per run)";
+    return c;
+  }
+  std::string_view name = bindings.free_name(
+      config.alias_prefix, [&](std::string_view n) { return configured_for_another(config, n, wwid) || taken(n); },
+      scratch);
+  if (name.empty()) {
+    c.gave_way = nullptr;
+    c.why = "no friendly name is left";
+    return c;
+  }
+  c.source = Source::NewBinding;
+  c.name = name;
+  return c;
+}
+
+NameChoice plan_rename(const Config& before, const Config& after, const BindingTable& bindings,
+                       std::string_view wwid, std::string_view current_name,
+                       FunctionRef<bool(std::string_view)> taken, std::span<char> scratch) {
+  if (current_name != map_name_for(before, bindings, wwid)) return {};
+  NameChoice now = choose_map_name(after, bindings, wwid, taken, scratch);
+  if (now.name == current_name) return {};
+  return now;
 }
 
 DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
@@ -54,14 +112,6 @@ DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
   d.kind = DeviceDecision::Kind::Accept;
   d.reason = d.map_config ? "in a configured map" : "has a WWID";
   return d;
-}
-
-std::string_view plan_rename(const Config& before, const Config& after, std::string_view wwid,
-                             std::string_view current_name) {
-  std::string_view was = map_name_for(before, wwid);
-  std::string_view now = map_name_for(after, wwid);
-  if (was == now || current_name != was) return {};
-  return now;
 }
 
 bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen) {

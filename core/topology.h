@@ -16,6 +16,7 @@
 #include <span>
 #include <string_view>
 
+#include "core/bindings.h"
 #include "core/config.h"
 #include "core/device_rules.h"
 #include "core/dm_table.h"
@@ -59,15 +60,35 @@ const MapConfig* map_config_for_wwid(const Config& config, std::string_view wwid
 const MapConfig* map_config_for_devnode(const Config& config, std::string_view dev);
 // The settings of the map of `wwid`: its entry in maps:, else defaults.
 const MapSettings& settings_for(const Config& config, std::string_view wwid);
-// The map's name: its configured alias, else the WWID.
-std::string_view map_name_for(const Config& config, std::string_view wwid);
+// The map's name as it stands, giving no new one: its configured alias, else
+// (user_friendly_names) its binding, else the WWID.
+std::string_view map_name_for(const Config& config, const BindingTable& bindings, std::string_view wwid);
+
+// The name a map of `wwid` gets, friendly names as multipath-tools gives
+// them: an alias in maps: wins; else, with user_friendly_names, the WWID's
+// binding, or the lowest free <alias_prefix><letters> (NewBinding: the daemon
+// binds it). A binding whose alias maps: gives to another WWID gives way (a
+// new name is chosen); a bound name that `taken` (another DM device has it)
+// leaves the map named by its WWID, as multipath-tools does. `taken` is asked
+// only about names no binding or alias holds; the new name is in `scratch`.
+struct NameChoice {
+  enum class Source : uint8_t { Alias, Binding, NewBinding, Wwid };
+  Source source = Source::Wwid;
+  std::string_view name;
+  const char* why = "";              // why not a friendly name, or why a new one; for the log
+  const Binding* gave_way = nullptr;  // NewBinding: the WWID's binding to drop first
+};
+NameChoice choose_map_name(const Config& config, const BindingTable& bindings, std::string_view wwid,
+                           FunctionRef<bool(std::string_view)> taken, std::span<char> scratch);
 
 // After a reconfigure: the name the map of `wwid` should now have, when it
-// must be renamed. Only a map that carries the name the previous
-// configuration gave it is renamed (a map adopted under another name, e.g.
-// multipathd's, keeps it). "" when nothing changes.
-std::string_view plan_rename(const Config& before, const Config& after, std::string_view wwid,
-                             std::string_view current_name);
+// must be renamed (an empty name otherwise). Only a map that carries the name
+// the previous configuration gave it is renamed (a map adopted under another
+// name, e.g. multipathd's, keeps it). Turning user_friendly_names on or off
+// renames as multipathd does.
+NameChoice plan_rename(const Config& before, const Config& after, const BindingTable& bindings,
+                       std::string_view wwid, std::string_view current_name,
+                       FunctionRef<bool(std::string_view)> taken, std::span<char> scratch);
 
 // Whether the paths of `wwid`, in no map yet, get one: a configured map
 // always; otherwise once the WWID is seen on discovery.min_paths paths.

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "daemon/name_files.h"
 #include "daemon/notify.h"
 
 namespace pk::daemon {
@@ -31,6 +32,7 @@ struct Options {
   bool allow_unlocked_memory = false;  // start even if mlockall fails
   std::string sysfs_root = "/sys";
   std::string dev_root = "/dev";
+  NameFilesOptions name_files;  // where multipath-tools' bindings are; retry pace
 };
 
 // What the daemon is built from. The defaults are the real kernel and
@@ -57,6 +59,7 @@ struct Context {
   adapters::AluaSysfs alua;
   int dev_fd = -1;
   Notifier notify;
+  NameFiles names;  // friendly names (bindings) and the wwids file
 
   bool ready = false;  // READY sent: from here on, the memory rule holds
   bool dirty = true;   // something changed that readers should see

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 
 #include "core/text.h"
 #include "adapters/dm_kernel.h"
@@ -107,6 +108,9 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   ctx_.engine.init(lim, ctx_.config.timing);
   actions_.init(lim);
   if (!topology_.init(err)) return false;
+  // Names first (adoption and discovery name maps), and the writer thread of
+  // their files, like every thread, before READY.
+  if (!ctx_.names.open(ctx_.config, ctx_.options.name_files, err) || !ctx_.names.start(err)) return false;
   publisher_.init(lim, started_);
   completion_capacity_ = 256;
   completions_ = std::make_unique<checkers::Completion[]>(completion_capacity_);
@@ -235,6 +239,7 @@ int Daemon::run() {
   stop_ = true;
   service_->wake();
   if (service_thread_.joinable()) service_thread_.join();
+  ctx_.names.stop();
   log_stop();
   return 0;
 }
@@ -359,6 +364,13 @@ bool Daemon::reconfigure(core::Error& err) {
   }
   fresh.limits = ctx_.config.limits;
   fresh.source = ctx_.config.source;
+  // The files' places are the writer's since start-up: a restart moves them.
+  for (auto [now, run, key] : {std::tuple{&fresh.bindings_file, &ctx_.config.bindings_file, "naming.bindings_file"},
+                               std::tuple{&fresh.wwids_file, &ctx_.config.wwids_file, "naming.wwids_file"}}) {
+    if (*now != *run)
+      log_warning("config", "%s changes at the next start; %s stays in use", key, run->c_str());
+    *now = *run;
+  }
   core::Config before = std::move(ctx_.config);
   ctx_.config = std::move(fresh);
   topology_.apply_config(before);

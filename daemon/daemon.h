@@ -49,6 +49,7 @@ class Daemon {
   // For tests and status: the decisions' state (loop thread only).
   const core::Engine& engine() const { return ctx_.engine; }
   const SelfMeasure& measured_at_ready() const { return publisher_.measured_at_ready(); }
+  const NameFiles& names() const { return ctx_.names; }
 
  private:
   bool open_loop(core::Error& err);

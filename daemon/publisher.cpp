@@ -67,6 +67,7 @@ void Publisher::fill_status(core::DaemonStatus& st, core::MonoTime t) {
   st.config_source.assign(ctx_.options.config_path.empty() ? std::string_view("built-in defaults")
                                                            : std::string_view(ctx_.options.config_path));
   st.last_error.assign(ctx_.last_error.view().substr(0, 255));
+  ctx_.names.status(st.bindings_file, st.wwids_file);
 }
 
 // No allocation.

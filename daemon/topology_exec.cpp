@@ -71,6 +71,8 @@ void TopologyExec::adopt(const adapters::DmMapInfo& info, bool at_start) {
   engine.set_map_in_kernel(id, sectors);
   engine.set_map_devt(id, info.devt);
   log_info("map", "%s %s (%s)", at_start ? "adopted" : "found", info.name, info.uuid);
+  ctx_.names.map_made(own.wwid);
+  keep_adopted_name(info.name, own.wwid);
   if (!at_start) actions_.read_map_status(id);
   ctx_.dirty = true;
 }
@@ -349,12 +351,67 @@ void TopologyExec::replan_changed() {
 
 // ---------------------------------------------------------------- maps
 
+bool TopologyExec::name_taken(std::string_view name, std::string_view wwid) const {
+  core::MapId id = ctx_.engine.find_map_by_name(name);
+  if (id != core::kNoSlot) return ctx_.engine.maps().at(id).wwid != wwid;
+  for (const adapters::DmMapInfo& info : watcher_.maps()) {
+    if (std::string_view(info.name) != name) continue;
+    std::string_view uuid(info.uuid);
+    return !(uuid.starts_with(core::kUuidPrefix) && uuid.substr(core::kUuidPrefix.size()) == wwid);
+  }
+  return false;
+}
+
+std::string_view TopologyExec::take_name(const core::NameChoice& choice, std::string_view wwid) {
+  using Source = core::NameChoice::Source;
+  if (choice.source == Source::Wwid && *choice.why) {
+    ctx_.names.note_unnamed();
+    log_map(LogLevel::Warning, "names", wwid, wwid, "the map of %.*s is named by its WWID: %s", len(wwid),
+            wwid.data(), choice.why);
+  }
+  if (choice.source != Source::NewBinding) return choice.name;
+  if (choice.gave_way) {
+    log_map(LogLevel::Warning, "names", choice.name, wwid, "%s, bound to %.*s, is the alias of another map in maps:; "
+            "%.*s is named %.*s instead", choice.gave_way->alias.c_str(), len(wwid), wwid.data(), len(wwid),
+            wwid.data(), len(choice.name), choice.name.data());
+    ctx_.names.unbind(wwid);
+  }
+  core::BindingTable::AddResult r = ctx_.names.bind(choice.name, wwid);
+  if (r.outcome != core::BindingTable::Outcome::Added) {
+    ctx_.names.note_unnamed();
+    log_map(LogLevel::Error, "names", wwid, wwid, "the map of %.*s is named by its WWID: %.*s cannot be bound",
+            len(wwid), wwid.data(), len(choice.name), choice.name.data());
+    return wwid;
+  }
+  log_map(LogLevel::Notice, "names", choice.name, wwid, "%.*s is named %.*s (the lowest free name), bound in %s",
+          len(wwid), wwid.data(), len(choice.name), choice.name.data(), ctx_.config.bindings_file.c_str());
+  return choice.name;
+}
+
+void TopologyExec::keep_adopted_name(std::string_view name, std::string_view wwid) {
+  const core::Config& c = ctx_.config;
+  if (!c.user_friendly_names || core::friendly_id(name, c.alias_prefix) == 0 ||
+      ctx_.names.bindings().find_wwid(wwid) != nullptr)
+    return;
+  core::BindingTable::AddResult r = ctx_.names.bind(name, wwid);
+  if (r.outcome == core::BindingTable::Outcome::Added) {
+    log_map(LogLevel::Info, "names", name, wwid, "%.*s keeps its name %.*s, now bound", len(wwid), wwid.data(),
+            len(name), name.data());
+  } else if (r.outcome == core::BindingTable::Outcome::AliasTaken) {
+    log_map(LogLevel::Warning, "names", name, wwid,
+            "map %.*s serves WWID %.*s, but the bindings give %.*s to WWID %s; the map keeps its name", len(name),
+            name.data(), len(wwid), wwid.data(), len(name), name.data(), r.other->wwid.c_str());
+  }
+}
+
 core::MapId TopologyExec::map_for_wwid(std::string_view wwid) {
   core::Engine& engine = ctx_.engine;
   core::MapId id = engine.find_map_by_wwid(wwid);
   if (id != core::kNoSlot) return id;
-  id = engine.add_map(core::map_name_for(ctx_.config, wwid), wwid, core::settings_for(ctx_.config, wwid),
-                      ctx_.now());
+  core::NameChoice choice = core::choose_map_name(
+      ctx_.config, ctx_.names.bindings(), wwid, [&](std::string_view n) { return name_taken(n, wwid); },
+      name_scratch_);
+  id = engine.add_map(take_name(choice, wwid), wwid, core::settings_for(ctx_.config, wwid), ctx_.now());
   if (id == core::kNoSlot)
     log_error("map", "no map for %.*s: no free map slot (limits.max_maps %u)", len(wwid), wwid.data(),
               ctx_.config.limits.max_maps);
@@ -417,6 +474,7 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create) {
       char uuid[300];
       std::snprintf(uuid, sizeof uuid, "%.*s%s", len(core::kUuidPrefix), core::kUuidPrefix.data(), m.wwid.c_str());
       ok = ctx_.dm->create(m.name.view(), uuid, plan.sectors, plan.table, err);
+      if (ok) ctx_.names.map_made(m.wwid.view());
       if (ok)
         log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "created %s: %.*s", m.name.c_str(),
                 len(plan.table), plan.table.data());
@@ -447,9 +505,15 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create) {
 void TopologyExec::apply_config(const core::Config& before) {
   core::Engine& engine = ctx_.engine;
   engine.set_timing(ctx_.config.timing);
+  ctx_.names.set_friendly(ctx_.config.user_friendly_names);
   engine.maps().for_each([&](core::MapId id, const core::Map& m) {
-    std::string_view to = core::plan_rename(before, ctx_.config, m.wwid.view(), m.name.view());
-    if (to.empty()) return;
+    std::string_view wwid = m.wwid.view();
+    core::NameChoice choice = core::plan_rename(
+        before, ctx_.config, ctx_.names.bindings(), wwid, m.name.view(),
+        [&](std::string_view n) { return name_taken(n, wwid); }, name_scratch_);
+    if (choice.name.empty()) return;
+    std::string_view to = take_name(choice, wwid);
+    if (to == m.name.view()) return;
     core::Error err;
     // A rename touches neither the table nor queued I/O.
     if (m.in_kernel && !ctx_.dm->rename(m.name.view(), to, err)) {

@@ -55,6 +55,14 @@ class TopologyExec {
   void note_readable(core::PathId path, bool readable);
   void note_replan(core::MapId map);
   core::MapId map_for_wwid(std::string_view wwid);
+  // Whether a DM device or a map of another WWID carries `name` already.
+  bool name_taken(std::string_view name, std::string_view wwid) const;
+  // Carries a naming decision out: a new friendly name is bound (the file
+  // follows off the loop); returns the name the map gets.
+  std::string_view take_name(const core::NameChoice& choice, std::string_view wwid);
+  // An adopted map with a friendly name its WWID has no binding for keeps it,
+  // bound (as multipathd does), so that it is never given to another WWID.
+  void keep_adopted_name(std::string_view name, std::string_view wwid);
   void adopt(const adapters::DmMapInfo& info, bool at_start);
   // Plans the map and carries the plan out. A map not in the kernel is made
   // only when `may_create` (a path came), never behind an admin's removal.
@@ -77,6 +85,7 @@ class TopologyExec {
   bool any_replan_ = false;
   std::unique_ptr<bool[]> alua_unreadable_;  // per path slot: said once, until readable again
   uint64_t garbled_sense_ = 0;               // answers whose sense data made no sense
+  char name_scratch_[128] = {};              // a new friendly name, until it is bound
 };
 
 }  // namespace pk::daemon

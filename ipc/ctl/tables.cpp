@@ -357,6 +357,21 @@ std::string format_status(const json& doc) {
                           " answered with an error, " + std::to_string(num(s, "refused_busy")) + " refused busy)");
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));
+  if (s.contains("name_files")) {
+    for (const char* which : {"bindings", "wwids"}) {
+      const json& n = s["name_files"][which];
+      if (str(n, "file").empty()) continue;
+      const json& e = sub(n, "entries");
+      std::string line = str(n, "file") + ": " + std::to_string(num(e, "used")) + " of " +
+                         std::to_string(num(e, "limit")) + (std::string_view(which) == "bindings" ? " names" : " WWIDs") +
+                         (flag(n, "pending") ? ", not all on disk yet" : ", on disk") + ", " +
+                         std::to_string(num(n, "writes")) + " writes";
+      if (num(n, "write_errors")) line += ", " + std::to_string(num(n, "write_errors")) + " failed";
+      if (num(n, "refused")) line += ", " + std::to_string(num(n, "refused")) + " refused";
+      if (!str(n, "error").empty()) line += " (" + str(n, "error") + "; retried)";
+      f.add(std::string(which) + " file", line);
+    }
+  }
   return f.render();
 }
 

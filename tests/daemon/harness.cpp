@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "daemon/config/config_loader.h"
 #include "daemon/log.h"
@@ -17,10 +19,6 @@ namespace pk::behaviour {
 using namespace std::chrono_literals;
 
 namespace {
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 // VPD page 0x83 with one designator: the target port group (type 5,
 // association target port).
@@ -49,6 +47,11 @@ Harness::Harness() {
   sysfs_ = ::mkdtemp(tmpl);
   config.control_socket = sysfs_ + "/control.sock";
   config.logging.file = sysfs_ + "/pathkeeperd.log";
+  config.bindings_file = sysfs_ + "/var/bindings";
+  config.wwids_file = sysfs_ + "/etc/wwids";
+  name_files.multipath_bindings = sysfs_ + "/etc/multipath-bindings";
+  name_files.retry_first_ns = 20'000'000;
+  name_files.retry_max_ns = 100'000'000;
   world.sysfs_root.assign(sysfs_);
 }
 
@@ -98,6 +101,7 @@ bool Harness::start() {
   options.sysfs_root = sysfs_;
   options.dev_root = "/dev";
   options.config_path = sysfs_ + "/pathkeeper.yaml";  // written by reconfigure()
+  options.name_files = name_files;
   core::Error err;
   if (!daemon_->init(config, options, err)) {
     std::fprintf(stderr, "daemon init: %s\n", err.c_str());
@@ -151,5 +155,31 @@ bool Harness::active_group_is(std::string_view map, std::string_view dev) {
 }
 
 bool Harness::has_map(std::string_view name) { return world.map(name) != nullptr; }
+
+bool Harness::restart() {
+  daemon_.reset();
+  daemon::log_stop();
+  return start();
+}
+
+bool Harness::files_settled() {
+  for (int i = 0; i < 500; ++i) {
+    if (daemon_->names().settled()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+std::string Harness::read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Harness::write_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 }  // namespace pk::behaviour

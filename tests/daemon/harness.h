@@ -31,6 +31,9 @@ class Harness {
   // Writes `next` as the configuration file and sends SIGHUP, as an admin
   // does; the next turn of the loop reconfigures.
   void reconfigure(const core::Config& next);
+  // The daemon gone as SIGKILL leaves it (its maps stay in the kernel), and a
+  // new one started over the same storage, configuration and files.
+  bool restart();
   // Turns of the loop, `dt` of manual time each.
   void run(int turns, core::Duration dt = std::chrono::milliseconds(100));
 
@@ -43,11 +46,20 @@ class Harness {
   bool active_group_is(std::string_view map, std::string_view dev);
   bool has_map(std::string_view name);
 
+  // The test's folder (fake sysfs, configuration, name files).
+  const std::string& folder() const { return sysfs_; }
+  // Waits, in real time (at most 5 s), until the name files' writer thread
+  // has written everything handed to it.
+  bool files_settled();
+  static std::string read_file(const std::string& path);
+  static void write_file(const std::string& path, const std::string& text);
+
   const daemon::Daemon& daemon() const { return *daemon_; }
 
   steady::FakeStorage world;
   core::ManualClock clock;
   core::Config config;
+  daemon::NameFilesOptions name_files;  // in the test's folder, quick retries
 
  private:
   std::unique_ptr<daemon::Daemon> daemon_;

@@ -1,8 +1,9 @@
 // Feeds LLVMFuzzerTestOneInput without libFuzzer, so every build exercises
 // the fuzz entry point: each file of a seed corpus, then pseudo-random inputs
 // (mutated seeds, random words, random bytes) from a fixed seed, so a failure
-// repeats. Usage: fuzz_request_driver CORPUS_DIR [--random N] [--seed S]
-// When the entry point aborts, the input is saved as ./fuzz-request-failure
+// repeats. Usage: fuzz_<target>_driver CORPUS_DIR [--random N] [--seed S]
+// When the entry point aborts, the input is saved as ./fuzz-<target>-failure
+// (PK_FUZZ_TARGET names the target; fuzz-request by default)
 // (in the build directory under meson test), to replay with the fuzzer.
 #include <cstdint>
 #include <cstdio>
@@ -91,17 +92,21 @@ std::string random_bytes(Random& rng) {
   return s;
 }
 
+#ifndef PK_FUZZ_TARGET
+#define PK_FUZZ_TARGET "fuzz-request"
+#endif
+
 const std::string* g_current = nullptr;
 
 extern "C" void save_failure(int sig) {
   if (g_current) {
-    int fd = ::open("fuzz-request-failure", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = ::open(PK_FUZZ_TARGET "-failure", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       ssize_t n = ::write(fd, g_current->data(), g_current->size());
       (void)n;
       ::close(fd);
     }
-    const char msg[] = "fuzz_request_driver: the entry point failed; input saved as fuzz-request-failure\n";
+    const char msg[] = PK_FUZZ_TARGET ": the entry point failed; input saved as " PK_FUZZ_TARGET "-failure\n";
     ssize_t n = ::write(2, msg, sizeof msg - 1);
     (void)n;
   }

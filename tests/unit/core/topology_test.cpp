@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -35,6 +36,27 @@ struct Planner {
   }
   MapPlan plan(const MapSettings& s, std::vector<MemberFacts> members, KernelMap kernel = {}) {
     return plan_map(s, members, kernel, storage());
+  }
+};
+
+// A bindings table, names DM has, and the planner's naming calls over them.
+struct Names {
+  BindingTable bindings;
+  std::vector<std::string> taken;
+  char scratch[128] = {};
+  explicit Names(size_t capacity = 16) { bindings.init(capacity); }
+  auto is_taken() {
+    return [this](std::string_view n) { return std::find(taken.begin(), taken.end(), n) != taken.end(); };
+  }
+  NameChoice choose(const Config& c, std::string_view wwid) {
+    return choose_map_name(c, bindings, wwid, is_taken(), scratch);
+  }
+  NameChoice rename_choice(const Config& before, const Config& after, std::string_view wwid,
+                           std::string_view current = kWwid) {
+    return plan_rename(before, after, bindings, wwid, current, is_taken(), scratch);
+  }
+  std::string rename(const Config& before, const Config& after, std::string_view current) {
+    return std::string(rename_choice(before, after, kWwid, current).name);
   }
 };
 
@@ -96,8 +118,10 @@ TEST(PlanDevice, AConfiguredMapClaimsItsDevicesAndNamesTheWwid) {
   EXPECT_EQ(d.kind, DeviceDecision::Kind::Accept);
   EXPECT_EQ(d.wwid, "nbd-export1");
   EXPECT_EQ(d.checker, CheckerKind::State);
-  EXPECT_EQ(map_name_for(c, "nbd-export1"), "data");
-  EXPECT_EQ(map_name_for(c, kWwid), kWwid) << "without an alias, the WWID names the map";
+  BindingTable none;
+  none.init(1);
+  EXPECT_EQ(map_name_for(c, none, "nbd-export1"), "data");
+  EXPECT_EQ(map_name_for(c, none, kWwid), kWwid) << "without an alias, the WWID names the map";
 }
 
 TEST(WantsMap, MinPathsOrAConfiguredMap) {
@@ -310,11 +334,109 @@ TEST(PlanRename, OnlyAMapCarryingTheOldConfiguredNameIsRenamed) {
   before.maps.push_back(m);
   m.alias = "oralogs";
   after.maps.push_back(m);
-  EXPECT_EQ(plan_rename(before, after, kWwid, "oradata"), "oralogs");
-  EXPECT_EQ(plan_rename(before, after, kWwid, "mpatha"), "") << "adopted under another name: kept";
-  EXPECT_EQ(plan_rename(before, before, kWwid, "oradata"), "");
+  Names n;
+  EXPECT_EQ(n.rename(before, after, "oradata"), "oralogs");
+  EXPECT_EQ(n.rename(before, after, "mpatha"), "") << "adopted under another name: kept";
+  EXPECT_EQ(n.rename(before, before, "oradata"), "");
   // The alias removed: the map goes back to its WWID.
-  EXPECT_EQ(plan_rename(before, Config{}, kWwid, "oradata"), kWwid);
+  EXPECT_EQ(n.rename(before, Config{}, "oradata"), kWwid);
+}
+
+TEST(PlanRename, FriendlyNamesTurnedOnOrOffRenameAsMultipathdDoes) {
+  Config off, on;
+  on.user_friendly_names = true;
+  Names n;
+  NameChoice c = n.rename_choice(off, on, kWwid);
+  EXPECT_EQ(c.name, "mpatha");
+  EXPECT_EQ(c.source, NameChoice::Source::NewBinding);
+  n.bindings.add("mpatha", kWwid);
+  EXPECT_EQ(n.rename(on, off, "mpatha"), kWwid);
+  EXPECT_EQ(n.rename(on, on, "mpatha"), "");
+  on.alias_prefix = "san";
+  EXPECT_EQ(n.rename(on, on, "mpatha"), "") << "a bound name stays bound under another prefix";
+}
+
+// ------------------------------------------------------------ friendly names
+
+TEST(ChooseMapName, WithoutFriendlyNamesTheWwidOrTheAlias) {
+  Config c;
+  Names n;
+  n.bindings.add("mpathb", kWwid);
+  EXPECT_EQ(n.choose(c, kWwid).name, kWwid) << "bindings are kept but not used";
+  EXPECT_EQ(n.choose(c, kWwid).source, NameChoice::Source::Wwid);
+  EXPECT_STREQ(n.choose(c, kWwid).why, "");
+}
+
+TEST(ChooseMapName, TheBindingFirstElseTheLowestFreeName) {
+  Config c;
+  c.user_friendly_names = true;
+  Names n;
+  n.bindings.add("mpathc", kWwid);
+  n.bindings.add("mpatha", "other");
+  NameChoice bound = n.choose(c, kWwid);
+  EXPECT_EQ(bound.name, "mpathc");
+  EXPECT_EQ(bound.source, NameChoice::Source::Binding);
+  NameChoice fresh = n.choose(c, "new");
+  EXPECT_EQ(fresh.name, "mpathb");
+  EXPECT_EQ(fresh.source, NameChoice::Source::NewBinding);
+  c.alias_prefix = "san";
+  EXPECT_EQ(n.choose(c, "new").name, "sana");
+}
+
+TEST(ChooseMapName, AnAliasInMapsWins) {
+  Config c;
+  c.user_friendly_names = true;
+  MapConfig m;
+  m.wwid = std::string(kWwid);
+  m.alias = "oradata";
+  c.maps.push_back(m);
+  Names n;
+  n.bindings.add("mpatha", kWwid);
+  EXPECT_EQ(n.choose(c, kWwid).name, "oradata");
+  EXPECT_EQ(n.choose(c, kWwid).source, NameChoice::Source::Alias);
+  EXPECT_EQ(map_name_for(c, n.bindings, kWwid), "oradata");
+}
+
+TEST(ChooseMapName, ABindingWhoseAliasMapsGivesToAnotherWwidGivesWay) {
+  Config c;
+  c.user_friendly_names = true;
+  MapConfig m;
+  m.wwid = "the-configured-one";
+  m.alias = "mpatha";
+  c.maps.push_back(m);
+  Names n;
+  n.bindings.add("mpatha", kWwid);
+  NameChoice x = n.choose(c, kWwid);
+  EXPECT_EQ(x.source, NameChoice::Source::NewBinding);
+  EXPECT_EQ(x.name, "mpathb") << "mpatha is the configured alias of another map";
+  ASSERT_NE(x.gave_way, nullptr);
+  EXPECT_EQ(x.gave_way->alias.view(), "mpatha");
+  EXPECT_EQ(map_name_for(c, n.bindings, kWwid), kWwid);
+  EXPECT_EQ(n.choose(c, "new").name, "mpathb") << "nor is a configured alias ever given";
+}
+
+TEST(ChooseMapName, ABoundNameAnotherDeviceCarriesLeavesTheWwid) {
+  Config c;
+  c.user_friendly_names = true;
+  Names n;
+  n.bindings.add("mpatha", kWwid);
+  n.taken = {"mpatha", "mpathb"};
+  NameChoice x = n.choose(c, kWwid);
+  EXPECT_EQ(x.source, NameChoice::Source::Wwid);
+  EXPECT_EQ(x.name, kWwid);
+  EXPECT_STREQ(x.why, "its bound name is taken by another device");
+  EXPECT_EQ(n.choose(c, "new").name, "mpathc") << "names DM has for other WWIDs are skipped";
+}
+
+TEST(ChooseMapName, AFullTableLeavesTheWwidAndSaysWhy) {
+  Config c;
+  c.user_friendly_names = true;
+  Names n(1);
+  n.bindings.add("mpatha", "other");
+  NameChoice x = n.choose(c, kWwid);
+  EXPECT_EQ(x.source, NameChoice::Source::Wwid);
+  EXPECT_EQ(x.name, kWwid);
+  EXPECT_NE(std::string(x.why).find("full"), std::string::npos);
 }
 
 TEST(AluaReorder, WorthwhileOnlyOnceSomePortCanServe) {

@@ -222,7 +222,11 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
                                 "heap:                    67M (+1000 bytes since ready)\n",
                                 "page faults since ready: 3 minor, 4 major\n",
                                 "clients:                 1 of 16\n",
-                                "last error:              reload of nbd-export1: Device or resource busy\n"})
+                                "last error:              reload of nbd-export1: Device or resource busy\n",
+                                "bindings file:           /var/lib/pathkeeper/bindings: 3 of 1027 names, not all on "
+                                "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
+                                "system; retried)\n",
+                                "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n"})
     EXPECT_NE(status.find(line), std::string::npos) << line << status;
 }
 

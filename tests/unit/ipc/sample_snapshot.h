@@ -132,6 +132,15 @@ inline void fill_sample(core::Snapshot& s) {
   st.refused_busy = 18;
   st.config_source.assign("/etc/pathkeeper/pathkeeper.yaml");
   st.last_error.assign("reload of nbd-export1: Device or resource busy");
+  st.bindings_file.file.assign("/var/lib/pathkeeper/bindings");
+  st.bindings_file.entries = {3, 1027};
+  st.bindings_file.pending = true;
+  st.bindings_file.writes = 2;
+  st.bindings_file.write_errors = 5;
+  st.bindings_file.error.assign("rename /var/lib/pathkeeper/bindings: Read-only file system");
+  st.wwids_file.file.assign("/etc/multipath/wwids");
+  st.wwids_file.entries = {2, 1030};
+  st.wwids_file.writes = 1;
 }
 
 }  // namespace pk::test
