@@ -284,6 +284,7 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
   Path& p = paths_.at(id);
   if (!p.check_in_flight) ++counters_.late_results;
   p.check_in_flight = false;
+  p.kernel_failed = false;  // the check's verdict stands for the path now
   const bool was_usable = usable(p.state);
 
   switch (verdict) {
@@ -324,6 +325,7 @@ void Engine::on_status(MapId id, const MultipathStatus& status, bool queueing, M
       // The kernel failed a path the checks think usable (an I/O error):
       // check it now; only a good check reinstates it.
       if (!sp.active && usable(p.state) && !p.admin_failed) {
+        p.kernel_failed = true;
         request_check(pid, now);
         continue;
       }
@@ -388,18 +390,29 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
 
 // The first group with a path that is up; only when none is, the first with
 // a ghost (standby) path: a standby port never carries I/O while an active one
-// could. A path the kernel has failed counts only once a check has
-// reinstated it: switching to its group would send I/O where the kernel
-// just saw it fail (an array that moved the port to standby, say).
+// could. A path the kernel has failed counts only once a check has run,
+// even when a reload has made it active again: switching to its group would
+// send I/O where the kernel just saw it fail (an array that moved the port
+// to standby, say).
 uint16_t Engine::best_group(MapId id) const {
+  const uint16_t current = maps_.at(id).current_group;
   uint16_t best_up = 0, best_ghost = 0;
+  bool current_has_ghost = false;
   for (PathId pid : members(id)) {
     const Path& p = paths_.at(pid);
-    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed) continue;
+    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed || p.kernel_failed)
+      continue;
     uint16_t& best = p.state == PathState::Up ? best_up : best_ghost;
     if (best == 0 || p.group < best) best = p.group;
+    if (p.state == PathState::Ghost && p.group == current) current_has_ghost = true;
   }
-  return best_up != 0 ? best_up : best_ghost;
+  if (best_up != 0) return best_up;
+  // Only ghosts (ALUA standby) are usable: no group is better than another,
+  // their order dates from before the array's change, and a switch would
+  // move I/O to a port the array may be about to activate last (arrays move
+  // their ports one after the other). I/O stays where it is until a check
+  // shows an active port.
+  return current_has_ghost ? current : best_ghost;
 }
 
 void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {

@@ -138,6 +138,8 @@ class Engine {
   void set_state(Path& p, PathState s, MonoTime now);
   void reconcile_path(PathId id, Path& p);
   void update_map(MapId id, MonoTime now, PathId became_usable);
+  // The group that should carry I/O: the first with an up path, else, when
+  // every usable path is a ghost, the current group if it has one (see .cpp).
   uint16_t best_group(MapId id) const;
   Duration interval_for(const Path& p) const;
   bool probes_transport(const Path& p) const;

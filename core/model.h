@@ -97,6 +97,10 @@ struct Path {
   PathState state = PathState::Unchecked;
   DmState dm_state = DmState::Unknown;
   bool admin_failed = false;   // failed by an operator: stays failed until reinstated by one
+  // The kernel failed it (an I/O error) since its last check. A reload makes
+  // every path active in the new table, so dm_state alone forgets this; no
+  // I/O is sent its way by a group switch until a check has run.
+  bool kernel_failed = false;
 
   bool check_in_flight = false;
   MonoTime check_started{0};

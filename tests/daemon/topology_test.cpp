@@ -340,6 +340,30 @@ TEST_F(Alua, ATransitioningPortIsNotFailed) {
   EXPECT_EQ(h.active_group_devs(kLun), std::vector<std::string>{"sdb"});
 }
 
+// The optimized port goes transitioning, then standby, and only then is the
+// other port made optimized (as LIO and arrays do in an NDU): for a moment
+// both ports are standby. I/O stays on the group it is on (the other port's)
+// rather than going back to the port that just left; the map follows the
+// new optimized port at its check.
+TEST_F(Alua, WhenBothPortsAreStandbyIOStaysOnTheGroupItIsOn) {
+  ASSERT_TRUE(h.start());
+  h.run(30);
+  h.world.set_alua("sda", AluaState::Transitioning);
+  h.run(50);
+  ASSERT_EQ(h.active_group_devs(kLun), std::vector<std::string>{"sdb"}) << "sda is in transition";
+  h.world.set_alua("sda", AluaState::Standby);
+  int turns_on_sda = 0;
+  for (int turn = 0; turn < 50; ++turn) {  // 5 s: sda's checks say standby
+    h.run(1);
+    turns_on_sda += h.active_group_is(kLun, "sda") ? 1 : 0;
+  }
+  EXPECT_EQ(turns_on_sda, 0) << "I/O went back to the port that had just left";
+  h.world.set_alua("sdb", AluaState::Optimized);
+  h.run(30);
+  EXPECT_EQ(h.table(kLun), kBTable);
+  EXPECT_EQ(h.active_group_devs(kLun), std::vector<std::string>{"sdb"});
+}
+
 TEST_F(Alua, GroupByTpgGroupsPathsByTheirPortGroup) {
   h.add_disk("sdc", 32, kLun, AluaState::Optimized, 10);
   h.add_disk("sdd", 48, kLun, AluaState::Standby, 20);

@@ -356,6 +356,31 @@ TEST_F(EngineTest, FailbackPrefersAnUpGroupOverAGhostOneAndSkipsKernelFailedPath
   EXPECT_EQ(engine.maps().at(m).current_group, 3);
 }
 
+// Every usable path a ghost: the groups' order is stale, so I/O stays on
+// the current group rather than moving to the lowest-numbered one.
+TEST_F(EngineTest, WithOnlyGhostsUsableTheCurrentGroupIsKept) {
+  MapId m = make_map(2);
+  report_status(m, {true, true}, true, 1, {1, 2});
+  for (PathId p : {path_ids[0], path_ids[1]}) {
+    engine.on_check_started(p, clock.now());
+    engine.on_check_result(p, CheckVerdict::Ghost, clock.now());
+  }
+  take();
+  // The kernel carries I/O on group 2 (as after a failover).
+  report_status(m, {true, true}, true, 2, {1, 2});
+  clock.advance(5s);
+  engine.tick(clock.now());
+  auto a = take();
+  EXPECT_EQ(count(a, Kind::SwitchGroup), 0u) << "both ghosts: no reason to leave group 2";
+  EXPECT_EQ(engine.maps().at(m).current_group, 2);
+  // A check finds path 1 up: its group is better now.
+  engine.on_check_started(path_ids[0], clock.now());
+  engine.on_check_result(path_ids[0], CheckVerdict::Up, clock.now());
+  a = take();
+  ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
+  EXPECT_EQ(engine.maps().at(m).current_group, 1);
+}
+
 TEST_F(EngineTest, RunningOutOfSlotsIsCountedNotFatal) {
   for (uint32_t i = 0; i < limits.max_paths; ++i)
     ASSERT_NE(engine.add_path("sd" + std::to_string(i), {8, i}, "w", CheckerKind::Tur, clock.now()), kNoSlot);
