@@ -30,7 +30,7 @@ enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
 struct NoPathRetry {
   enum class Kind : uint8_t { Queue, Fail, Checks, Time };
   Kind kind = Kind::Time;
-  uint32_t checks = 0;        // Kind::Checks: fail after this many rounds with no path
+  uint32_t checks = 0;        // Kind::Checks: fail after this many polling intervals with no path
   Seconds duration{300};      // Kind::Time: fail after queueing this long
   friend bool operator==(const NoPathRetry&, const NoPathRetry&) = default;
 };

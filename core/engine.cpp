@@ -31,8 +31,7 @@ void Engine::init(const Limits& limits, const Timing& timing) {
 
 // ---------------------------------------------------------------- topology
 
-MapId Engine::add_map(std::string_view name, std::string_view wwid, const MapSettings& settings,
-                      MonoTime now) {
+MapId Engine::add_map(std::string_view name, std::string_view wwid, const MapSettings& settings) {
   MapId id = maps_.acquire();
   if (id == kNoSlot) {
     ++counters_.maps_refused;
@@ -46,7 +45,6 @@ MapId Engine::add_map(std::string_view name, std::string_view wwid, const MapSet
   }
   m.settings = settings;
   m.queueing = settings.no_path_retry.kind != NoPathRetry::Kind::Fail;
-  m.last_down_round = now;
   member_count_[id] = 0;
   return id;
 }
@@ -249,6 +247,19 @@ void Engine::tick(MonoTime now) {
   maps_.for_each([&](MapId id, Map&) { update_map(id, now, kNoSlot); });
 }
 
+// How long a map with no usable path queues. N checks means what it means
+// in multipath-tools (N times polling_interval, whatever the failed paths'
+// own check interval), so a migrated configuration keeps its meaning.
+Duration Engine::queue_limit(const NoPathRetry& retry) const {
+  switch (retry.kind) {
+    case NoPathRetry::Kind::Queue: return Duration::max();
+    case NoPathRetry::Kind::Fail: return Duration::zero();
+    case NoPathRetry::Kind::Checks: return Duration(timing_.polling_interval) * retry.checks;
+    case NoPathRetry::Kind::Time: return Duration(retry.duration);
+  }
+  return Duration::zero();
+}
+
 MonoTime Engine::next_wakeup() const {
   MonoTime next = MonoTime::max();
   const Duration timeout = timing_.checker_timeout;
@@ -257,7 +268,8 @@ MonoTime Engine::next_wakeup() const {
     if (!p.check_in_flight && probes_transport(p)) next = std::min(next, p.next_probe);
   });
   maps_.for_each([&](MapId, const Map& m) {
-    if (m.all_down && m.queueing) next = std::min(next, m.last_down_round + Duration(timing_.failed_polling_interval));
+    if (m.all_down && m.queueing && m.settings.no_path_retry.kind != NoPathRetry::Kind::Queue)
+      next = std::min(next, m.all_down_since + queue_limit(m.settings.no_path_retry));
     if (m.failback_pending) next = std::min(next, m.failback_due);
   });
   return next;
@@ -430,15 +442,9 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
     if (!m.all_down) {
       m.all_down = true;
       m.all_down_since = now;
-      m.last_down_round = now;
-      m.down_rounds = 0;
-    } else if (now - m.last_down_round >= Duration(timing_.failed_polling_interval)) {
-      ++m.down_rounds;
-      m.last_down_round = now;
     }
     bool exhausted = !may_queue ||
-                     (retry.kind == NoPathRetry::Kind::Checks && m.down_rounds >= retry.checks) ||
-                     (retry.kind == NoPathRetry::Kind::Time && now - m.all_down_since >= Duration(retry.duration));
+                     (retry.kind != NoPathRetry::Kind::Queue && now - m.all_down_since >= queue_limit(retry));
     if (exhausted && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
       m.queueing = false;
       m.retry_exhausted = true;

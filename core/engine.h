@@ -58,7 +58,7 @@ class Engine {
   void set_timing(const Timing& timing) { timing_ = timing; }
 
   // --- Topology (control plane: discovery and reconfigure) ---
-  MapId add_map(std::string_view name, std::string_view wwid, const MapSettings& settings, MonoTime now);
+  MapId add_map(std::string_view name, std::string_view wwid, const MapSettings& settings);
   void remove_map(MapId map);
   MapId find_map_by_name(std::string_view name) const;
   MapId find_map_by_wwid(std::string_view wwid) const;
@@ -141,6 +141,7 @@ class Engine {
   // The group that should carry I/O: the first with an up path, else, when
   // every usable path is a ghost, the current group if it has one (see .cpp).
   uint16_t best_group(MapId id) const;
+  Duration queue_limit(const NoPathRetry& retry) const;
   Duration interval_for(const Path& p) const;
   bool probes_transport(const Path& p) const;
 

@@ -132,8 +132,6 @@ struct Map {
   // All paths down
   bool all_down = false;
   MonoTime all_down_since{0};
-  uint32_t down_rounds = 0;      // check rounds seen with no usable path
-  MonoTime last_down_round{0};
   bool retry_exhausted = false;  // no_path_retry ran out: I/O fails until a path returns
   bool queueing_disabled_by_admin = false;
 

@@ -47,7 +47,7 @@ void TopologyExec::adopt(const adapters::DmMapInfo& info, bool at_start) {
                   own.wwid.data(), m.name.c_str());
     if (m.in_kernel || m.name != std::string_view(info.name)) return;
   } else {
-    id = engine.add_map(info.name, own.wwid, core::settings_for(ctx_.config, own.wwid), ctx_.now());
+    id = engine.add_map(info.name, own.wwid, core::settings_for(ctx_.config, own.wwid));
     if (id == core::kNoSlot) {
       log_error("map", "cannot adopt %s: no free map slot (limits.max_maps %u)", info.name,
                 ctx_.config.limits.max_maps);
@@ -411,7 +411,7 @@ core::MapId TopologyExec::map_for_wwid(std::string_view wwid) {
   core::NameChoice choice = core::choose_map_name(
       ctx_.config, ctx_.names.bindings(), wwid, [&](std::string_view n) { return name_taken(n, wwid); },
       name_scratch_);
-  id = engine.add_map(take_name(choice, wwid), wwid, core::settings_for(ctx_.config, wwid), ctx_.now());
+  id = engine.add_map(take_name(choice, wwid), wwid, core::settings_for(ctx_.config, wwid));
   if (id == core::kNoSlot)
     log_error("map", "no map for %.*s: no free map slot (limits.max_maps %u)", len(wwid), wwid.data(),
               ctx_.config.limits.max_maps);

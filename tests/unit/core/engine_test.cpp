@@ -28,7 +28,7 @@ class EngineTest : public ::testing::Test {
 
   // A map in the kernel with `n` paths in one group, all checked Up and active.
   MapId make_map(unsigned n, MapSettings settings = {}) {
-    MapId m = engine.add_map("mpatha", "naa.1", settings, clock.now());
+    MapId m = engine.add_map("mpatha", "naa.1", settings);
     for (unsigned i = 0; i < n; ++i) {
       std::string dev = "sd" + std::string(1, static_cast<char>('a' + i));
       PathId p = engine.add_path(dev, DevT{8, 16 * i}, "naa.1", CheckerKind::Tur, clock.now());
@@ -241,14 +241,33 @@ TEST_F(EngineTest, NoPathRetryByChecksAndFailAndQueue) {
   MapId m = make_map(1, checks);
   clock.advance(5s);
   check_all(CheckVerdict::Down);
-  int rounds = 0;
-  while (count(take(), Kind::FailIfNoPath) == 0 && rounds < 10) {
+  // 3 checks as multipath-tools counts them: 3 polling intervals (15 s),
+  // although the failed path is checked every second.
+  int seconds = 0;
+  while (count(take(), Kind::FailIfNoPath) == 0 && seconds < 60) {
     clock.advance(1s);
     check_all(CheckVerdict::Down);
-    ++rounds;
+    ++seconds;
   }
-  EXPECT_EQ(rounds, 3);
+  EXPECT_EQ(seconds, 15);
   EXPECT_FALSE(engine.maps().at(m).queueing);
+}
+
+// With no check due, the engine still wakes when queueing must stop.
+TEST_F(EngineTest, NoPathRetryEndsAtItsTimeWithoutACheck) {
+  MapSettings checks;
+  checks.no_path_retry.kind = NoPathRetry::Kind::Checks;
+  checks.no_path_retry.checks = 2;
+  make_map(1, checks);
+  clock.advance(5s);
+  check_all(CheckVerdict::Down);
+  take();
+  clock.advance(9s);
+  engine.tick(clock.now());
+  EXPECT_EQ(count(take(), Kind::FailIfNoPath), 0u);
+  clock.advance(1s);
+  engine.tick(clock.now());
+  EXPECT_EQ(count(take(), Kind::FailIfNoPath), 1u);
 }
 
 TEST_F(EngineTest, NoPathRetryFailStopsQueueingAtOnce) {
