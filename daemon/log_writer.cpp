@@ -67,8 +67,6 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
                    file_problem_)) {
       notes_ += file_.notes();
       if (file_.direct() && !file_.nowait()) notes_ += "no RWF_NOWAIT on this filesystem; ";
-    } else {
-      notes_ += "no log file; ";
     }
   }
   if (!options.journal_socket.empty()) {
@@ -98,8 +96,7 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
 bool LogWriter::start(core::Error& err) {
   stop_.store(false);
   if (file_.is_open() && !file_.start(file_problem_)) {
-    file_.close();
-    notes_ += notes_.empty() ? "no log file" : "; no log file";
+    file_.close();  // log_start says so, with file_problem()
   }
   try {
     thread_ = std::thread([this] { thread_main(); });
