@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/fixed_string.h"
 #include "core/model.h"
+#include "core/startup.h"
 #include "core/triple_index.h"
 
 namespace pk::core {
@@ -113,6 +114,7 @@ struct DaemonStatus {
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
   NameFileUse bindings_file, wwids_file;
+  StartupReport startup;        // what the daemon started without, and why (core/startup.h)
 };
 
 struct Snapshot {

@@ -463,6 +463,21 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
     files.name_file("wwids", st.wwids_file);
     files.close();
   }
+  o.flag("degraded", st.startup.degraded());
+  FixedWriter& list = o.key("started_without");
+  list.ch('[');
+  for (size_t i = 0; i < st.startup.size(); ++i) {
+    const Degradation& d = st.startup[i];
+    const StartupRule& rule = startup_rule(d.step);
+    if (i) list.ch(',');
+    Object item(list);
+    item.str("part", rule.key);
+    item.str("what", rule.what);
+    item.str("reason", d.reason.view());
+    item.str("effect", rule.effect);
+    item.close();
+  }
+  list.ch(']');
   o.close();
   return finish(doc, w);
 }

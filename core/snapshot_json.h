@@ -32,7 +32,9 @@ inline constexpr unsigned kJsonVersion = 1;
 // topology (its entry and at most one group object).
 inline constexpr size_t kPathJsonMaxBytes = 800;
 inline constexpr size_t kMapJsonMaxBytes = 1500;
-inline constexpr size_t kStatusJsonMaxBytes = 4096;
+// Status: its counters, plus what the daemon started without (each entry a
+// reason of up to 255 bytes and its effect, about 600 bytes).
+inline constexpr size_t kStatusJsonMaxBytes = 4096 + StartupReport::kCapacity * 640;
 
 // A buffer size that holds any document of a snapshot within these limits.
 size_t json_capacity(uint32_t max_paths, uint32_t max_maps);

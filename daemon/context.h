@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/startup.h"
 #include "daemon/name_files.h"
 #include "daemon/notify.h"
 
@@ -29,7 +30,7 @@ namespace pk::daemon {
 struct Options {
   std::string config_path;         // "" = built-in defaults
   bool foreground = false;
-  bool allow_unlocked_memory = false;  // start even if mlockall fails
+  bool allow_unlocked_memory = false;  // kept for scripts: the daemon starts unlocked anyway, and says so
   std::string sysfs_root = "/sys";
   std::string dev_root = "/dev";
   NameFilesOptions name_files;  // where multipath-tools' bindings are; retry pace
@@ -45,6 +46,8 @@ struct Platform {
   const core::Clock* clock = nullptr;  // nullptr: CLOCK_MONOTONIC
   bool process_setup = true;           // heap reserve, mlockall, IO_FLUSHER, oom_score_adj
   bool dbus = true;                    // org.pathkeeper.PathKeeper1 on the system bus
+  // Tests: an mlockall that fails. Empty: the real one (with process_setup).
+  std::function<bool(core::Error&)> lock_memory;
 };
 
 struct Context {
@@ -62,6 +65,7 @@ struct Context {
   NameFiles names;  // friendly names (bindings) and the wwids file
 
   bool ready = false;  // READY sent: from here on, the memory rule holds
+  core::StartupReport startup;  // what the daemon started without, and why
   bool dirty = true;   // something changed that readers should see
   uint64_t dm_errors = 0;
   uint64_t reconfigures = 0;

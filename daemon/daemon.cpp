@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <tuple>
 
 #include "core/text.h"
@@ -84,33 +85,44 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   started_ = ctx_.now();
 
   // Memory first, so every later allocation comes from locked, present pages.
+  // Each of these protects recovery under memory pressure; without one the
+  // daemon still builds and checks maps, so it starts and says so.
+  core::Error why;
   if (ctx_.platform.process_setup) {
     prepare_heap();
     set_thread_stack_size(kThreadStackBytes);
-    if (!lock_memory(err)) {
-      if (!ctx_.options.allow_unlocked_memory) return false;
-      log_warning("memory", "%s; continuing unlocked as --allow-unlocked-memory asks", err.c_str());
-      err.clear();
-    }
-    core::Error soft;
-    if (!mark_io_flusher(soft)) log_warning("memory", "%s", soft.c_str());
-    if (!protect_from_oom(soft)) log_warning("memory", "%s", soft.c_str());
+  }
+  std::function<bool(core::Error&)> lock = ctx_.platform.lock_memory;
+  if (!lock && ctx_.platform.process_setup) lock = lock_memory;
+  if (lock && !lock(why)) degrade(core::StartupStep::MemoryLock, why);
+  if (ctx_.platform.process_setup) {
+    if (!mark_io_flusher(why)) degrade(core::StartupStep::IoFlusher, why);
+    if (!protect_from_oom(why)) degrade(core::StartupStep::OomProtection, why);
   }
 
   phases_.memory = ctx_.now();
 
   // From here on log records go through the preallocated ring to the file,
-  // journald and (in the foreground) stderr; a log file on a multipath
-  // device is refused here (it could deadlock the daemon).
-  if (!log_start(ctx_.config.logging, ctx_.config.limits.log_records, ctx_.options.foreground, err)) return false;
+  // journald and (in the foreground) stderr. A log file that cannot be had
+  // (a full or read-only disk, a file on a multipath map, which could
+  // deadlock the daemon) is left out.
+  if (!log_start(ctx_.config.logging, ctx_.config.limits.log_records, ctx_.options.foreground, err))
+    return stop(core::StartupStep::EventLoop);
+  if (!log_degraded().file.empty()) degrade(core::StartupStep::LogFile, log_degraded().file);
+  if (!log_degraded().writer.empty()) degrade(core::StartupStep::LogWriter, log_degraded().writer);
 
   const core::Limits& lim = ctx_.config.limits;
   ctx_.engine.init(lim, ctx_.config.timing);
   actions_.init(lim);
-  if (!topology_.init(err)) return false;
+  if (!topology_.init(err)) return stop(core::StartupStep::DeviceMapper);
   // Names first (adoption and discovery name maps), and the writer thread of
   // their files, like every thread, before READY.
-  if (!ctx_.names.open(ctx_.config, ctx_.options.name_files, err) || !ctx_.names.start(err)) return false;
+  ctx_.names.open(ctx_.config, ctx_.options.name_files);
+  if (!ctx_.names.friendly_refused().empty()) {
+    degrade(core::StartupStep::BindingsFile, ctx_.names.friendly_refused());
+    ctx_.config.user_friendly_names = false;  // what the planner reads
+  }
+  if (!ctx_.names.start(why)) degrade(core::StartupStep::NameFilesWriter, why);
   publisher_.init(lim, started_);
   completion_capacity_ = 256;
   completions_ = std::make_unique<checkers::Completion[]>(completion_capacity_);
@@ -120,24 +132,27 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   if (sysfs < 0 || ctx_.dev_fd < 0) {
     err.set("cannot open %s or %s: %s", ctx_.options.sysfs_root.c_str(), ctx_.options.dev_root.c_str(),
             std::strerror(errno));
-    return false;
+    if (sysfs >= 0) ::close(sysfs);
+    return stop(core::StartupStep::SystemTrees);
   }
   ctx_.sysfs = adapters::Sysfs(sysfs);
-  if (!ctx_.alua.init(lim.max_paths, sysfs, err)) return false;
+  if (!ctx_.alua.init(lim.max_paths, sysfs, err)) return stop(core::StartupStep::SystemTrees);
 
   // Large enough to list every DM device the host may have, or to read the
   // status of a full map, whichever is more.
   ctx_.dm = ctx_.platform.make_dm();
-  if (!ctx_.dm->open(adapters::dm_buffer_bytes(lim.max_maps + 256, lim.max_paths_per_map), err)) return false;
+  if (!ctx_.dm->open(adapters::dm_buffer_bytes(lim.max_maps + 256, lim.max_paths_per_map), err))
+    return stop(core::StartupStep::DeviceMapper);
   ctx_.udev = ctx_.platform.make_devices();
-  if (!ctx_.udev->open(err)) return false;
-  if (!open_checkers(err) || !open_loop(err)) return false;
+  if (!ctx_.udev->open(err)) return stop(core::StartupStep::DeviceDiscovery);
+  if (!open_checkers(err)) return stop(core::StartupStep::Checkers);
+  if (!open_loop(err)) return stop(core::StartupStep::EventLoop);
 
   ctx_.notify.open();
   ctx_.notify.status("discovering paths");
   topology_.adopt_existing_maps();
   if (!ctx_.udev->enumerate([this](const adapters::BlockDevice& d) { topology_.on_block_device(d); }, err))
-    return false;
+    return stop(core::StartupStep::DeviceDiscovery);
   phases_.discovery = ctx_.now();
   topology_.resolve_maps();
   ctx_.engine.maps().for_each([this](core::MapId id, const core::Map& m) {
@@ -148,9 +163,10 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
 
   if (!commands_.open()) {
     err.set("cannot create the command channel: %s", std::strerror(errno));
-    return false;
+    return stop(core::StartupStep::EventLoop);
   }
-  if (!watch(epoll_fd_, commands_.commands_fd(), tag(Source::Commands), err)) return false;
+  if (!watch(epoll_fd_, commands_.commands_fd(), tag(Source::Commands), err))
+    return stop(core::StartupStep::EventLoop);
   command_handler_.set_reconfigure([this](core::Error& e) { return reconfigure(e); });
   service_ = std::make_unique<ipc::Service>();
   ipc::ServiceOptions service_options;
@@ -158,16 +174,38 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   service_options.dbus.log = [](int priority, const char* text) {
     log_write(static_cast<LogLevel>(priority), "dbus", "%s", text);
   };
-  if (!service_->init(ctx_.config, publisher_.exchange(), commands_, err, service_options)) return false;
+  if (!service_->init(ctx_.config, publisher_.exchange(), commands_, err, service_options))
+    return stop(service_->problems().another_daemon ? core::StartupStep::AnotherDaemon
+                                                    : core::StartupStep::EventLoop);
+  const ipc::Service::Problems& service_problems = service_->problems();
+  if (!service_problems.socket.empty()) degrade(core::StartupStep::ControlSocket, service_problems.socket);
+  if (!service_problems.group.empty()) degrade(core::StartupStep::ControlGroup, service_problems.group);
   service_->set_config_text(dump_config_yaml(ctx_.config));
   publisher_.set_service(service_.get());
-  service_thread_ = std::thread([this] {
-    prefault_stack(256 * 1024);
-    service_->run(stop_);
-  });
+  try {
+    service_thread_ = std::thread([this] {
+      prefault_stack(256 * 1024);
+      service_->run(stop_);
+    });
+  } catch (const std::system_error& e) {
+    // Maps are built and checked without it; only operators lose their way in.
+    why.set("cannot start the service thread (control socket and D-Bus): %s", e.what());
+    degrade(core::StartupStep::ControlSocket, why);
+  }
 
   seal();
   return true;
+}
+
+void Daemon::degrade(core::StartupStep step, const core::Error& why) {
+  const core::StartupRule& rule = core::startup_rule(step);
+  if (ctx_.startup.failed(step, why.view()) == core::StartupVerdict::Degrade)
+    log_warning("daemon", "starting without %s: %s; %s", rule.what, why.c_str(), rule.effect);
+}
+
+bool Daemon::stop(core::StartupStep step) {
+  stopped_at_ = &core::startup_rule(step);
+  return false;
 }
 
 bool Daemon::open_checkers(core::Error& err) {
@@ -211,17 +249,34 @@ bool Daemon::open_loop(core::Error& err) {
 
 void Daemon::seal() {
   prefault_stack(256 * 1024);
-  if (ctx_.platform.process_setup) reserve_heap(ctx_.config.limits.heap_reserve_bytes);
+  if (ctx_.platform.process_setup && !reserve_heap(ctx_.config.limits.heap_reserve_bytes)) {
+    core::Error why;
+    why.set("cannot allocate the heap reserve of %llu KiB",
+            static_cast<unsigned long long>(ctx_.config.limits.heap_reserve_bytes / 1024));
+    degrade(core::StartupStep::HeapReserve, why);
+  }
   publisher_.publish(true);
   publisher_.seal();
   ctx_.ready = true;
   const SelfMeasure& at_ready = publisher_.measured_at_ready();
-  char text[160];
-  std::snprintf(text, sizeof text, "checking %u paths in %u maps", ctx_.engine.paths().used(),
-                ctx_.engine.maps().used());
-  ctx_.notify.ready(text);
-  log_info("daemon", "ready: %s; %u threads, %llu KiB locked", text, at_ready.threads,
-           static_cast<unsigned long long>(at_ready.locked_bytes / 1024));
+  char text[1024];
+  core::FixedWriter w(std::span<char>(text, sizeof text - 1));
+  w.text("checking ").number(ctx_.engine.paths().used()).text(" paths in ").number(ctx_.engine.maps().used());
+  w.text(" maps");
+  if (ctx_.startup.degraded()) {
+    w.text("; ");
+    ctx_.startup.describe(w);
+  }
+  text[w.size()] = '\0';
+  ctx_.notify.ready(w.view());
+  log_info("daemon", "ready: checking %u paths in %u maps; %u threads, %llu KiB locked", ctx_.engine.paths().used(),
+           ctx_.engine.maps().used(), at_ready.threads, static_cast<unsigned long long>(at_ready.locked_bytes / 1024));
+  // Said again at READY, where an operator looks first.
+  for (size_t i = 0; i < ctx_.startup.size(); ++i) {
+    const core::Degradation& d = ctx_.startup[i];
+    const core::StartupRule& rule = core::startup_rule(d.step);
+    log_warning("daemon", "ready without %s: %s; %s", rule.what, d.reason.c_str(), rule.effect);
+  }
   auto ms = [](core::Duration d) { return static_cast<long long>(d.count() / 1000000); };
   const core::MonoTime t = ctx_.now();
   log_info("daemon", "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
@@ -370,6 +425,10 @@ bool Daemon::reconfigure(core::Error& err) {
     if (*now != *run)
       log_warning("config", "%s changes at the next start; %s stays in use", key, run->c_str());
     *now = *run;
+  }
+  if (fresh.user_friendly_names && !ctx_.names.friendly_refused().empty()) {
+    log_warning("config", "user_friendly_names stays off until a restart: %s", ctx_.names.friendly_refused().c_str());
+    fresh.user_friendly_names = false;
   }
   core::Config before = std::move(ctx_.config);
   ctx_.config = std::move(fresh);

@@ -50,8 +50,17 @@ class Daemon {
   const core::Engine& engine() const { return ctx_.engine; }
   const SelfMeasure& measured_at_ready() const { return publisher_.measured_at_ready(); }
   const NameFiles& names() const { return ctx_.names; }
+  // What the daemon started without, and why (core/startup.h).
+  const core::StartupReport& startup() const { return ctx_.startup; }
+  // After init failed: the rule that stopped it (what it could not do without, and why).
+  const core::StartupRule* stopped_at() const { return stopped_at_; }
 
  private:
+  // A start-up step failed and the daemon goes on without it: recorded,
+  // logged now and again at READY.
+  void degrade(core::StartupStep step, const core::Error& why);
+  // A start-up step failed that the daemon cannot do without: init returns false.
+  bool stop(core::StartupStep step);
   bool open_loop(core::Error& err);
   bool open_checkers(core::Error& err);
   void seal();
@@ -82,6 +91,7 @@ class Daemon {
   core::MonoTime last_watchdog_{0};
   int64_t timer_armed_ns_ = -1;  // the deadline the timerfd holds: not set again unchanged
   core::MonoTime started_{0};
+  const core::StartupRule* stopped_at_ = nullptr;
   // When each start-up phase ended, for the "ready in" log line.
   struct StartupPhases {
     core::MonoTime memory{0}, discovery{0}, maps{0};

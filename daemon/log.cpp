@@ -34,6 +34,7 @@ std::atomic<uint32_t> g_inflight{0};
 core::LogRing* g_last_ring = nullptr;
 LogWriter* g_last_writer = nullptr;
 std::string g_file;
+LogDegraded g_degraded;
 bool g_atexit = false;
 
 int64_t realtime_ns() {
@@ -145,36 +146,54 @@ bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground
     err.set("logging is started already");
     return false;
   }
+  g_degraded = {};
   std::string file = cfg.file.empty() ? std::string(PK_LOGDIR) + "/pathkeeperd.log" : cfg.file;
-  if (!check_log_placement(file, options.sysfs_root, err)) return false;
+  // A log file on a multipath map could wait on the very paths being
+  // restored: never used, and the daemon logs elsewhere.
+  bool file_allowed = check_log_placement(file, options.sysfs_root, g_degraded.file);
 
   delete g_last_writer;
   delete g_last_ring;
   g_last_writer = nullptr;
+  g_last_ring = nullptr;
+  g_file.clear();
   auto* ring = new core::LogRing;
   ring->init(records);
-  g_last_ring = ring;
   auto* writer = new LogWriter;
   LogWriterOptions wo;
-  wo.file = file;
+  wo.file = file_allowed ? file : std::string();
   wo.file_size_bytes = cfg.file_size_bytes;
   wo.staging_pages = options.staging_pages;
   wo.journal_socket = cfg.journal ? options.journal_socket : std::string();
   wo.stderr_fd = foreground ? options.stderr_fd : -1;
-  if (!writer->open(wo, *ring, err) || !writer->start(err)) {
+  if (!writer->open(wo, *ring, g_degraded.writer) || !writer->start(g_degraded.writer)) {
+    // No writer: every record goes straight to stderr, as before log_start.
+    if (!writer->file_problem().empty()) g_degraded.file = writer->file_problem();
+    if (g_degraded.file.empty()) g_degraded.file.set("no log writer thread to write %s", file.c_str());
     delete writer;
-    return false;
+    delete ring;
+    log_warning("log", "%s; logging straight to stderr", g_degraded.writer.c_str());
+    return true;
   }
+  if (!writer->file_problem().empty()) g_degraded.file = writer->file_problem();
+  g_last_ring = ring;
   g_last_writer = writer;
-  g_file = file;
+  if (g_degraded.file.empty()) g_file = file;
   g_writer.store(writer, std::memory_order_seq_cst);
   g_ring.store(ring, std::memory_order_seq_cst);
   if (!g_atexit) {
     g_atexit = std::atexit(log_stop) == 0;
   }
-  log_info("log", "%s: %s; %u records in the ring", file.c_str(), writer->notes().c_str(), ring->capacity());
+  if (g_degraded.file.empty()) {
+    log_info("log", "%s: %s; %u records in the ring", file.c_str(), writer->notes().c_str(), ring->capacity());
+  } else {
+    log_warning("log", "no log file: %s; %s; %u records in the ring", g_degraded.file.c_str(),
+                writer->notes().c_str(), ring->capacity());
+  }
   return true;
 }
+
+const LogDegraded& log_degraded() { return g_degraded; }
 
 void log_stop() {
   if (g_ring.load() == nullptr) return;

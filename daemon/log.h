@@ -63,9 +63,23 @@ LogCounters log_counters();
 // `records` records and the file's staging pages, creates or adopts the log
 // file at its full size (cfg.file, "" = PK_LOGDIR/pathkeeperd.log), speaks to
 // journald when cfg.journal and journald listens, writes stderr when
-// `foreground`; starts the writer thread. Refuses (false, with the reason) a
-// log file on a multipath map or on a device below or above one.
+// `foreground`; starts the writer thread.
+//
+// Logging degrades, it never stops the daemon: a log file that cannot be
+// made (a full or read-only disk, a folder that cannot be created, no
+// permission, someone else's file, a file on a multipath map or on a device
+// below or above one) is left out, and records go on to journald, stderr and
+// the ring; a writer thread that cannot start leaves records going straight
+// to stderr. log_degraded() says which and why. False only when logging was
+// started already.
 bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground, core::Error& err);
+
+// What log_start had to do without; empty when nothing.
+struct LogDegraded {
+  core::Error file;    // why there is no log file
+  core::Error writer;  // why there is no writer thread (records go straight to stderr)
+};
+const LogDegraded& log_degraded();
 
 // What tests and the lab change; the daemon uses the defaults.
 struct LogStartOptions {

@@ -212,6 +212,20 @@ uint64_t LogFileSink::unreported_drops() const {
 
 bool LogFileSink::open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns,
                        core::Error& err) {
+  path_ = path;
+  if (open_or_create(path, file_bytes, staging_pages, now_ns, err)) return true;
+  close();
+  return false;
+}
+
+void LogFileSink::close() {
+  if (thread_.joinable() || io_->fd < 0) return;
+  ::close(io_->fd);
+  io_->fd = -1;
+}
+
+bool LogFileSink::open_or_create(const std::string& path, uint64_t file_bytes, uint32_t staging_pages,
+                                 int64_t now_ns, core::Error& err) {
   std::string dir = parent_dir(path);
   // The folder and any missing parent: the last one is the log's own (0750).
   for (size_t slash = 1; slash != std::string::npos;) {
@@ -298,18 +312,24 @@ bool LogFileSink::open(const std::string& path, uint64_t file_bytes, uint32_t st
       notes_ += "the log file was " + human_bytes(static_cast<uint64_t>(st.st_size)) + ", is now " +
                 human_bytes(want.file_bytes()) + " (its records are gone); ";
     }
-    if (!create(want.file_bytes(), now_ns, err)) return false;
+    if (!create(want.file_bytes(), now_ns, err)) {
+      // Half made (a full disk, a size limit): empty, it gives its blocks
+      // back and is made afresh next time instead of being taken for
+      // someone else's file.
+      [[maybe_unused]] int rc = ::ftruncate(io.fd, 0);
+      return false;
+    }
   }
   return true;
 }
 
 namespace {
-bool write_all(int fd, const char* data, size_t size, uint64_t offset, core::Error& err) {
+bool write_all(int fd, const char* data, size_t size, uint64_t offset, const std::string& path, core::Error& err) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      err.set("cannot write the log file: %s", n < 0 ? std::strerror(errno) : "no progress");
+      err.set("cannot write the log file %s: %s", path.c_str(), n < 0 ? std::strerror(errno) : "no progress");
       return false;
     }
     data += n;
@@ -326,25 +346,27 @@ bool LogFileSink::create(uint64_t file_bytes, int64_t now_ns, core::Error& err) 
   Io& io = *io_;
   io.header = core::log_file_geometry(file_bytes, now_ns);
   if (::ftruncate(io.fd, static_cast<off_t>(file_bytes)) != 0) {
-    err.set("cannot size the log file to %s: %s", human_bytes(file_bytes).c_str(), std::strerror(errno));
+    err.set("cannot size the log file %s to %s: %s", path_.c_str(), human_bytes(file_bytes).c_str(),
+            std::strerror(errno));
     return false;
   }
   if (::fallocate(io.fd, 0, 0, static_cast<off_t>(file_bytes)) != 0 && errno != EOPNOTSUPP) {
-    err.set("cannot allocate %s for the log file: %s", human_bytes(file_bytes).c_str(), std::strerror(errno));
+    err.set("cannot allocate %s for the log file %s: %s", human_bytes(file_bytes).c_str(), path_.c_str(),
+            std::strerror(errno));
     return false;
   }
   size_t chunk = size_t{io.npages} * core::kLogFileBlock;
   std::memset(io.pages, 0, chunk);
   for (uint64_t off = core::kLogFileBlock; off < file_bytes; off += chunk) {
-    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off,
+    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off, path_,
                    err))
       return false;
   }
   core::encode_log_file_header(io.header,
                                std::span<char, core::kLogFileBlock>(io.pages, core::kLogFileBlock));
-  if (!write_all(io.fd, io.pages, core::kLogFileBlock, 0, err)) return false;
+  if (!write_all(io.fd, io.pages, core::kLogFileBlock, 0, path_, err)) return false;
   if (::fdatasync(io.fd) != 0) {
-    err.set("cannot sync the new log file: %s", std::strerror(errno));
+    err.set("cannot sync the new log file %s: %s", path_.c_str(), std::strerror(errno));
     return false;
   }
   std::memset(io.pages, 0, core::kLogFileBlock);

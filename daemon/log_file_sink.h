@@ -58,10 +58,14 @@ class LogFileSink {
 
   // Start-up: opens or creates `path` at `file_bytes` (whole 4 KiB blocks).
   // `now_ns` stamps a new file. What open noticed (a new file, a resized one,
-  // no RWF_NOWAIT) is in notes().
+  // no RWF_NOWAIT) is in notes(). On failure nothing stays open, and a file
+  // it was making is emptied again: on a full disk the blocks it took are
+  // given back, and the next start makes the file afresh.
   bool open(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns,
             core::Error& err);
   bool is_open() const;
+  // Start-up, before start() or after it failed: the file is given up.
+  void close();
   // The I/O thread; stop() gives it `grace_ns` to write what is staged.
   bool start(core::Error& err);
   void stop(int64_t grace_ns);
@@ -97,12 +101,15 @@ class LogFileSink {
  private:
   struct Io;  // what the I/O thread touches: left behind with it if it never comes back
 
+  bool open_or_create(const std::string& path, uint64_t file_bytes, uint32_t staging_pages, int64_t now_ns,
+                      core::Error& err);
   bool create(uint64_t file_bytes, int64_t now_ns, core::Error& err);
   bool adopt(core::Error& err);
   bool publish();
 
   Io* io_;
   std::thread thread_;
+  std::string path_;
   std::string notes_;
   // Writer thread: the page being filled.
   char* open_ = nullptr;

@@ -63,11 +63,11 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
     return false;
   }
   if (!options.file.empty()) {
-    if (!file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME),
-                    err))
-      return false;
-    notes_ += file_.notes();
-    if (file_.direct() && !file_.nowait()) notes_ += "no RWF_NOWAIT on this filesystem; ";
+    if (file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME),
+                   file_problem_)) {
+      notes_ += file_.notes();
+      if (file_.direct() && !file_.nowait()) notes_ += "no RWF_NOWAIT on this filesystem; ";
+    }
   }
   if (!options.journal_socket.empty()) {
     core::Error why;
@@ -95,7 +95,9 @@ bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core:
 
 bool LogWriter::start(core::Error& err) {
   stop_.store(false);
-  if (file_.is_open() && !file_.start(err)) return false;
+  if (file_.is_open() && !file_.start(file_problem_)) {
+    file_.close();  // log_start says so, with file_problem()
+  }
   try {
     thread_ = std::thread([this] { thread_main(); });
   } catch (const std::system_error& e) {

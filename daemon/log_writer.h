@@ -58,9 +58,15 @@ class LogWriter {
   LogWriter(const LogWriter&) = delete;
   LogWriter& operator=(const LogWriter&) = delete;
 
-  // Start-up: opens the sinks (the file must open; journald may be absent).
+  // Start-up: opens the sinks. A file that cannot be made or opened is
+  // given up (file_problem() says why; journald and stderr go on); journald
+  // may be absent. False only when the writer itself cannot run (eventfd).
   bool open(const LogWriterOptions& options, core::LogRing& ring, core::Error& err);
+  // The file's I/O thread (given up with the file if it cannot start), then
+  // the writer's own thread (false when it cannot start).
   bool start(core::Error& err);
+  // Why there is no log file although one was asked for; empty otherwise.
+  const core::Error& file_problem() const { return file_problem_; }
   // Producers, after committing a record: wakes the writer if it sleeps.
   void notify();
   // Drains the ring, tries the file for up to stop_grace_ns, joins.
@@ -100,6 +106,7 @@ class LogWriter {
   std::atomic<bool> stop_{false};
   std::atomic<bool> io_flusher_{false};
   std::string notes_;
+  core::Error file_problem_;
 
   uint64_t ring_drops_reported_ = 0;
   uint64_t stderr_reported_drops_ = 0;

@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "  --check-config FILE      validate FILE, print the problems, exit 0 if it is valid\n"
     "  --foreground             stay attached to the terminal and log to stderr\n"
     "  --log-level LEVEL        error, warning, notice, info (default) or debug\n"
-    "  --allow-unlocked-memory  start even if memory cannot be locked (not for production)\n"
+    "  --allow-unlocked-memory  accepted for old scripts: memory that cannot be locked never\n"
+    "                           stops the daemon (it starts, and says so in status)\n"
     "  --version                print the version\n"
     "  --help                   print this help\n";
 
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
     auto r = pk::daemon::load_config_file(options.config_path, config);
     for (const std::string& w : r.warnings) log_warning("config", "%s", w.c_str());
     if (!r.ok) {
+      // An explicit file that does not load stops the daemon: maps built
+      // from defaults instead could be grouped, named or queue otherwise
+      // than the host expects (core/startup.h, StartupStep::Configuration).
       std::fprintf(stderr, "pathkeeperd: %s\n", r.error.c_str());
       return 1;
     }
@@ -129,8 +133,12 @@ int main(int argc, char** argv) {
   pk::daemon::Daemon daemon;
   pk::core::Error err;
   if (!daemon.init(config, options, err)) {
-    log_error("daemon", "cannot start: %s", err.c_str());
-    std::fprintf(stderr, "pathkeeperd: cannot start: %s\n", err.c_str());
+    // Only what maps cannot do without stops the daemon (core/startup.h).
+    const pk::core::StartupRule* rule = daemon.stopped_at();
+    const char* effect = rule ? rule->effect : "";
+    log_error("daemon", "cannot start: %s%s%s%s", err.c_str(), rule ? " (" : "", effect, rule ? ")" : "");
+    std::fprintf(stderr, "pathkeeperd: cannot start: %s%s%s%s\n", err.c_str(), rule ? " (" : "", effect,
+                 rule ? ")" : "");
     return 1;
   }
   return daemon.run();

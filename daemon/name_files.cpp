@@ -100,20 +100,15 @@ NameFiles::~NameFiles() {
 
 // ---------------------------------------------------------------- start-up
 
-bool NameFiles::open(const core::Config& config, const NameFilesOptions& options, core::Error& err) {
+void NameFiles::open(const core::Config& config, const NameFilesOptions& options) {
   options_ = options;
   friendly_ = config.user_friendly_names;
-  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd_ < 0) {
-    err.set("eventfd: %s", std::strerror(errno));
-    return false;
-  }
-  if (!read_bindings(config, options, err)) return false;
+  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // start() says when there is none
+  read_bindings(config, options);
   read_wwids(config);
-  return true;
 }
 
-bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions& options, core::Error& err) {
+void NameFiles::read_bindings(const core::Config& config, const NameFilesOptions& options) {
   bindings_file_.set(config.bindings_file);
   std::string text, from = bindings_file_.path;
   int error = 0;
@@ -121,9 +116,10 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
   if (error == ENOTDIR) error = ENOENT;  // a folder on the way is a file: no such file either
   if (!ours && error != ENOENT) {
     if (friendly_) {
-      err.set("cannot read the bindings file %s: %s; refusing to give names that may be given already",
-              bindings_file_.path.c_str(), std::strerror(error));
-      return false;
+      // Names given without the file could be given twice: none this run.
+      friendly_refused_.set("cannot read the bindings file %s: %s", bindings_file_.path.c_str(),
+                            std::strerror(error));
+      friendly_ = false;
     }
     // Never written over this run: the names in it would be lost.
     log_warning("names", "cannot read the bindings file %s: %s; it is not written this run",
@@ -164,7 +160,6 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
   bindings_text_cap_ = core::bindings_text_bound(bindings_, bindings_.capacity());
   for (auto& b : bindings_text_) b = std::make_unique<char[]>(bindings_text_cap_);
   if (imported) ++bindings_gen_;  // not in pathkeeper's file yet
-  return true;
 }
 
 void NameFiles::read_wwids(const core::Config& config) {
@@ -198,6 +193,10 @@ void NameFiles::read_wwids(const core::Config& config) {
 }
 
 bool NameFiles::start(core::Error& err) {
+  if (event_fd_ < 0) {
+    err.set("cannot start the name files' writer: eventfd: %s", std::strerror(errno));
+    return false;
+  }
   stop_.store(false);
   if (friendly_ && bindings_gen_ > 0) hand_bindings();
   try {
@@ -254,7 +253,7 @@ void NameFiles::unbind(std::string_view wwid) {
 }
 
 void NameFiles::set_friendly(bool on) {
-  friendly_ = on;
+  friendly_ = on && friendly_refused_.empty();
   if (on && bindings_gen_ > bindings_handed_) hand_bindings();
 }
 

@@ -51,12 +51,17 @@ class NameFiles {
   NameFiles& operator=(const NameFiles&) = delete;
 
   // Start-up: reads the files (every bad line is logged with its number),
-  // sizes the tables and the writer's buffers. Fails when friendly names are
-  // on and pathkeeper's bindings file exists but cannot be read (names would
-  // be given twice).
-  bool open(const core::Config& config, const NameFilesOptions& options, core::Error& err);
+  // sizes the tables and the writer's buffers. With friendly names on, a
+  // bindings file that exists but cannot be read turns them off for this run
+  // (names could be given twice): friendly_refused() says why, maps are named
+  // by their WWID, the file is never written. Never fails.
+  void open(const core::Config& config, const NameFilesOptions& options);
+  // Why friendly names are off this run although asked for; empty otherwise.
+  const core::Error& friendly_refused() const { return friendly_refused_; }
   // Start-up, before READY: the writer thread. What open() found to be
-  // written (names taken from multipath-tools) is written first.
+  // written (names taken from multipath-tools) is written first. False
+  // when the thread cannot start: the files are not written this run
+  // (status shows them pending), names are still given.
   bool start(core::Error& err);
   // Shut-down: one last attempt at what is pending, then the thread ends.
   void stop();
@@ -85,7 +90,7 @@ class NameFiles {
     std::atomic<uint32_t> failure{0};  // step << 16 | errno of the last failure; 0 after a success
   };
 
-  bool read_bindings(const core::Config& config, const NameFilesOptions& options, core::Error& err);
+  void read_bindings(const core::Config& config, const NameFilesOptions& options);
   void read_wwids(const core::Config& config);
   void hand_bindings();  // formats the table into the back buffer and publishes it
   void wake();
@@ -104,6 +109,7 @@ class NameFiles {
   Target bindings_file_, wwids_file_;
   bool friendly_ = false;
   bool bindings_writable_ = true;  // false: it exists but could not be read
+  core::Error friendly_refused_;
   int event_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -42,14 +42,14 @@ void Notifier::send(std::string_view message) {
 }
 
 void Notifier::ready(std::string_view text) {
-  char buf[512];
+  char buf[1024];
   core::FixedWriter w(buf);
   w.text("READY=1\nSTATUS=").text(text);
   send(w.view());
 }
 
 void Notifier::status(std::string_view text) {
-  char buf[512];
+  char buf[1024];
   core::FixedWriter w(buf);
   w.text("STATUS=").text(text);
   send(w.view());

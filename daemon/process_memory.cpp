@@ -76,12 +76,13 @@ void prepare_heap() {
   mallopt(M_TOP_PAD, 1 << 20);     // grow in large steps while still at start-up
 }
 
-void reserve_heap(uint64_t bytes) {
-  if (bytes == 0) return;
+bool reserve_heap(uint64_t bytes) {
+  if (bytes == 0) return true;
   void* reserve = std::malloc(bytes);
-  if (reserve == nullptr) return;
+  if (reserve == nullptr) return false;
   std::memset(reserve, 0, bytes);  // fault every page in
   std::free(reserve);              // back to the free lists, not to the kernel
+  return true;
 }
 
 void set_thread_stack_size(uint64_t bytes) {

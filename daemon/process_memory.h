@@ -22,7 +22,9 @@ void prepare_heap();
 // are allocated, touched and freed, so the control plane's later allocations
 // (reconfigure, uevents, replies) are served from memory that is present and
 // locked. The reserve is free heap at READY, on top of the fixed structures.
-void reserve_heap(uint64_t bytes);
+// False when it could not be allocated (memory locked beyond RLIMIT_MEMLOCK,
+// or simply short).
+bool reserve_heap(uint64_t bytes);
 
 // Threads created from now on get stacks of `bytes`. Under mlockall a thread's
 // whole stack mapping is locked and resident: at glibc's default (the stack

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/text.h"
@@ -68,6 +69,7 @@ void Publisher::fill_status(core::DaemonStatus& st, core::MonoTime t) {
                                                            : std::string_view(ctx_.options.config_path));
   st.last_error.assign(ctx_.last_error.view().substr(0, 255));
   ctx_.names.status(st.bindings_file, st.wwids_file);
+  st.startup = ctx_.startup;
 }
 
 // No allocation.
@@ -168,8 +170,12 @@ void Publisher::update_service_status(const core::Snapshot& s) {
   w.number(down).text(" down");
   if (unchecked) w.text(", ").number(unchecked).text(" not checked yet");
   if (stranded) w.text("; ").number(stranded).text(stranded == 1 ? " map" : " maps").text(" queueing I/O with no path");
-  w.ch('\0');
-  text[sizeof text - 1] = '\0';  // even if the writer ran out of room
+  if (ctx_.startup.degraded()) {
+    // Kept in view for as long as the daemon runs without the part.
+    w.text("; ");
+    ctx_.startup.describe(w);
+  }
+  text[std::min(w.size(), sizeof text - 1)] = '\0';  // even if the writer ran out of room
   if (std::strcmp(text, service_status_) == 0) return;
   std::memcpy(service_status_, text, sizeof text);
   ctx_.notify.status(std::string_view(text));

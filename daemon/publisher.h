@@ -48,7 +48,7 @@ class Publisher {
   core::MonoTime started_{0};
   core::MonoTime last_publish_{0};
   uint64_t published_changes_ = 0;  // engine.changes() in the last snapshot
-  char service_status_[160] = {};   // the STATUS= last sent to systemd
+  char service_status_[960] = {};   // the STATUS= last sent to systemd
   SelfMeasure at_ready_;
   // /proc/self is read at most once a second: at a publish per 100 ms it was
   // a large share of the loop's CPU with many paths.

@@ -275,6 +275,14 @@ PK_GETTER(status_string) {
   return append_string(reply, (pinned(userdata).status.*Member).view());
 }
 
+// What the daemon started without, as STATUS= says it; "" when nothing.
+PK_GETTER(status_started_without) {
+  char text[core::StartupReport::kCapacity * 320];
+  core::FixedWriter w(text);
+  pinned(userdata).status.startup.describe(w);
+  return append_string(reply, w.view());
+}
+
 const core::PathRecord& path_of(void* userdata) { return *static_cast<const core::PathRecord*>(userdata); }
 PK_GETTER(path_dev) { return append_string(reply, path_of(userdata).dev.view()); }
 PK_GETTER(path_devt) { return append_devt(reply, path_of(userdata).devt); }
@@ -461,6 +469,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("Reconfigures", "t", status_u64<&St::reconfigures>, 0, 0),
     SD_BUS_PROPERTY("ConfigSource", "s", status_string<&St::config_source>, 0, 0),
     SD_BUS_PROPERTY("LastError", "s", status_string<&St::last_error>, 0, 0),
+    SD_BUS_PROPERTY("StartedWithout", "s", status_started_without, 0, 0),
     SD_BUS_METHOD_WITH_NAMES("FailPath", "s", SD_BUS_PARAM(dev), "s", SD_BUS_PARAM(message), method_fail_path,
                              kMethod),
     SD_BUS_METHOD_WITH_NAMES("ReinstatePath", "s", SD_BUS_PARAM(dev), "s", SD_BUS_PARAM(message),

@@ -156,6 +156,7 @@ struct Service::Impl {
   ino_t inode = 0;
   dev_t device = 0;
   int listen_fd = -1;
+  bool another_daemon = false;  // setup_socket found one answering
   int epoll_fd = -1;
   int wake_fd = -1;
   int spare_fd = -1;  // given up to accept (then refuse) a client when out of descriptors
@@ -253,6 +254,7 @@ bool Service::Impl::setup_socket(core::Error& err) {
     int e = errno;
     ::close(probe);
     if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
+      another_daemon = true;
       err.set("another daemon answers on %s", path);
       return false;
     }
@@ -728,8 +730,9 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
     err.set("the command channel is not open");
     return false;
   }
-  ControlPolicy policy;
-  if (!resolve_control_policy(config.control_group, policy, err)) return false;
+  problems_ = {};
+  ControlPolicy policy;  // root only, unless control_group resolves
+  if (!resolve_control_policy(config.control_group, policy, problems_.group)) policy = ControlPolicy{};
   s.policy.store(pack_policy(policy));
 
   const std::string& path = config.control_socket;
@@ -757,7 +760,15 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
     return false;
   }
 
-  if (!s.setup_socket(err)) return false;
+  if (!s.setup_socket(problems_.socket)) {
+    if (s.another_daemon) {
+      problems_.another_daemon = true;
+      err = problems_.socket;
+      return false;
+    }
+    close_fd(s.listen_fd);  // D-Bus serves alone
+    s.listen_fd = -1;
+  }
   s.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   s.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -770,6 +781,7 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
     uint64_t tag;
   } const sources[] = {{s.listen_fd, kListenTag}, {commands.results_fd(), kResultsTag}, {s.wake_fd, kWakeTag}};
   for (const auto& src : sources) {
+    if (src.fd < 0) continue;  // no control socket
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = src.tag;

@@ -75,9 +75,25 @@ class Service {
   // missing, removes a stale socket (only when nobody answers on it), binds
   // Config::control_socket (mode 0666: everyone may connect, only root and
   // control_group may change state) and allocates every buffer.
-  // False with a message on any failure (then run() returns at once).
+  //
+  // The service degrades rather than fail: a socket that cannot be made
+  // (read-only /run, a file in its place) leaves D-Bus serving alone, and
+  // a control_group that is not a group here (NSS not up yet at boot)
+  // leaves changes to root; problems() says which and why.
+  // False with a message when another daemon answers on the socket
+  // (another_daemon() is then true), for a configuration no socket could
+  // serve (a relative path, max_clients 0), or when the service's own
+  // epoll and eventfd cannot be made; then run() returns at once.
   bool init(const core::Config& config, core::SnapshotExchange& snapshots, CommandChannel& commands,
             core::Error& err, const ServiceOptions& options = {});
+
+  struct Problems {
+    core::Error socket;  // why there is no control socket
+    core::Error group;   // why control_group is not in force
+    bool another_daemon = false;
+  };
+  // What init() had to do without. Start-up thread.
+  const Problems& problems() const { return problems_; }
 
   // The service thread: serves until `stop` is true (set it, then wake()).
   void run(std::atomic<bool>& stop);
@@ -98,6 +114,7 @@ class Service {
 
  private:
   std::unique_ptr<Impl> impl_;
+  Problems problems_;
 };
 
 }  // namespace pk::ipc

@@ -372,6 +372,15 @@ std::string format_status(const json& doc) {
       f.add(std::string(which) + " file", line);
     }
   }
+  if (s.contains("degraded")) {
+    f.add("degraded", yes_no(flag(s, "degraded")));
+    if (s.contains("started_without") && s["started_without"].is_array()) {
+      for (const json& d : s["started_without"]) {
+        f.add("started without", str(d, "what", "?") + ": " + str(d, "reason"));
+        f.add("  what follows", str(d, "effect"));
+      }
+    }
+  }
   return f.render();
 }
 

@@ -96,6 +96,7 @@ bool Harness::start() {
   platform.clock = &clock;
   platform.process_setup = false;
   platform.dbus = false;
+  platform.lock_memory = lock_memory;
   daemon_ = std::make_unique<daemon::Daemon>(std::move(platform));
   daemon::Options options;
   options.sysfs_root = sysfs_;

@@ -4,6 +4,7 @@
 // earlier daemon), starts the daemon and turns its loop.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,7 @@ class Harness {
   core::ManualClock clock;
   core::Config config;
   daemon::NameFilesOptions name_files;  // in the test's folder, quick retries
+  std::function<bool(core::Error&)> lock_memory;  // a failing mlockall; empty: none is tried
 
  private:
   std::unique_ptr<daemon::Daemon> daemon_;

@@ -171,7 +171,11 @@ void FakeStorage::remove_map_behind_the_back(std::string_view name) {
 
 // ------------------------------------------------------------------ DM
 
-bool FakeDm::open(size_t, core::Error&) { return true; }
+bool FakeDm::open(size_t, core::Error& err) {
+  if (!world_.dm_missing) return true;
+  err.set("cannot open /dev/mapper/control: No such file or directory");
+  return false;
+}
 int FakeDm::event_fd() const { return world_.dm_event_fd; }
 bool FakeDm::arm_events(core::Error&) {
   drain_fd(world_.dm_event_fd);

@@ -226,7 +226,11 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
                                 "bindings file:           /var/lib/pathkeeper/bindings: 3 of 1027 names, not all on "
                                 "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
                                 "system; retried)\n",
-                                "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n"})
+                                "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n",
+                                "degraded:                yes\n",
+                                "started without:         the log file: cannot allocate 16 MiB for the log file "
+                                "/var/log/pathkeeper/pathkeeperd.log: No space left on device\n",
+                                "  what follows:          logging goes on to journald"})
     EXPECT_NE(status.find(line), std::string::npos) << line << status;
 }
 

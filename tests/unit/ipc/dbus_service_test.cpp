@@ -403,6 +403,9 @@ TEST_F(DbusServiceTest, PropertiesComeFromTheSnapshot) {
   EXPECT_EQ(c.property<uint64_t>(kManager, kManagerIface, "ChecksTotal", 't'), 2751u);
   EXPECT_EQ(c.string_property(kManager, kManagerIface, "LastError"),
             "reload of nbd-export1: Device or resource busy");
+  EXPECT_EQ(c.string_property(kManager, kManagerIface, "StartedWithout"),
+            "started without the log file (cannot allocate 16 MiB for the log file "
+            "/var/log/pathkeeper/pathkeeperd.log: No space left on device)");
 
   EXPECT_EQ(c.string_property(kSdb, kPathIface, "Dev"), "sdb");
   EXPECT_EQ(c.string_property(kSdb, kPathIface, "DevT"), "8:16");

@@ -141,6 +141,9 @@ inline void fill_sample(core::Snapshot& s) {
   st.wwids_file.file.assign("/etc/multipath/wwids");
   st.wwids_file.entries = {2, 1030};
   st.wwids_file.writes = 1;
+  st.startup.failed(core::StartupStep::LogFile,
+                    "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on "
+                    "device");
 }
 
 }  // namespace pk::test

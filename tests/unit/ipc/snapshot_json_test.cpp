@@ -267,7 +267,14 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["name_files"]["wwids"]["file"], "/etc/multipath/wwids");
   EXPECT_EQ(s["name_files"]["wwids"]["pending"], false);
   EXPECT_EQ(s["name_files"]["wwids"]["error"], "");
-  EXPECT_EQ(s.size(), 31u) << "one member per DaemonStatus field";
+  EXPECT_EQ(s["degraded"], true);
+  ASSERT_EQ(s["started_without"].size(), 1u);
+  EXPECT_EQ(s["started_without"][0]["part"], "log_file");
+  EXPECT_EQ(s["started_without"][0]["what"], "the log file");
+  EXPECT_EQ(s["started_without"][0]["reason"],
+            "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on device");
+  EXPECT_EQ(s["started_without"][0]["effect"], startup_rule(StartupStep::LogFile).effect);
+  EXPECT_EQ(s.size(), 33u) << "one member per DaemonStatus field";
 }
 
 TEST_F(SnapshotJson, NegativeNumbersStaySigned) {
@@ -393,6 +400,9 @@ void fill_widest(Snapshot& s, uint32_t paths, uint32_t maps) {
     u->pending = true;
     u->writes = u->write_errors = u->refused = UINT64_MAX;
   }
+  // Every part the daemon may start without, each with the longest reason.
+  for (const StartupRule& rule : startup_rules())
+    st.startup.failed(rule.step, std::string(FixedString<256>::kCapacity, 'r'));
 }
 
 TEST(SnapshotJsonBounds, TheWidestRecordsFitTheStatedBounds) {
