@@ -114,6 +114,10 @@ DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
   return d;
 }
 
+bool lun_replaced(std::string_view known_wwid, const DeviceDecision& now) {
+  return now.kind == DeviceDecision::Kind::Accept && !now.wwid.empty() && now.wwid != known_wwid;
+}
+
 bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen) {
   return map_config_for_wwid(config, wwid) != nullptr || paths_seen >= config.min_paths_for_map;
 }

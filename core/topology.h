@@ -56,6 +56,13 @@ struct DeviceDecision {
 // other transports get directio.
 DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config);
 
+// After a change uevent of a known path: whether the LUN behind it is another
+// one now (an array that remapped the LUN number, then a rescan), so that
+// writes meant for the map's LUN would reach another. Only an accepted
+// device whose WWID is known and differs counts: an event without a WWID
+// (udev could not read it) changes nothing.
+bool lun_replaced(std::string_view known_wwid, const DeviceDecision& now);
+
 const MapConfig* map_config_for_wwid(const Config& config, std::string_view wwid);
 const MapConfig* map_config_for_devnode(const Config& config, std::string_view dev);
 // The settings of the map of `wwid`: its entry in maps:, else defaults.

@@ -151,6 +151,9 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
       core::PathId p = engine.find_path(dev.name);
       if (p == core::kNoSlot) {
         add_path(dev);
+      } else if (dev.action == adapters::DeviceAction::Change && lun_replaced(p, dev)) {
+        remove_path(dev.name);
+        add_path(dev);
       } else {
         // A change of the disk (ALUA state, size, ...): read what sysfs says now, and check it.
         refresh_alua(p);
@@ -179,17 +182,45 @@ void TopologyExec::on_transport_event(const adapters::TransportEvent& e) {
   });
 }
 
-void TopologyExec::add_path(const adapters::BlockDevice& dev) {
+core::DeviceDecision TopologyExec::plan_device(const adapters::BlockDevice& dev, uint64_t& sectors) {
   // A disk of no size is no path yet; its size is read here, once per add.
   char size_path[96], size_buf[32];
   std::string_view size_text;
-  uint64_t sectors = 0;
+  sectors = 0;
   std::snprintf(size_path, sizeof size_path, "block/%.*s/size", len(dev.name), dev.name.data());
   if (ctx_.sysfs.read(size_path, size_buf, size_text)) core::parse_uint(size_text, sectors);
-
   core::DiscoveredDevice facts{{dev.name, dev.wwid, dev.vendor, dev.product, dev.property_names},
                                dev.devt, dev.transport, sectors};
-  core::DeviceDecision d = core::plan_device(facts, ctx_.config);
+  return core::plan_device(facts, ctx_.config);
+}
+
+// The LUN behind a path was replaced: I/O for the map must not reach it a
+// moment longer. The kernel fails it at once (a message, before the reload
+// that takes it out), then the path joins the map of its new WWID.
+bool TopologyExec::lun_replaced(core::PathId id, const adapters::BlockDevice& dev) {
+  uint64_t sectors = 0;
+  const core::Path& p = ctx_.engine.paths().at(id);
+  if (!core::lun_replaced(p.wwid.view(), plan_device(dev, sectors))) return false;
+  const core::MapId map = p.map;
+  const char* map_name = map != core::kNoSlot ? ctx_.engine.maps().at(map).name.c_str() : "no map";
+  log_path(LogLevel::Error, "path", map_name, p.dev.view(), p.wwid.view(),
+           "%s: the LUN behind it changed: WWID %.*s, was %s; it leaves %s now", p.dev.c_str(), len(dev.wwid),
+           dev.wwid.data(), p.wwid.c_str(), map_name);
+  if (map != core::kNoSlot && ctx_.engine.maps().at(map).in_kernel) {
+    char message[48];
+    std::snprintf(message, sizeof message, "fail_path %u:%u", p.devt.major, p.devt.minor);
+    core::Error err;
+    if (!ctx_.dm->message(ctx_.engine.maps().at(map).name.view(), message, err)) {
+      ctx_.dm_failed(err);
+      log_error("map", "%s: %s", map_name, err.c_str());
+    }
+  }
+  return true;
+}
+
+void TopologyExec::add_path(const adapters::BlockDevice& dev) {
+  uint64_t sectors = 0;
+  core::DeviceDecision d = plan_device(dev, sectors);
   if (d.kind != core::DeviceDecision::Kind::Accept) {
     const char* where = d.rule == nullptr                  ? ""
                         : d.rule->file_position.empty()    ? " by a built-in rule"

@@ -49,6 +49,9 @@ class TopologyExec {
   void apply_config(const core::Config& before);
 
  private:
+  // The planner's decision for a device, with its size read from sysfs.
+  core::DeviceDecision plan_device(const adapters::BlockDevice& dev, uint64_t& sectors);
+  bool lun_replaced(core::PathId id, const adapters::BlockDevice& dev);
   void add_path(const adapters::BlockDevice& dev);
   void remove_path(std::string_view name);
   void refresh_alua(core::PathId path);

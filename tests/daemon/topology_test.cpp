@@ -174,6 +174,44 @@ TEST_F(Behaviour, APathAddedJoinsAndAPathRemovedLeavesByReload) {
                            "service-time 0 2 2 8:16 1 1 8:32 1 1");
 }
 
+// The array remapped the LUN behind sdb, and a rescan made the kernel read
+// its new identity: the change uevent carries another WWID. sdb is failed in
+// its old map at once (a message, before any reload), leaves it, and joins
+// the map of its new LUN.
+TEST_F(Behaviour, APathWhoseLunWasReplacedLeavesItsMapAtOnceAndJoinsTheNewOne) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  h.add_disk("sdc", 32, kLun2);
+  h.add_disk("sdd", 48, kLun2);
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  ASSERT_EQ(h.table(kLun), kTwoPathTable);
+  const uint64_t fails_before = h.world.counts.fail_path;
+  h.world.path("sdb")->wwid.assign(kLun2);
+  h.world.hotplug("sdb", adapters::DeviceAction::Change);
+  h.run(1);
+  EXPECT_EQ(h.world.counts.fail_path, fails_before + 1) << "sdb failed in its old map";
+  EXPECT_EQ(h.table(kLun), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+                           "service-time 0 1 2 8:0 1 1");
+  EXPECT_EQ(h.table(kLun2), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+                            "service-time 0 3 2 8:16 1 1 8:32 1 1 8:48 1 1");
+  const core::Engine& e = h.daemon().engine();
+  EXPECT_EQ(e.paths().at(e.find_path("sdb")).wwid.view(), kLun2);
+}
+
+// A change uevent without a WWID (udev could not read it) is no new LUN.
+TEST_F(Behaviour, AChangeWithoutAWwidKeepsThePathInItsMap) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  h.world.path("sdb")->wwid.assign("");
+  h.world.hotplug("sdb", adapters::DeviceAction::Change);
+  h.run(5);
+  EXPECT_EQ(h.table(kLun), kTwoPathTable);
+  EXPECT_EQ(h.world.counts.reloads, 0u);
+}
+
 TEST_F(Behaviour, AMapRemovedBehindTheDaemonsBackIsMadeAgainOnlyWhenItsPathsCome) {
   h.add_disk("sda", 0, kLun);
   h.add_disk("sdb", 16, kLun);

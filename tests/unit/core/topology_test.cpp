@@ -448,3 +448,16 @@ TEST(AluaReorder, WorthwhileOnlyOnceSomePortCanServe) {
   EXPECT_TRUE(alua_reorder_worthwhile(m));
   EXPECT_TRUE(alua_reorder_worthwhile(std::vector<MemberFacts>{member(0, {})})) << "no ALUA";
 }
+
+TEST(LunReplaced, OnlyAnAcceptedDeviceWithAnotherWwidIsAnotherLun) {
+  DeviceDecision now;
+  now.kind = DeviceDecision::Kind::Accept;
+  now.wwid = "36001405b";
+  EXPECT_TRUE(lun_replaced("36001405a", now));
+  EXPECT_FALSE(lun_replaced("36001405b", now));
+  now.wwid = "";
+  EXPECT_FALSE(lun_replaced("36001405a", now)) << "no WWID read: nothing is known to have changed";
+  now.wwid = "36001405b";
+  now.kind = DeviceDecision::Kind::NotYet;
+  EXPECT_FALSE(lun_replaced("36001405a", now));
+}
