@@ -152,11 +152,15 @@ bool TopologyExec::remove_map_by_operator(std::string_view name, core::FixedWrit
   if (r == Removal::Removed) {
     log_map(LogLevel::Notice, "admin", m.name.view(), m.wwid.view(), "%.*s by an operator", len(why.view()),
             why.view().data());
-    // Known still, with its paths, but never made again behind the operator's
-    // back: only `add path` or its paths coming again bring it back.
-    engine.set_map_gone(id);
-    engine.set_map_resize_note(id, {});
     out.text(why.view());
+    if (engine.members(id).empty()) {
+      engine.remove_map(id);  // kept after its last path went: nothing is left of it
+    } else {
+      // Known still, with its paths, but never made again behind the
+      // operator's back: only `add path` or its paths coming again bring it back.
+      engine.set_map_gone(id);
+      engine.set_map_resize_note(id, {});
+    }
   } else {
     log_map(LogLevel::Warning, "admin", m.name.view(), m.wwid.view(), "remove map %s refused: %.*s", m.name.c_str(),
             len(why.view()), why.view().data());

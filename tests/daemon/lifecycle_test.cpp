@@ -74,6 +74,7 @@ TEST_F(Lifecycle, AnOpenMapLosingItsLastPathStaysQueueingPerNoPathRetryAndStatus
   h.world.map(kLun)->holders = 0;
   EXPECT_TRUE(has(h.command("remove map " + std::string(kLun)), "pk1 ok"));
   EXPECT_FALSE(h.has_map(kLun));
+  EXPECT_FALSE(knows_map()) << "nothing is left of a map without paths";
 }
 
 TEST_F(Lifecycle, RemoveMapIsRefusedWhileOpenThenRemovesQueueingOffPartitionsThenTheMap) {
