@@ -85,6 +85,9 @@ class TopologyExec {
   bool reread_size(core::PathId path);
   // plan_resize over the members' last known sizes, carried out.
   core::ResizeDecision resize(core::MapId map, bool asked, core::FixedWriter& out);
+  // The map an operator names, when it is in the kernel and ours to change;
+  // kNoSlot with the reason in `out` otherwise.
+  core::MapId live_map(std::string_view name, core::FixedWriter& out) const;
   bool removed_by_operator(std::string_view dev) const;
   void forget_removed_by_operator(std::string_view dev);
   // Facts of the members of `map` into members_; returns how many.

@@ -130,22 +130,30 @@ void TopologyExec::last_path_gone(core::MapId id, core::FixedWriter* out) {
   ctx_.dirty = true;
 }
 
-bool TopologyExec::remove_map_by_operator(std::string_view name, core::FixedWriter& out) {
-  core::Engine& engine = ctx_.engine;
+core::MapId TopologyExec::live_map(std::string_view name, core::FixedWriter& out) const {
+  const core::Engine& engine = ctx_.engine;
   core::MapId id = engine.find_map_by_name(name);
   if (id == core::kNoSlot) {
     out.text("no such map: ").text(name);
-    return false;
+    return core::kNoSlot;
   }
   const core::Map& m = engine.maps().at(id);
   if (m.left_alone) {
-    out.text(name).text(" is left alone (its table is not understood); remove it with dmsetup");
-    return false;
+    out.text(name).text(" is left alone (its table is not understood); use dmsetup");
+    return core::kNoSlot;
   }
   if (!m.in_kernel) {
     out.text(name).text(" is not in the kernel (removed earlier); add path DEV of one of its paths brings it back");
-    return false;
+    return core::kNoSlot;
   }
+  return id;
+}
+
+bool TopologyExec::remove_map_by_operator(std::string_view name, core::FixedWriter& out) {
+  core::Engine& engine = ctx_.engine;
+  core::MapId id = live_map(name, out);
+  if (id == core::kNoSlot) return false;
+  const core::Map& m = engine.maps().at(id);
   char text[256];
   core::FixedWriter why(text);
   Removal r = remove_map(id, why);
@@ -373,16 +381,9 @@ core::ResizeDecision TopologyExec::resize(core::MapId id, bool asked, core::Fixe
 
 bool TopologyExec::resize_by_operator(std::string_view name, core::FixedWriter& out) {
   core::Engine& engine = ctx_.engine;
-  core::MapId id = engine.find_map_by_name(name);
-  if (id == core::kNoSlot) {
-    out.text("no such map: ").text(name);
-    return false;
-  }
+  core::MapId id = live_map(name, out);
+  if (id == core::kNoSlot) return false;
   const core::Map& m = engine.maps().at(id);
-  if (!m.in_kernel || m.left_alone) {
-    out.text(name).text(m.left_alone ? " is left alone (its table is not understood)" : " is not in the kernel");
-    return false;
-  }
   for (core::PathId p : engine.members(id)) reread_size(p);
   log_notice("admin", "resize map %s asked by an operator", m.name.c_str());
   core::ResizeDecision d = resize(id, true, out);
