@@ -551,6 +551,13 @@ void TopologyExec::apply_config(const core::Config& before) {
     if (!(s == m.settings)) {
       engine.set_map_settings(id, s, ctx_.now());
       sync_map(id, false);
+      // A growth that waited for an operator (auto_resize was off) is
+      // decided again under the new settings.
+      if (m.in_kernel && !m.resize_note.empty()) {
+        char text[256];
+        core::FixedWriter out(text);
+        resize(id, false, out);
+      }
     }
   });
   resolve_maps();

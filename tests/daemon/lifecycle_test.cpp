@@ -187,6 +187,21 @@ TEST_F(Lifecycle, WithAutoResizeOffGrowthWaitsForResizeMap) {
   EXPECT_EQ(h.world.map(kLun)->sectors, 4096u);
 }
 
+TEST_F(Lifecycle, AGrowthThatWaitedIsAppliedWhenAReconfigureTurnsAutoResizeOn) {
+  h.config.defaults.auto_resize = core::AutoResize::Off;
+  two_paths();
+  h.world.set_size("sda", 4096);
+  h.world.set_size("sdb", 4096);
+  h.run(2);
+  ASSERT_EQ(h.world.map(kLun)->sectors, 2048u);
+  core::Config next = h.config;
+  next.defaults.auto_resize = core::AutoResize::Grow;
+  h.reconfigure(next);
+  h.run(2);
+  EXPECT_EQ(h.world.map(kLun)->sectors, 4096u);
+  EXPECT_TRUE(map().resize_note.empty());
+}
+
 TEST_F(Lifecycle, ResizeMapReportsPathsThatDisagreeAndChangesNothing) {
   two_paths();
   // The size file changes without a uevent: resize map reads every path.
