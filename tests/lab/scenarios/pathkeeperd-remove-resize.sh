@@ -36,6 +36,24 @@ poll_until() {
   done
 }
 
+# kpartx_one MAP: an MBR with one Linux partition (from sector 2048 to the
+# end of the first 512 MiB) and its kpartx map, MAP-part1, whose UUID
+# part1-mpath-<wwid> ties it to MAP; it holds MAP open once.
+kpartx_one() {
+  _kp_dev=$(map_dev "$1")
+  # Partition entry 1 at byte 446: not bootable, type 0x83, LBA 2048, 1046528 sectors.
+  printf '\000\000\000\000\203\000\000\000\000\010\000\000\000\370\017\000' |
+    dd of="$_kp_dev" bs=1 seek=446 conv=notrunc 2> /dev/null
+  printf '\125\252' | dd of="$_kp_dev" bs=1 seek=510 conv=notrunc 2> /dev/null
+  sync
+  # udev's kpartx rule may have made it already (the write's close raises a
+  # change uevent): then kpartx -a meets the UUID taken (EBUSY).
+  kpartx -a -p -part "$_kp_dev" 2> /dev/null || log "kpartx -a: made by udev's kpartx rule already"
+  wait_for 30 "$1-part1" "dmsetup info '$1-part1' > /dev/null 2>&1"
+  settle  # udev's probes of the new partition done: nothing holds it open
+  log "$1-part1: uuid $(dmsetup info -c --noheadings -o uuid "$1-part1"), open count of $1: $(dmsetup info -c --noheadings -o open "$1")"
+}
+
 # A file of random data whose checksum is kept: "intact" means it reads back
 # the same from the disk (caches dropped).
 data_write() {
@@ -70,15 +88,18 @@ B=$(pk_map_of "$W1")
 settle
 save lifecycle/pk-maps-start.txt pathkeeperctl show maps
 
-step "pathkeeperd (a): every path of the unused map $A deleted"
+step "pathkeeperd (a): every path of the unused map $A (with a kpartx partition) deleted"
+kpartx_one "$A"
 t0=$(now)
 for d in $L0; do scsi_delete "$d" > /dev/null; done
 wait_for 30 "$A gone from DM" '! dm_has "$A"'
 t_a=$(SECONDS_SINCE "$t0")
 expect "pathkeeperd no longer has a map for LUN 0" [ -z "$(pk_map_of "$W0")" ]
+expect "its partition went first" grep -q "$A: removed its partition $A-part1" /results/pathkeeperd.log
+expect "$A-part1 gone from DM" sh -c "! dmsetup info '$A-part1' > /dev/null 2>&1"
 expect "the log says why it went" grep -q "its last path is gone and nothing holds it open" /results/pathkeeperd.log
 grep -E "$A|sd[a-z]+ removed" /results/pathkeeperd.log | grep -vE 'debug|check' > "$OUT/pk-a-log.txt" || true
-note "pathkeeperd (a) last path of an unused map deleted -> map removed: yes, ${t_a} s after the first delete"
+note "pathkeeperd (a) last path of an unused map (one kpartx partition) deleted -> map and partition removed: yes, ${t_a} s after the first delete"
 
 step "pathkeeperd (b): ext4 on $B, mounted; remove map is refused"
 DEV_B=$(map_dev "$B")
@@ -148,13 +169,21 @@ wait_for 60 "multipathd: maps for both LUNs" 'mpd_has_map "$W0" && mpd_has_map "
 settle
 save lifecycle/mpd-maps-start.txt multipathd show maps
 
-step "multipathd (a): every path of the unused map $W0 deleted"
+step "multipathd (a): every path of the unused map $W0 (with a kpartx partition) deleted"
+kpartx_one "$W0"
 t0=$(now)
 for d in $L0; do scsi_delete "$d" > /dev/null; done
 if poll_until 30 '! dm_has "$W0"'; then
-  note "multipathd (a) last path of an unused map deleted -> map removed: yes, $(SECONDS_SINCE "$t0") s after the first delete"
+  note "multipathd (a) last path of an unused map (one kpartx partition) deleted -> map removed: yes, $(SECONDS_SINCE "$t0") s after the first delete; partition $(dm_has "$W0-part1" && echo kept || echo removed)"
 else
-  note "multipathd (a) last path of an unused map deleted -> map removed: no, still there after 30 s"
+  note "multipathd (a) last path of an unused map (one kpartx partition) deleted -> map removed: no, still there after 30 s; partition $(dm_has "$W0-part1" && echo kept || echo removed); table: $(dmsetup table "$W0")"
+  # A map left queueing with no path makes every udev probe of it wait
+  # (udevadm settle then times out): taken away by hand, as an admin would.
+  dmsetup message "$W0" 0 fail_if_no_path
+  dm_has "$W0-part1" && dmsetup remove "$W0-part1"
+  dmsetup remove "$W0"
+  settle
+  note "multipathd (a) removed by hand: dmsetup message fail_if_no_path, dmsetup remove of the partition and the map"
 fi
 grep -E "$W0" /results/multipathd.log | tail -20 > "$OUT/mpd-a-log.txt" || true
 
