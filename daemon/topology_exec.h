@@ -69,6 +69,11 @@ class TopologyExec {
   // `add path DEV`: a device udev knows becomes a path again; a path whose
   // map was removed brings the map back.
   bool add_path_by_operator(std::string_view dev, core::FixedWriter& out);
+  // A map kept after its last path went is looked at again every few
+  // seconds (one DM_DEV_STATUS, no allocation): once nothing holds it (an
+  // umount, a udev probe that ended) it is removed, as the kernel's deferred
+  // removal would do. Called every turn of the loop.
+  void retry_kept_maps();
   // `resize map NAME`: every member's size read again, then plan_resize
   // (growth applied whatever auto_resize says; a shrink never).
   bool resize_by_operator(std::string_view name, core::FixedWriter& out);
@@ -134,6 +139,7 @@ class TopologyExec {
   char name_scratch_[128] = {};              // a new friendly name, until it is bound
   // Devices an operator removed (`remove path`): their uevents are ignored.
   static constexpr size_t kMaxRemovedByOperator = 64;
+  core::MonoTime next_kept_retry_{0};
   core::FixedString<32> removed_by_operator_[kMaxRemovedByOperator];
 };
 

@@ -20,6 +20,8 @@ int len(std::string_view s) { return static_cast<int>(s.size()); }
 
 // kpartx makes at most a few dozen partitions per disk; more are refused.
 constexpr size_t kMaxPartitions = 128;
+// How often a map kept open without paths is looked at again.
+constexpr core::Duration kKeptRetry = std::chrono::seconds(5);
 
 void put_holders(core::FixedWriter& w, const core::RemovalPlan& plan) {
   w.text(plan.reason);
@@ -118,7 +120,9 @@ void TopologyExec::last_path_gone(core::MapId id, core::FixedWriter* out) {
       break;
     case Removal::Kept:
     case Removal::Failed:
-      // It stays, queueing as no_path_retry says, and status says why.
+      // It stays, queueing as no_path_retry says, and status says why
+      // (said once: retry_kept_maps asks again while it stays).
+      if (m.kept_because == why.view()) break;
       log_map(LogLevel::Warning, "map", m.name.view(), m.wwid.view(),
               "%s: its last path is gone, but the map stays: %.*s. It queues I/O per no_path_retry until a path "
               "returns; pathkeeperctl remove map %s once nothing uses it",
@@ -147,6 +151,32 @@ core::MapId TopologyExec::live_map(std::string_view name, core::FixedWriter& out
     return core::kNoSlot;
   }
   return id;
+}
+
+void TopologyExec::retry_kept_maps() {
+  const core::MonoTime t = ctx_.now();
+  if (t < next_kept_retry_) return;
+  next_kept_retry_ = t + kKeptRetry;
+  core::Engine& engine = ctx_.engine;
+  const uint32_t cap = engine.maps().capacity();
+  for (core::MapId id = 0; id < cap; ++id) {
+    if (!engine.maps().in_use(id)) continue;
+    const core::Map& m = engine.maps().at(id);
+    if (m.kept_because.empty() || !m.in_kernel || !engine.members(id).empty()) continue;
+    // Its own openers first (no allocation); partitions are counted from
+    // the last DM list, and their own open counts asked only when the map
+    // looks free.
+    int32_t open = 0;
+    core::Error err;
+    if (!ctx_.dm->open_count(m.name.view(), open, err)) continue;
+    int32_t partitions = 0;
+    for (const adapters::DmMapInfo& info : watcher_.maps())
+      partitions += core::is_partition_of(info.uuid, m.wwid.view()) ? 1 : 0;
+    if (open > partitions) continue;
+    log_map(LogLevel::Info, "map", m.name.view(), m.wwid.view(), "%s: no longer held open; removing it",
+            m.name.c_str());
+    last_path_gone(id, nullptr);
+  }
 }
 
 bool TopologyExec::remove_map_by_operator(std::string_view name, core::FixedWriter& out) {

@@ -70,11 +70,32 @@ TEST_F(Lifecycle, AnOpenMapLosingItsLastPathStaysQueueingPerNoPathRetryAndStatus
   EXPECT_TRUE(has(shown, "\"kept_because\":\"it is open")) << shown;
   h.run(310);  // 31 s: past no_path_retry
   EXPECT_FALSE(h.world.map_queueing(0)) << "no_path_retry ended queueing";
-  // Unmounted: the operator removes it.
+  // Unmounted: it goes within a few seconds, nothing is left of it.
   h.world.map(kLun)->holders = 0;
-  EXPECT_TRUE(has(h.command("remove map " + std::string(kLun)), "pk1 ok"));
+  h.run(60);
   EXPECT_FALSE(h.has_map(kLun));
   EXPECT_FALSE(knows_map()) << "nothing is left of a map without paths";
+}
+
+TEST_F(Lifecycle, AMapKeptOpenIsRemovedOnceNothingHoldsItAnyMore) {
+  two_paths();
+  h.world.add_partition(kLun, 1);
+  h.run(2);
+  h.world.map(std::string(kLun) + "-part1")->holders = 1;  // a udev probe, a mount
+  h.world.hotplug("sda", adapters::DeviceAction::Remove);
+  h.world.hotplug("sdb", adapters::DeviceAction::Remove);
+  h.run(3);
+  ASSERT_TRUE(h.has_map(kLun));
+  EXPECT_TRUE(has(std::string(map().kept_because.view()), "-part1 has open count 1")) << map().kept_because.c_str();
+  h.run(60);  // 6 s: looked at again, still held
+  EXPECT_TRUE(h.has_map(kLun));
+  h.world.map(std::string(kLun) + "-part1")->holders = 0;
+  h.run(60);
+  EXPECT_FALSE(h.has_map(kLun));
+  EXPECT_FALSE(h.has_map(std::string(kLun) + "-part1"));
+  EXPECT_FALSE(knows_map());
+  EXPECT_EQ(h.world.counts.removes_refused, 0u);
+  EXPECT_EQ(h.world.counts.removed_while_queueing, 0u);
 }
 
 TEST_F(Lifecycle, RemoveMapIsRefusedWhileOpenThenRemovesQueueingOffPartitionsThenTheMap) {
