@@ -48,6 +48,10 @@ class Dm {
   // The table parameters as the kernel reports them now, and the map length.
   virtual bool table(std::string_view map, std::string_view& params, uint64_t& sectors,
                      core::Error& err) = 0;
+  // How many openers the DM device has now (mounted file systems, LVM,
+  // kpartx partitions, processes): DM_DEV_STATUS, header only. Data plane:
+  // no allocation, never waits on a device.
+  virtual bool open_count(std::string_view map, int32_t& count, core::Error& err) = 0;
   // Every DM device, with its UUID and event counter. Fills `out`, sets `count`;
   // more devices than `out` holds is an error that names the capacity.
   virtual bool list(std::span<DmMapInfo> out, size_t& count, core::Error& err) = 0;

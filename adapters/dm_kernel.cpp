@@ -183,6 +183,7 @@ class KernelDm final : public Dm {
               core::Error& err) override;
   bool table(std::string_view map, std::string_view& params, uint64_t& sectors,
              core::Error& err) override;
+  bool open_count(std::string_view map, int32_t& count, core::Error& err) override;
   bool list(std::span<DmMapInfo> out, size_t& count, core::Error& err) override;
   int event_fd() const override { return fd_; }
   bool arm_events(core::Error& err) override;
@@ -402,6 +403,27 @@ bool KernelDm::table(std::string_view map, std::string_view& params, uint64_t& s
   if (!first_multipath_target(map, true, h, t, err)) return false;
   params = t.params;
   sectors = t.start + t.length;
+  return true;
+}
+
+bool KernelDm::open_count(std::string_view map, int32_t& count, core::Error& err) {
+  if (!ready(err)) return false;
+  if (dmio::encode_dev_status(buf(), map, err) == 0) return false;
+  if (int e = call(DM_DEV_STATUS)) {
+    if (e == ENXIO) {
+      err.set("no DM device %.*s", int_len(map), map.data());
+    } else {
+      err.set("DM_DEV_STATUS of %.*s failed: %s", int_len(map), map.data(), describe(e));
+    }
+    return false;
+  }
+  Header h;
+  if (!header(h, err)) return false;
+  if (h.open_count < 0) {
+    err.set("DM_DEV_STATUS of %.*s: the kernel says open count %d", int_len(map), map.data(), h.open_count);
+    return false;
+  }
+  count = h.open_count;
   return true;
 }
 

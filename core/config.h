@@ -37,6 +37,11 @@ struct NoPathRetry {
 
 enum class HwHandler : uint8_t { Auto, Alua, None };  // Auto: alua when the LUN reports ALUA (tpgs)
 
+// Whether a LUN that grew on the array grows its map by itself (once every
+// usable path says the new size), or waits for `pathkeeperctl resize map`.
+// Shrinking is never applied: data beyond the new end would be cut off.
+enum class AutoResize : uint8_t { Grow, Off };
+
 // Settings of a map: `defaults:` and per-map overrides in `maps:`.
 struct MapSettings {
   Grouping grouping = Grouping::GroupByPrio;
@@ -47,6 +52,7 @@ struct MapSettings {
   NoPathRetry no_path_retry;
   HwHandler hw_handler = HwHandler::Auto;
   uint32_t pg_init_retries = 50;
+  AutoResize auto_resize = AutoResize::Grow;
   friend bool operator==(const MapSettings&, const MapSettings&) = default;
 };
 

@@ -158,6 +158,7 @@ bool Engine::set_path_map(PathId id, MapId map, uint16_t group, uint8_t priority
       return false;
     }
     members_[size_t{map} * max_members_ + n++] = id;
+    maps_.at(map).kept_because.clear();  // a path again: no longer a map kept without one
   }
   p.map = map;
   p.group = group;
@@ -169,6 +170,12 @@ void Engine::set_map_in_kernel(MapId id, uint64_t sectors) {
   Map& m = maps_.at(id);
   m.in_kernel = true;
   m.sectors = sectors;
+}
+
+void Engine::set_map_kept(MapId id, std::string_view why, MonoTime now) {
+  maps_.at(id).kept_because.assign(why);
+  ++changes_;
+  update_map(id, now, kNoSlot);
 }
 
 void Engine::set_map_settings(MapId id, const MapSettings& settings, MonoTime now) {
@@ -438,7 +445,8 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
   const NoPathRetry& retry = m.settings.no_path_retry;
   const bool may_queue = retry.kind != NoPathRetry::Kind::Fail && !m.queueing_disabled_by_admin;
 
-  if (!list.empty() && !any_usable) {
+  // A map kept after its last path was removed is in an outage too.
+  if ((!list.empty() || !m.kept_because.empty()) && !any_usable) {
     if (!m.all_down) {
       m.all_down = true;
       m.all_down_since = now;

@@ -87,6 +87,12 @@ class Engine {
   // A DM device with our UUID whose table cannot be understood: it is never
   // reloaded, and no path joins it.
   void set_map_left_alone(MapId map) { maps_.at(map).left_alone = true; }
+  // Every path of the map was removed but the map stays (it is open):
+  // `why` is shown in status, and no_path_retry runs as in an outage: the
+  // map has no usable path. A path joining it again ends this.
+  void set_map_kept(MapId map, std::string_view why, MonoTime now);
+  // Why the last size its paths said was not applied ("" when none).
+  void set_map_resize_note(MapId map, std::string_view note) { maps_.at(map).resize_note.assign(note); }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
   void set_map_settings(MapId map, const MapSettings& settings, MonoTime now);
 

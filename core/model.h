@@ -141,6 +141,12 @@ struct Map {
 
   uint64_t path_faults = 0;
   uint64_t queue_disables = 0;   // times no_path_retry stopped queueing
+
+  // Lifecycle, for operators (status): why a map whose every path was
+  // removed is still there (it is open), and why a size its paths say was
+  // not applied. "" when there is nothing to say.
+  FixedString<160> kept_because;
+  FixedString<200> resize_note;
 };
 
 }  // namespace pk::core

@@ -56,6 +56,8 @@ struct MapRecord {
   uint16_t group_count = 0;
   uint64_t path_faults = 0;
   uint64_t queue_disables = 0;
+  FixedString<160> kept_because;  // every path removed, the map kept: why ("" otherwise)
+  FixedString<200> resize_note;   // a size its paths said that was not applied: why ("" otherwise)
 };
 
 struct PoolUse {

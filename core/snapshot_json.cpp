@@ -242,6 +242,8 @@ void write_map_fields(Object& o, const MapRecord& m) {
   o.num("group_count", m.group_count);
   o.num("path_faults", m.path_faults);
   o.num("queue_disables", m.queue_disables);
+  o.str("kept_because", m.kept_because.view());
+  o.str("resize_note", m.resize_note.view());
   o.str("grouping", grouping_name(st.grouping));
   o.str("selector", selector_name(st.selector));
   o.str("failback", failback_name(st.failback));
@@ -249,6 +251,7 @@ void write_map_fields(Object& o, const MapRecord& m) {
   o.str("checker", checker_name(st.checker));
   o.str("hw_handler", hw_handler_name(st.hw_handler));
   o.num("pg_init_retries", st.pg_init_retries);
+  o.str("auto_resize", st.auto_resize == AutoResize::Grow ? "grow" : "off");
   {
     Object npr(o.key("no_path_retry"));
     npr.str("mode", no_path_retry_mode_name(st.no_path_retry.kind));

@@ -238,7 +238,7 @@ const char* table_difference(const MultipathTable& want, const MultipathTable& h
 }
 
 MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> members, const KernelMap& kernel,
-                 const MapPlanStorage& st) {
+                 const MapPlanStorage& st, uint64_t resize_to) {
   MapPlan plan;
   const size_t n = members.size();
   if (n == 0 || st.inputs.size() < n || st.path_group.size() < n) {
@@ -266,6 +266,12 @@ MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> membe
     plan.reason = "new map";
     return plan;
   }
+  // A live map keeps its size: only plan_resize's decision changes it.
+  if (resize_to != 0) {
+    plan.sectors = resize_to;
+  } else if (kernel.sectors != 0) {
+    plan.sectors = kernel.sectors;
+  }
   MultipathTable have;
   if (kernel.table.empty() ||
       !parse_multipath_table(kernel.table, st.current_groups, st.current_paths, have)) {
@@ -273,9 +279,9 @@ MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> membe
     plan.reason = kernel.table.empty() ? "the kernel's map has no table" : "the kernel's table is not understood";
     return plan;
   }
-  if (kernel.sectors != plan.sectors) {
+  if (plan.sectors != kernel.sectors) {
     plan.kind = MapPlan::Kind::Reload;
-    plan.reason = "size differs";
+    plan.reason = plan.sectors > kernel.sectors ? "the LUN grew" : "size changed";
     return plan;
   }
   // The queueing choice is the kernel's to keep (compared apart, above).
@@ -284,6 +290,93 @@ MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> membe
   plan.kind = diff ? MapPlan::Kind::Reload : MapPlan::Kind::Keep;
   plan.reason = diff ? diff : "already matches";
   return plan;
+}
+
+// ---------------------------------------------------------------- resize
+
+ResizeDecision plan_resize(uint64_t map_sectors, std::span<const MemberFacts> members, AutoResize policy,
+                           bool asked) {
+  using Kind = ResizeDecision::Kind;
+  ResizeDecision d;
+  size_t said = SIZE_MAX;  // the first usable member with a known size
+  for (size_t k = 0; k < members.size(); ++k) {
+    const MemberFacts& m = members[k];
+    if (!m.usable || m.sectors == 0) continue;
+    if (said == SIZE_MAX) {
+      said = k;
+    } else if (m.sectors != members[said].sectors) {
+      d.kind = Kind::Disagree;
+      d.reason = "its usable paths say different sizes; nothing changes until they agree";
+      d.first = said;
+      d.other = k;
+      return d;
+    }
+  }
+  if (said == SIZE_MAX) {
+    d.reason = "no usable path with a known size";
+    return d;
+  }
+  d.sectors = members[said].sectors;
+  if (d.sectors == map_sectors) {
+    d.kind = Kind::Same;
+    d.reason = "every usable path says the map's size";
+    return d;
+  }
+  if (d.sectors < map_sectors) {
+    d.kind = Kind::Shrink;
+    d.reason = "the LUN is smaller than the map; shrinking is never applied (data beyond the new end would be lost)";
+    return d;
+  }
+  for (size_t k = 0; k < members.size(); ++k) {
+    const MemberFacts& m = members[k];
+    if (m.usable || m.sectors == 0 || m.sectors >= d.sectors) continue;
+    d.kind = Kind::TooSmall;
+    d.reason = "a path that is not usable still says a smaller size, and the kernel refuses a map larger than any "
+               "of its paths";
+    d.first = k;
+    return d;
+  }
+  if (!asked && policy == AutoResize::Off) {
+    d.kind = Kind::Waits;
+    d.reason = "the LUN grew; auto_resize is off, so the map grows when an operator runs resize map";
+    return d;
+  }
+  d.kind = Kind::Grow;
+  d.reason = asked ? "the LUN grew; resized as asked" : "the LUN grew (auto_resize: grow)";
+  return d;
+}
+
+// ---------------------------------------------------------------- removal
+
+bool is_partition_of(std::string_view uuid, std::string_view wwid) {
+  // "part" digits "-" "mpath-" wwid
+  if (!uuid.starts_with("part")) return false;
+  size_t at = 4;
+  while (at < uuid.size() && uuid[at] >= '0' && uuid[at] <= '9') ++at;
+  if (at == 4 || at >= uuid.size() || uuid[at] != '-') return false;
+  std::string_view rest = uuid.substr(at + 1);
+  return rest.starts_with(kUuidPrefix) && rest.substr(kUuidPrefix.size()) == wwid && !wwid.empty();
+}
+
+RemovalPlan plan_removal(int32_t map_open_count, std::span<const PartitionFacts> partitions) {
+  RemovalPlan r;
+  for (const PartitionFacts& p : partitions) {
+    if (p.open_count > 0) {
+      r.reason = "a partition on it is open (mounted, or held by LVM or another device)";
+      r.partition = p.name;
+      r.holders = p.open_count;
+      return r;
+    }
+  }
+  const int32_t others = map_open_count - static_cast<int32_t>(partitions.size());
+  if (others > 0) {
+    r.reason = "it is open (mounted, or held by LVM or another device)";
+    r.holders = others;
+    return r;
+  }
+  r.kind = RemovalPlan::Kind::Remove;
+  r.reason = "nothing holds it open";
+  return r;
 }
 
 }  // namespace pk::core

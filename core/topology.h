@@ -138,7 +138,8 @@ bool tpg_from_vpd83(std::span<const uint8_t> page, uint16_t& tpg);
 struct MemberFacts {
   DevT devt;
   Alua alua;
-  uint64_t sectors = 0;
+  uint64_t sectors = 0;  // the size sysfs last gave; 0 when it could not be read
+  bool usable = true;    // up or ghost by the checks: its size is the array's word now
 };
 
 // The kernel's map as it is now (in_kernel false: there is none).
@@ -179,8 +180,73 @@ struct MapPlan {
 // storage.inputs[i].priority. The kernel's current queueing choice is kept
 // (no_path_retry may have turned it off), and a table the kernel reports but
 // that cannot be parsed is reloaded.
+// Size: a new map takes its first member's; a map in the kernel keeps its
+// size unless `resize_to` (plan_resize's Grow) is given, so that no other
+// reload ever changes a map's size behind the resize rules.
 MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> members, const KernelMap& kernel,
-                 const MapPlanStorage& storage);
+                 const MapPlanStorage& storage, uint64_t resize_to = 0);
+
+// ---------------------------------------------------------------- resize
+
+// What to do with a map's size after its paths' sizes were read again (a
+// change uevent, or an operator's `resize map`).
+struct ResizeDecision {
+  enum class Kind : uint8_t {
+    Same,      // every usable path says the map's size: nothing to do
+    Grow,      // reload (noflush) with `sectors`
+    Waits,     // the LUN grew, auto_resize is off: applied when an operator asks
+    Shrink,    // the LUN shrank: never applied (data beyond the new end would be lost)
+    Disagree,  // usable paths say different sizes: nothing changes until they agree
+    TooSmall,  // a path not usable still says less than the new size: the kernel would refuse the table
+    NoSize,    // no usable path with a known size: nothing to decide from
+  };
+  Kind kind = Kind::NoSize;
+  const char* reason = "";  // static text, for the log and the operator's reply
+  uint64_t sectors = 0;     // the size the usable paths agree on (Grow, Waits, Shrink, TooSmall)
+  // Disagree: two members (indexes into `members`) that say different sizes;
+  // TooSmall: `first` is the member too small for the new size.
+  size_t first = SIZE_MAX;
+  size_t other = SIZE_MAX;
+};
+
+// `asked`: an operator's `resize map` (growth then applies whatever
+// auto_resize says). Paths not usable are not asked for the size (a dead
+// path's sysfs keeps the old one), but the kernel refuses a map larger than
+// any of its devices, so one of them that is known to be smaller stops a
+// growth.
+ResizeDecision plan_resize(uint64_t map_sectors, std::span<const MemberFacts> members, AutoResize policy,
+                           bool asked);
+
+// ---------------------------------------------------------------- removal
+
+// Whether a DM device is a kpartx partition of the map of `wwid`: its UUID
+// is "part<N>-mpath-<wwid>" (kpartx's convention, what kpartx.rules and
+// multipath-tools use; the name varies: NAME-part1, NAMEp1, NAME1).
+bool is_partition_of(std::string_view uuid, std::string_view wwid);
+
+// A kpartx partition of a map and its own open count.
+struct PartitionFacts {
+  std::string_view name;
+  int32_t open_count = 0;
+};
+
+struct RemovalPlan {
+  enum class Kind : uint8_t {
+    Remove,  // nothing holds it: queueing off first, then its partitions, then the map
+    Keep,    // something holds it open: it stays (and keeps queueing per no_path_retry)
+  };
+  Kind kind = Kind::Keep;
+  const char* reason = "";      // Keep: why, static text
+  std::string_view partition;   // Keep because a partition is open: which one
+  int32_t holders = 0;          // Keep: the map's openers other than its partitions (or the partition's)
+};
+
+// Removing a map that is mounted, held by LVM or has a partition in use
+// would fail (EBUSY) or, worse, leave its user with a vanished device, so it
+// is refused. The map's open count includes one opener per kpartx partition
+// (each partition's table opens it); those go with the map unless one of
+// them is open itself.
+RemovalPlan plan_removal(int32_t map_open_count, std::span<const PartitionFacts> partitions);
 
 // Whether an ALUA change is worth planning the map again: only once some
 // port can serve I/O. While every port is standby, unavailable or in

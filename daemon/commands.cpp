@@ -64,6 +64,12 @@ ipc::CommandResult Commands::run(const ipc::Command& c) {
       }
       break;
     }
+    case ipc::Command::Kind::RemoveMap:
+      r.ok = c.all ? topology_.remove_all_maps(w) : topology_.remove_map_by_operator(c.target.view(), w);
+      break;
+    case ipc::Command::Kind::RemovePath: r.ok = topology_.remove_path_by_operator(c.target.view(), w); break;
+    case ipc::Command::Kind::AddPath: r.ok = topology_.add_path_by_operator(c.target.view(), w); break;
+    case ipc::Command::Kind::ResizeMap: r.ok = topology_.resize_by_operator(c.target.view(), w); break;
     case ipc::Command::Kind::Reconfigure: {
       core::Error err;
       r.ok = reconfigure_ && reconfigure_(err);

@@ -323,6 +323,7 @@ bool Daemon::step(int timeout_ms) {
   ctx_.engine.tick(ctx_.now());
   actions_.run();
   topology_.replan_changed();
+  topology_.retry_kept_maps();
   actions_.run();
   publisher_.publish(false);
   arm_timer();

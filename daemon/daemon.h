@@ -77,7 +77,7 @@ class Daemon {
   TopologyExec topology_{ctx_, actions_};
   Publisher publisher_{ctx_};
   ipc::CommandChannel commands_;
-  Commands command_handler_{ctx_, actions_, commands_};
+  Commands command_handler_{ctx_, actions_, topology_, commands_};
   std::unique_ptr<ipc::Service> service_;
   std::thread service_thread_;
   std::atomic<bool> stop_{false};

@@ -135,6 +135,8 @@ void Publisher::publish(bool force) {
     r.group_count = m.group_count;
     r.path_faults = m.path_faults;
     r.queue_disables = m.queue_disables;
+    r.kept_because = m.kept_because;
+    r.resize_note = m.resize_note;
     r.paths_total = r.paths_active = r.paths_usable = 0;
     for (core::PathId pid : engine.members(id)) {
       const core::Path& p = engine.paths().at(pid);

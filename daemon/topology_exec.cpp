@@ -145,9 +145,17 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
     return;
   }
   switch (dev.action) {
-    case adapters::DeviceAction::Remove: remove_path(dev.name); break;
+    case adapters::DeviceAction::Remove:
+      forget_removed_by_operator(dev.name);  // gone: a device of that name later is another one
+      remove_path(dev.name);
+      break;
     case adapters::DeviceAction::Add:
     case adapters::DeviceAction::Change: {
+      if (removed_by_operator(dev.name)) {
+        log_debug("path", "%.*s: uevent ignored, removed by an operator (add path takes it back)", len(dev.name),
+                  dev.name.data());
+        break;
+      }
       core::PathId p = engine.find_path(dev.name);
       if (p == core::kNoSlot) {
         add_path(dev);
@@ -157,6 +165,12 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
       } else {
         // A change of the disk (ALUA state, size, ...): read what sysfs says now, and check it.
         refresh_alua(p);
+        core::MapId map = engine.paths().at(p).map;
+        if (reread_size(p) && map != core::kNoSlot && engine.maps().at(map).in_kernel) {
+          char text[256];
+          core::FixedWriter out(text);
+          resize(map, false, out);
+        }
         engine.request_check(p, ctx_.now());
       }
       break;
@@ -218,7 +232,7 @@ bool TopologyExec::lun_replaced(core::PathId id, const adapters::BlockDevice& de
   return true;
 }
 
-void TopologyExec::add_path(const adapters::BlockDevice& dev) {
+bool TopologyExec::add_path(const adapters::BlockDevice& dev, core::FixedWriter* why) {
   uint64_t sectors = 0;
   core::DeviceDecision d = plan_device(dev, sectors);
   if (d.kind != core::DeviceDecision::Kind::Accept) {
@@ -228,14 +242,18 @@ void TopologyExec::add_path(const adapters::BlockDevice& dev) {
     log_debug("path", "%.*s ignored%s: %s%s%s", len(dev.name), dev.name.data(),
               d.kind == core::DeviceDecision::Kind::NotYet ? " for now" : "", d.reason, where,
               d.rule ? d.rule->file_position.c_str() : "");
-    return;
+    if (why)
+      why->text(dev.name).text(" is no path: ").text(d.reason).text(where).text(
+          d.rule ? std::string_view(d.rule->file_position) : std::string_view());
+    return false;
   }
   core::Engine& engine = ctx_.engine;
   core::PathId id = engine.add_path(dev.name, dev.devt, d.wwid, d.checker, ctx_.now());
   if (id == core::kNoSlot) {
     log_error("path", "%.*s not managed: no free path slot (limits.max_paths %u) or name too long", len(dev.name),
               dev.name.data(), ctx_.config.limits.max_paths);
-    return;
+    if (why) why->text(dev.name).text(" not managed: no free path slot (limits.max_paths) or name too long");
+    return false;
   }
   engine.set_path_facts(id, dev.transport, sectors);
   if (dev.alua) engine.set_path_alua(id, ctx_.alua.attach(id, dev.name));
@@ -255,9 +273,10 @@ void TopologyExec::add_path(const adapters::BlockDevice& dev) {
   }
   ctx_.dirty = true;
   if (ctx_.ready) resolve_maps();
+  return true;
 }
 
-void TopologyExec::remove_path(std::string_view name) {
+void TopologyExec::remove_path(std::string_view name, core::FixedWriter* out) {
   core::Engine& engine = ctx_.engine;
   core::PathId id = engine.find_path(name);
   if (id == core::kNoSlot) return;
@@ -270,7 +289,7 @@ void TopologyExec::remove_path(std::string_view name) {
   log_info("path", "%.*s removed", len(name), name.data());
   if (map != core::kNoSlot) {
     if (engine.members(map).empty()) {
-      log_warning("map", "%s has no path left; it stays as it is", engine.maps().at(map).name.c_str());
+      last_path_gone(map, out);
     } else {
       sync_map(map, false);
     }
@@ -366,12 +385,8 @@ void TopologyExec::replan_changed() {
     if (!replan_[id]) continue;
     replan_[id] = false;
     if (!ctx_.engine.maps().in_use(id)) continue;
-    auto members = ctx_.engine.members(id);
-    for (size_t k = 0; k < members.size(); ++k) {
-      const core::Path& p = ctx_.engine.paths().at(members[k]);
-      members_[k] = core::MemberFacts{p.devt, p.alua, p.sectors};
-    }
-    if (!core::alua_reorder_worthwhile({members_.get(), members.size()})) {
+    const size_t n = gather_members(id);
+    if (!core::alua_reorder_worthwhile({members_.get(), n})) {
       log_info("alua", "%s: no port can serve I/O now; the map is reordered once one can",
                ctx_.engine.maps().at(id).name.c_str());
       continue;
@@ -471,17 +486,23 @@ void TopologyExec::resolve_maps() {
   }
 }
 
-bool TopologyExec::sync_map(core::MapId id, bool may_create) {
+size_t TopologyExec::gather_members(core::MapId id) {
+  const core::Engine& engine = ctx_.engine;
+  auto members = engine.members(id);
+  for (size_t k = 0; k < members.size(); ++k) {
+    const core::Path& p = engine.paths().at(members[k]);
+    members_[k] = core::MemberFacts{p.devt, p.alua, p.sectors, core::usable(p.state) && !p.admin_failed};
+  }
+  return members.size();
+}
+
+bool TopologyExec::sync_map(core::MapId id, bool may_create, uint64_t resize_to) {
   core::Engine& engine = ctx_.engine;
   const core::Map& m = engine.maps().at(id);
   if (m.left_alone) return false;
   if (!m.in_kernel && !may_create) return false;
   auto members = engine.members(id);
-  const size_t n = members.size();
-  for (size_t k = 0; k < n; ++k) {
-    const core::Path& p = engine.paths().at(members[k]);
-    members_[k] = core::MemberFacts{p.devt, p.alua, p.sectors};
-  }
+  const size_t n = gather_members(id);
   core::KernelMap kernel;
   kernel.in_kernel = m.in_kernel;
   kernel.queueing = m.queueing;
@@ -495,7 +516,7 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create) {
   core::MapPlanStorage storage{{inputs_.get(), cap},        {groups_.get(), cap},         {paths_.get(), cap},
                                {path_group_.get(), cap},    {current_groups_.get(), cap}, {current_paths_.get(), cap},
                                {text_.get(), text_capacity_}};
-  core::MapPlan plan = core::plan_map(m.settings, {members_.get(), n}, kernel, storage);
+  core::MapPlan plan = core::plan_map(m.settings, {members_.get(), n}, kernel, storage, resize_to);
   bool ok = true;
   switch (plan.kind) {
     case core::MapPlan::Kind::None:
@@ -561,6 +582,13 @@ void TopologyExec::apply_config(const core::Config& before) {
     if (!(s == m.settings)) {
       engine.set_map_settings(id, s, ctx_.now());
       sync_map(id, false);
+      // A growth that waited for an operator (auto_resize was off) is
+      // decided again under the new settings.
+      if (m.in_kernel && !m.resize_note.empty()) {
+        char text[256];
+        core::FixedWriter out(text);
+        resize(id, false, out);
+      }
     }
   });
   resolve_maps();

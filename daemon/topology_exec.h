@@ -2,6 +2,9 @@
 // facts (udev, sysfs, DM), asks the planner, and makes the kernel's maps match:
 // create, reload (noflush) or keep. Also keeps each path's ALUA state current
 // and follows DM's own events: a map appearing or vanishing outside the daemon.
+// The map lifecycle (removal when the last path goes, resize when the LUN
+// grew, and the operator's remove / add / resize) is in
+// daemon/topology_lifecycle.cpp.
 //
 // Threads: the loop thread. Blocking: briefly in libdevmapper (create,
 // reload), never in the check round. Allocation: init() allocates; after it,
@@ -10,6 +13,8 @@
 
 #include <memory>
 #include <string_view>
+
+#include "core/text.h"
 
 #include "adapters/dm_events.h"
 #include "adapters/udev.h"
@@ -48,12 +53,58 @@ class TopologyExec {
   // new names and settings for live maps, new maps for WWIDs that now want one.
   void apply_config(const core::Config& before);
 
+  // Operator commands of the map lifecycle (daemon/topology_lifecycle.cpp).
+  // Each writes what it did, or why not, into `out`; false when refused or
+  // failed. No allocation of their own (libdevmapper and libudev use the
+  // reserved heap).
+  // `remove map NAME`: refused while open; else queueing off, its kpartx
+  // partitions, then the map. The map stays known (not in the kernel) until
+  // `add path` of one of its paths, or its paths come again.
+  bool remove_map_by_operator(std::string_view name, core::FixedWriter& out);
+  // `remove map --all`: every map nothing holds open.
+  bool remove_all_maps(core::FixedWriter& out);
+  // `remove path DEV`: out of its map and no longer checked; its uevents are
+  // ignored until `add path DEV` (or the device goes away).
+  bool remove_path_by_operator(std::string_view dev, core::FixedWriter& out);
+  // `add path DEV`: a device udev knows becomes a path again; a path whose
+  // map was removed brings the map back.
+  bool add_path_by_operator(std::string_view dev, core::FixedWriter& out);
+  // A map kept after its last path went is looked at again every few
+  // seconds (one DM_DEV_STATUS, no allocation): once nothing holds it (an
+  // umount, a udev probe that ended) it is removed, as the kernel's deferred
+  // removal would do. Called every turn of the loop.
+  void retry_kept_maps();
+  // `resize map NAME`: every member's size read again, then plan_resize
+  // (growth applied whatever auto_resize says; a shrink never).
+  bool resize_by_operator(std::string_view name, core::FixedWriter& out);
+
  private:
   // The planner's decision for a device, with its size read from sysfs.
   core::DeviceDecision plan_device(const adapters::BlockDevice& dev, uint64_t& sectors);
+  // A change uevent says another LUN is behind the path: failed at once.
   bool lun_replaced(core::PathId id, const adapters::BlockDevice& dev);
-  void add_path(const adapters::BlockDevice& dev);
-  void remove_path(std::string_view name);
+  enum class Removal : uint8_t { Removed, Kept, Failed };
+  // plan_removal, and when it says Remove: queueing off, partitions, map.
+  // `why` says what happened (Kept: why it stays; Failed: the error).
+  Removal remove_map(core::MapId map, core::FixedWriter& why);
+  // The map's last path went away: removed, or kept (open) with the reason
+  // in status. Appends the outcome to `out` when given.
+  void last_path_gone(core::MapId map, core::FixedWriter* out);
+  // Reads a path's size from sysfs again; true when it changed.
+  bool reread_size(core::PathId path);
+  // plan_resize over the members' last known sizes, carried out.
+  core::ResizeDecision resize(core::MapId map, bool asked, core::FixedWriter& out);
+  // The map an operator names, when it is in the kernel and ours to change;
+  // kNoSlot with the reason in `out` otherwise.
+  core::MapId live_map(std::string_view name, core::FixedWriter& out) const;
+  bool removed_by_operator(std::string_view dev) const;
+  void forget_removed_by_operator(std::string_view dev);
+  // Facts of the members of `map` into members_; returns how many.
+  size_t gather_members(core::MapId map);
+
+  // Adds a path (true), or says why the device is none (false, into `why`).
+  bool add_path(const adapters::BlockDevice& dev, core::FixedWriter* why = nullptr);
+  void remove_path(std::string_view name, core::FixedWriter* out = nullptr);
   void refresh_alua(core::PathId path);
   void note_readable(core::PathId path, bool readable);
   void note_replan(core::MapId map);
@@ -69,7 +120,8 @@ class TopologyExec {
   void adopt(const adapters::DmMapInfo& info, bool at_start);
   // Plans the map and carries the plan out. A map not in the kernel is made
   // only when `may_create` (a path came), never behind an admin's removal.
-  bool sync_map(core::MapId map, bool may_create);
+  // `resize_to`: plan_resize's Grow, the map's new size (0: keep its size).
+  bool sync_map(core::MapId map, bool may_create, uint64_t resize_to = 0);
 
   Context& ctx_;
   Actions& actions_;
@@ -89,6 +141,10 @@ class TopologyExec {
   std::unique_ptr<bool[]> alua_unreadable_;  // per path slot: said once, until readable again
   uint64_t garbled_sense_ = 0;               // answers whose sense data made no sense
   char name_scratch_[128] = {};              // a new friendly name, until it is bound
+  // Devices an operator removed (`remove path`): their uevents are ignored.
+  static constexpr size_t kMaxRemovedByOperator = 64;
+  core::MonoTime next_kept_retry_{0};
+  core::FixedString<32> removed_by_operator_[kMaxRemovedByOperator];
 };
 
 }  // namespace pk::daemon

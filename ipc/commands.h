@@ -22,6 +22,10 @@ struct Command {
     DisableQueueing,  // target: map name, or all
     RestoreQueueing,  // target: map name, or all
     Reconfigure,      // reload the configuration file; a bad one changes nothing
+    RemoveMap,        // target: map name, or all; refused while open
+    RemovePath,       // target: path dev; no longer managed until added again
+    AddPath,          // target: path dev (a block device udev knows)
+    ResizeMap,        // target: map name; its paths' sizes read again
   };
   Kind kind = Kind::FailPath;
   uint32_t token = 0;  // chosen by the service thread to route the result back

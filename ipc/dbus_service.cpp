@@ -91,6 +91,14 @@ const char* name_of(Command::Kind k) {
       return "RestoreQueueing";
     case Command::Kind::Reconfigure:
       return "Reconfigure";
+    case Command::Kind::RemoveMap:
+      return "RemoveMap";
+    case Command::Kind::RemovePath:
+      return "RemovePath";
+    case Command::Kind::AddPath:
+      return "AddPath";
+    case Command::Kind::ResizeMap:
+      return "ResizeMap";
   }
   return "?";
 }
@@ -748,6 +756,13 @@ int Impl::start_command(sd_bus_message* m, Command::Kind kind, sd_bus_error* err
       break;
     case Command::Kind::Reconfigure:
       break;
+    case Command::Kind::RemoveMap:
+    case Command::Kind::RemovePath:
+    case Command::Kind::AddPath:
+    case Command::Kind::ResizeMap:
+      // The map lifecycle is the control socket's (pathkeeperctl); no
+      // D-Bus method starts one of these.
+      return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "not offered over D-Bus");
   }
   cmd.target.assign(t);
 

@@ -169,6 +169,35 @@ bool parse_queueing(Cursor& c, RequestKind kind, const char* verb, const char* f
   return expect_end(c, full, err);
 }
 
+// "remove map NAME|--all", "remove path DEV", "add path DEV", "resize map NAME".
+bool parse_lifecycle(Cursor& c, std::string_view verb, Request& out, RequestError& err) {
+  const bool remove = verb == "remove";
+  std::string_view what = c.next();
+  if (remove && what == "map") {
+    out.kind = RequestKind::RemoveMap;
+    if (!take_target(c, "remove map", "a map NAME or --all", out, err)) return false;
+    if (out.target == "--all") {
+      out.all = true;
+      out.target = {};
+    }
+    return expect_end(c, "remove map NAME", err);
+  }
+  if ((remove || verb == "add") && what == "path") {
+    out.kind = remove ? RequestKind::RemovePath : RequestKind::AddPath;
+    const char* full = remove ? "remove path" : "add path";
+    return take_target(c, full, "a path DEV", out, err) && expect_end(c, remove ? "remove path DEV" : "add path DEV", err);
+  }
+  if (verb == "resize" && what == "map") {
+    out.kind = RequestKind::ResizeMap;
+    return take_target(c, "resize map", "a map NAME", out, err) && expect_end(c, "resize map NAME", err);
+  }
+  const char* choices = remove ? "'map NAME', 'map --all' or 'path DEV'" : verb == "add" ? "'path DEV'" : "'map NAME'";
+  if (what.empty()) return fail(err, ErrorCode::Usage, "'%.*s' needs %s", static_cast<int>(verb.size()), verb.data(), choices);
+  Shown s = shown(what);
+  return fail(err, ErrorCode::Usage, "cannot %.*s '%.*s%s': expected %s", static_cast<int>(verb.size()), verb.data(),
+              s.len, s.data, s.more, choices);
+}
+
 }  // namespace
 
 bool changes_state(RequestKind k) {
@@ -185,7 +214,11 @@ bool changes_state(RequestKind k) {
     case RequestKind::SwitchGroup:
     case RequestKind::DisableQueueing:
     case RequestKind::RestoreQueueing:
-    case RequestKind::Reconfigure: return true;
+    case RequestKind::Reconfigure:
+    case RequestKind::RemoveMap:
+    case RequestKind::RemovePath:
+    case RequestKind::AddPath:
+    case RequestKind::ResizeMap: return true;
   }
   return true;
 }
@@ -244,6 +277,7 @@ bool parse_request(std::string_view payload, Request& out, RequestError& err) {
     return parse_queueing(c, RequestKind::DisableQueueing, "disable", "disable queueing", out, err);
   if (cmd == "restore")
     return parse_queueing(c, RequestKind::RestoreQueueing, "restore", "restore queueing", out, err);
+  if (cmd == "remove" || cmd == "add" || cmd == "resize") return parse_lifecycle(c, cmd, out, err);
   if (cmd == "reconfigure") {
     out.kind = RequestKind::Reconfigure;
     return expect_end(c, "reconfigure", err);

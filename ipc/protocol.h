@@ -45,6 +45,10 @@ enum class RequestKind : uint8_t {
   DisableQueueing,  // disable queueing MAP|--all
   RestoreQueueing,  // restore queueing MAP|--all
   Reconfigure,      // reconfigure
+  RemoveMap,        // remove map NAME|--all
+  RemovePath,       // remove path DEV
+  AddPath,          // add path DEV
+  ResizeMap,        // resize map NAME
 };
 
 // True for the commands that change state (they need authorisation and go
@@ -55,7 +59,7 @@ struct Request {
   RequestKind kind = RequestKind::ShowPaths;
   std::string_view target;  // DEV or MAP; points into the parsed payload
   uint16_t group = 0;       // SwitchGroup: 1-based
-  bool all = false;         // Disable/RestoreQueueing --all
+  bool all = false;         // Disable/RestoreQueueing --all, RemoveMap --all
 };
 
 // The error codes of an error reply (the word after "error").

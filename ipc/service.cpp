@@ -120,6 +120,10 @@ Command::Kind command_kind(RequestKind k) {
     case RequestKind::SwitchGroup: return Command::Kind::SwitchGroup;
     case RequestKind::DisableQueueing: return Command::Kind::DisableQueueing;
     case RequestKind::RestoreQueueing: return Command::Kind::RestoreQueueing;
+    case RequestKind::RemoveMap: return Command::Kind::RemoveMap;
+    case RequestKind::RemovePath: return Command::Kind::RemovePath;
+    case RequestKind::AddPath: return Command::Kind::AddPath;
+    case RequestKind::ResizeMap: return Command::Kind::ResizeMap;
     default: return Command::Kind::Reconfigure;
   }
 }

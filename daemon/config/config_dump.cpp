@@ -81,6 +81,9 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
   if (differs([](const core::MapSettings& m) { return m.pg_init_retries; })) {
     put("pg_init_retries", std::to_string(s.pg_init_retries));
   }
+  if (differs([](const core::MapSettings& m) { return m.auto_resize; })) {
+    put("auto_resize", s.auto_resize == core::AutoResize::Grow ? "grow" : "off");
+  }
 }
 
 std::string_view rule_key(core::DeviceRule::Field f) {

@@ -123,12 +123,12 @@ constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
-constexpr std::array<std::string_view, 7> kSettingKeys{"grouping",      "selector",         "checker",
+constexpr std::array<std::string_view, 8> kSettingKeys{"grouping",      "selector",         "checker",
                                                        "failback",      "no_path_retry",    "hardware_handler",
-                                                       "pg_init_retries"};
-constexpr std::array<std::string_view, 10> kMapKeys{"wwid",     "alias",         "paths",           "grouping",
+                                                       "pg_init_retries", "auto_resize"};
+constexpr std::array<std::string_view, 11> kMapKeys{"wwid",     "alias",         "paths",           "grouping",
                                                     "selector", "checker",       "failback",        "no_path_retry",
-                                                    "hardware_handler", "pg_init_retries"};
+                                                    "hardware_handler", "pg_init_retries", "auto_resize"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
 template <typename E>
@@ -151,6 +151,8 @@ constexpr std::array<Choice<core::CheckerKind>, 4> kCheckers{{{"tur", core::Chec
 constexpr std::array<Choice<core::HwHandler>, 3> kHwHandlers{{{"auto", core::HwHandler::Auto},
                                                               {"alua", core::HwHandler::Alua},
                                                               {"none", core::HwHandler::None}}};
+constexpr std::array<Choice<core::AutoResize>, 2> kAutoResizes{{{"grow", core::AutoResize::Grow},
+                                                                 {"off", core::AutoResize::Off}}};
 constexpr std::array<std::string_view, 5> kLevels{"error", "warning", "notice", "info", "debug"};
 
 // ---------------------------------------------------------------------------
@@ -505,6 +507,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
     s.hw_handler = choose(k, kHwHandlers);
   } else if (name == "pg_init_retries") {
     s.pg_init_retries = static_cast<uint32_t>(number(k, 0, 50));  // the kernel's range; 0 leaves its default
+  } else if (name == "auto_resize") {
+    s.auto_resize = choose(k, kAutoResizes);
   } else if (name == "failback") {
     static constexpr std::array<std::string_view, 3> kWords{"immediate", "manual", "followover"};
     const std::string& v = scalar(k, "immediate, manual, followover or a delay such as 30s");

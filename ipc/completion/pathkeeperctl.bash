@@ -53,7 +53,8 @@ _pathkeeperctl()
     if [[ $cur == -* ]]; then
         local opts="--socket --json --timeout --help --version"
         [[ -n $watching ]] && opts+=" --interval"
-        [[ ${cmd[*]} == "disable queueing" || ${cmd[*]} == "restore queueing" ]] && opts+=" --all"
+        [[ ${cmd[*]} == "disable queueing" || ${cmd[*]} == "restore queueing" || ${cmd[*]} == "remove map" ]] &&
+            opts+=" --all"
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return
     fi
@@ -64,7 +65,7 @@ _pathkeeperctl()
             if [[ -n $watching ]]; then
                 choices="show status"
             else
-                choices="show status fail reinstate switch disable restore reconfigure watch"
+                choices="show status fail reinstate switch disable restore reconfigure remove add resize watch"
             fi
             ;;
         1)
@@ -73,13 +74,16 @@ _pathkeeperctl()
                 fail | reinstate) [[ -z $watching ]] && choices="path" ;;
                 switch) [[ -z $watching ]] && choices="group" ;;
                 disable | restore) [[ -z $watching ]] && choices="queueing" ;;
+                remove) [[ -z $watching ]] && choices="map path" ;;
+                add) [[ -z $watching ]] && choices="path" ;;
+                resize) [[ -z $watching ]] && choices="map" ;;
             esac
             ;;
         2)
             case "${cmd[0]} ${cmd[1]}" in
-                "show path" | "fail path" | "reinstate path") choices=$(_pathkeeperctl_names paths) ;;
-                "show map" | "switch group") choices=$(_pathkeeperctl_names maps) ;;
-                "disable queueing" | "restore queueing") choices="--all $(_pathkeeperctl_names maps)" ;;
+                "show path" | "fail path" | "reinstate path" | "remove path") choices=$(_pathkeeperctl_names paths) ;;
+                "show map" | "switch group" | "resize map") choices=$(_pathkeeperctl_names maps) ;;
+                "disable queueing" | "restore queueing" | "remove map") choices="--all $(_pathkeeperctl_names maps)" ;;
             esac
             ;;
     esac

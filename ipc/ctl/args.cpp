@@ -207,6 +207,11 @@ Commands that change state (root or the configured control_group):
   disable queueing MAP|--all fail I/O when no path is left instead of queueing
   restore queueing MAP|--all queue again as no_path_retry says
   reconfigure                reload the configuration file
+  remove map NAME|--all      remove a map nothing holds open: queueing off,
+                             its kpartx partitions, then the map (multipath -f/-F)
+  remove path DEV            stop using a path until add path
+  add path DEV               use a block device as a path again
+  resize map NAME            read the paths' sizes again and grow the map
 
 Options:
   --socket PATH   the daemon's control socket (default )" PK_RUNSTATEDIR R"(/control.sock)

@@ -119,6 +119,9 @@ std::string map_note(const json& m) {
   if (flag(m, "all_paths_down")) notes.push_back("all paths down for " + human_duration(snum(m, "all_down_ms")));
   if (flag(m, "retry_exhausted")) notes.push_back("no_path_retry exhausted: I/O fails");
   if (flag(m, "queueing_disabled_by_admin")) notes.push_back("queueing disabled by an operator");
+  // Short: `show map NAME` says why in full.
+  if (!str(m, "kept_because").empty()) notes.push_back("every path removed, kept: open");
+  if (!str(m, "resize_note").empty()) notes.push_back("size its paths say not applied");
   std::string out;
   for (const auto& n : notes) out += (out.empty() ? "" : ", ") + n;
   return out;
@@ -283,6 +286,9 @@ std::string format_map(const json& doc) {
   f.add("checker", str(m, "checker"));
   f.add("hw_handler", str(m, "hw_handler"));
   f.add("pg_init_retries", std::to_string(num(m, "pg_init_retries")));
+  f.add("auto_resize", str(m, "auto_resize"));
+  if (!str(m, "kept_because").empty()) f.add("kept without paths", str(m, "kept_because"));
+  if (!str(m, "resize_note").empty()) f.add("size not changed", str(m, "resize_note"));
   return out + f.render();
 }
 

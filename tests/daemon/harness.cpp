@@ -1,7 +1,10 @@
 #include "tests/daemon/harness.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -156,6 +159,42 @@ bool Harness::active_group_is(std::string_view map, std::string_view dev) {
 }
 
 bool Harness::has_map(std::string_view name) { return world.map(name) != nullptr; }
+
+std::string Harness::command(std::string_view words) {
+  std::string payload = "pk1";
+  for (char c : words) payload += c == ' ' ? '\0' : c;
+  if (!words.empty()) payload.insert(3, 1, '\0');
+  std::string frame(4, '\0');
+  const auto n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  frame += payload;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", config.control_socket.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) {
+    ::close(fd);
+    return "";
+  }
+  std::string reply;
+  char buf[4096];
+  for (int turn = 0; turn < 500; ++turn) {
+    run(1);  // the loop takes the command and answers it
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    ssize_t got = ::recv(fd, buf, sizeof buf, 0);
+    if (got <= 0) break;
+    reply.append(buf, static_cast<size_t>(got));
+    if (reply.size() >= 4) {
+      uint32_t want = 0;
+      for (int i = 0; i < 4; ++i) want |= uint32_t{static_cast<unsigned char>(reply[i])} << (8 * i);
+      if (reply.size() >= 4 + want) break;
+    }
+  }
+  ::close(fd);
+  return reply.size() > 4 ? reply.substr(4) : "";
+}
 
 bool Harness::restart() {
   daemon_.reset();

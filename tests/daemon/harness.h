@@ -38,6 +38,11 @@ class Harness {
   // Turns of the loop, `dt` of manual time each.
   void run(int turns, core::Duration dt = std::chrono::milliseconds(100));
 
+  // An operator's command over the control socket, as pathkeeperctl sends
+  // it ("remove map mpatha"): the loop turns until the reply comes. The
+  // reply's status line and JSON ("pk1 ok\n{...}"), or "" when none came.
+  std::string command(std::string_view words);
+
   // The table the kernel has for `map` ("" when there is none).
   std::string table(std::string_view map);
   // The devices of the group the kernel sends I/O to.

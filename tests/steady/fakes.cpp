@@ -169,6 +169,54 @@ void FakeStorage::remove_map_behind_the_back(std::string_view name) {
   }
 }
 
+void FakeStorage::add_partition(std::string_view map_name, uint32_t number) {
+  const FakeMap* parent = map(map_name);
+  if (!parent) return;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    FakeMap& m = maps[i];
+    if (m.used) continue;
+    m = FakeMap{};
+    m.used = true;
+    char text[160];
+    core::FixedWriter name(text);
+    name.text(parent->name.view()).text("-part").number(number);
+    m.name.assign(name.view());
+    core::FixedWriter uuid(text);
+    uuid.text("part").number(number).ch('-').text(parent->uuid.view());
+    m.uuid.assign(uuid.view());
+    m.devt = core::DevT{254, static_cast<uint32_t>(i)};
+    m.multipath = false;
+    signal_fd(dm_event_fd);
+    return;
+  }
+}
+
+int32_t FakeStorage::open_count(const FakeMap& m) const {
+  int32_t n = m.holders;
+  for (const FakeMap& p : maps) {
+    std::string_view uuid = p.uuid.view();
+    size_t dash = uuid.find('-');
+    if (p.used && uuid.starts_with("part") && dash != std::string_view::npos && uuid.substr(dash + 1) == m.uuid.view())
+      ++n;
+  }
+  return n;
+}
+
+void FakeStorage::set_size(std::string_view dev, uint64_t sectors) {
+  if (sysfs_root.empty()) return;
+  char file[320];
+  std::snprintf(file, sizeof file, "%s/block/%.*s/size", sysfs_root.c_str(), static_cast<int>(dev.size()), dev.data());
+  int fd = ::open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return;
+  char text[32];
+  core::FixedWriter w(text);
+  w.number(sectors).ch('\n');
+  ssize_t n = ::write(fd, text, w.size());
+  (void)n;
+  ::close(fd);
+  hotplug(dev, adapters::DeviceAction::Change);
+}
+
 // ------------------------------------------------------------------ DM
 
 bool FakeDm::open(size_t, core::Error& err) {
@@ -220,6 +268,7 @@ bool FakeDm::create(std::string_view name, std::string_view uuid, uint64_t secto
     m.sectors = sectors;
     m.devt = core::DevT{254, static_cast<uint32_t>(i)};
     m.multipath = true;
+    m.holders = 0;
     ++world_.counts.creates;
     signal_fd(world_.dm_event_fd);
     return load(m, world_.queueing[i], params, err);
@@ -240,8 +289,32 @@ bool FakeDm::reload(std::string_view name, uint64_t sectors, std::string_view pa
   return load(*m, world_.queueing[i], params, err);
 }
 
-bool FakeDm::remove(std::string_view name, core::Error&) {
-  if (FakeMap* m = find(world_, name)) m->used = false;
+bool FakeDm::remove(std::string_view name, core::Error& err) {
+  size_t i = 0;
+  FakeMap* m = find(world_, name, &i);
+  if (!m) {
+    err.set("fake dm: no map");
+    return false;
+  }
+  if (world_.open_count(*m) > 0) {  // as the kernel: EBUSY
+    ++world_.counts.removes_refused;
+    err.set("fake dm: %.*s is open", static_cast<int>(name.size()), name.data());
+    return false;
+  }
+  if (m->multipath && world_.queueing[i]) ++world_.counts.removed_while_queueing;
+  ++world_.counts.removes;
+  m->used = false;
+  signal_fd(world_.dm_event_fd);
+  return true;
+}
+
+bool FakeDm::open_count(std::string_view name, int32_t& count, core::Error& err) {
+  FakeMap* m = find(world_, name);
+  if (!m) {
+    err.set("fake dm: no map");
+    return false;
+  }
+  count = world_.open_count(*m);
   return true;
 }
 

@@ -32,6 +32,7 @@ class FakeDm final : public adapters::Dm {
   bool message(std::string_view map, std::string_view text, core::Error& err) override;
   bool status(std::string_view map, std::string_view& params, uint32_t& event_nr, core::Error& err) override;
   bool table(std::string_view map, std::string_view& params, uint64_t& sectors, core::Error& err) override;
+  bool open_count(std::string_view map, int32_t& count, core::Error& err) override;
   bool list(std::span<adapters::DmMapInfo> out, size_t& count, core::Error& err) override;
   int event_fd() const override;
   bool arm_events(core::Error& err) override;
@@ -92,6 +93,7 @@ struct FakeMap {
   core::MultipathTable table;  // spans into groups/paths
   uint16_t active_group = 1;   // 1-based: the group the kernel sends I/O to
   bool multipath = true;       // a multipath target (else another DM target)
+  int32_t holders = 0;         // openers besides its partitions: a mount, LVM (the test sets it)
 };
 
 struct FakePath {
@@ -109,6 +111,7 @@ struct FakePath {
 struct Counts {
   uint64_t fail_path = 0, reinstate_path = 0, queue_if_no_path = 0, fail_if_no_path = 0, other = 0;
   uint64_t creates = 0, reloads = 0, switch_group = 0, renames = 0;
+  uint64_t removes = 0, removed_while_queueing = 0, removes_refused = 0;
   uint64_t checks_started = 0, checks_busy = 0, uevents = 0, transport_probes = 0;
 };
 
@@ -142,6 +145,14 @@ struct FakeStorage {
   void hotplug(std::string_view dev, adapters::DeviceAction action);
   // An admin's `dmsetup remove` (or another tool's): the map is gone.
   void remove_map_behind_the_back(std::string_view name);
+  // kpartx: a partition map over `map` (DM UUID part<N>-<the map's UUID>),
+  // which opens the map once.
+  void add_partition(std::string_view map, uint32_t number);
+  // The open count the kernel reports: holders plus one per partition.
+  int32_t open_count(const FakeMap& m) const;
+  // The LUN behind every path of `wwid` now has `sectors`: what sysfs says
+  // after a rescan (written to the fake tree when sysfs_root is set).
+  void set_size(std::string_view dev, uint64_t sectors);
   FakeMap* map(std::string_view name);
   FakePath* path(std::string_view dev);
 

@@ -131,6 +131,7 @@ class Steady : public ::testing::Test {
 
   void TearDown() override {
     d.reset();
+    daemon::log_stop();  // the log is the process's: the next test starts it again
     std::string cmd = "rm -rf " + sysfs;
     ASSERT_EQ(std::system(cmd.c_str()), 0);
   }
@@ -141,6 +142,54 @@ class Steady : public ::testing::Test {
       clock.advance(dt);
       d->step(0);
     }
+  }
+
+  // An operator's command over the control socket while the loop turns
+  // (the loop carries it out and answers): stack buffers only. `words` are
+  // NUL-separated after "pk1". Returns the reply's length, or -1.
+  ssize_t command(std::string_view words, char* reply, size_t cap) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+    char frame[256];
+    uint32_t len = static_cast<uint32_t>(words.size());
+    std::memcpy(frame, &len, 4);
+    std::memcpy(frame + 4, words.data(), words.size());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::send(fd, frame, 4 + words.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(4 + words.size())) {
+      ::close(fd);
+      return -1;
+    }
+    size_t got = 0;
+    for (int turn = 0; turn < 400; ++turn) {
+      run(1);
+      ssize_t n = ::recv(fd, reply + got, cap - got, 0);
+      if (n == 0) break;
+      if (n < 0) {
+        ::usleep(2000);
+        continue;
+      }
+      got += static_cast<size_t>(n);
+      uint32_t want = 0;
+      if (got >= 4) std::memcpy(&want, reply, 4);
+      if (got >= 4 && got >= 4 + want) break;
+    }
+    ::close(fd);
+    return static_cast<ssize_t>(got);
+  }
+  // "pk1\0VERB\0NOUN\0<name of the map of `wwid`>" into `out`.
+  std::string_view map_command(const char* verb_noun, size_t n, std::string_view wwid, char (&out)[160]) {
+    core::MapId id = d->engine().find_map_by_wwid(wwid);
+    std::string_view name = id == core::kNoSlot ? "none" : d->engine().maps().at(id).name.view();
+    std::memcpy(out, verb_noun, n);
+    std::memcpy(out + n, name.data(), name.size());
+    return {out, n + name.size()};
+  }
+  steady::FakeMap* fake_map_of(std::string_view wwid) {
+    for (steady::FakeMap& m : world.maps)
+      if (m.used && m.uuid.view().substr(0, 6) == "mpath-" && m.uuid.view().substr(6) == wwid) return &m;
+    return nullptr;
   }
 
   uint32_t active_in_dm() const {
@@ -221,6 +270,88 @@ TEST_F(Steady, ThousandsOfTurnsThroughFailuresOutagesStormsAndQueriesAllocateNot
   ASSERT_GT(n, 4);
   std::string status(reply + 4, static_cast<size_t>(n) - 4);
   EXPECT_NE(status.find("\"threads\":" + std::to_string(threads_before)), std::string::npos) << status;
+}
+
+}  // namespace
+
+namespace {
+
+// The map lifecycle under the guard: a LUN growing (both paths rescanned),
+// a LUN unmapped (every path removed: the map removed) and mapped again, a
+// map held open losing every path (kept) and refusing `remove map`, remove
+// path / add path and resize map from the control socket.
+TEST_F(Steady, RemovalAndResizeAllocateNothing) {
+  run(50);
+  ASSERT_EQ(d->engine().maps().used(), kPaths / 2);
+  world.sysfs_root.assign(sysfs);  // set_size writes the fake tree, then raises a change uevent
+  const std::string grows(world.paths[0].wwid.view()), unmapped(world.paths[2].wwid.view()),
+      held(world.paths[4].wwid.view());
+  static char reply[1 << 16];
+  char cmd[160];
+  static const char kRemoveMap[] = "pk1\0remove\0map\0";
+  static const char kResizeMap[] = "pk1\0resize\0map\0";
+  static const char kRemovePath[] = "pk1\0remove\0path\0sdg";
+  static const char kAddPath[] = "pk1\0add\0path\0sdg";
+  // Once before the guard: the first command on a connection sets up what a
+  // service thread keeps.
+  ASSERT_GT(command(map_command(kResizeMap, sizeof kResizeMap - 1, grows, cmd), reply, sizeof reply), 4);
+  const uint64_t removes_before = world.counts.removes;
+
+  steady::guard_arm();
+  uint64_t sectors = 2097152;
+  int refused = 0, resized = 0, path_commands = 0;
+  for (int cycle = 0; cycle < 10; ++cycle) {
+    sectors += 2048;
+    world.set_size("sda", sectors);
+    world.set_size("sdb", sectors);
+    run(5);
+
+    world.hotplug("sdc", adapters::DeviceAction::Remove);
+    world.hotplug("sdd", adapters::DeviceAction::Remove);
+    run(5);
+    world.hotplug("sdc", adapters::DeviceAction::Add);
+    world.hotplug("sdd", adapters::DeviceAction::Add);
+    run(10);
+
+    if (steady::FakeMap* m = fake_map_of(held)) m->holders = 1;
+    ssize_t n = command(map_command(kRemoveMap, sizeof kRemoveMap - 1, held, cmd), reply, sizeof reply);
+    refused += n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 error failed");
+    world.hotplug("sde", adapters::DeviceAction::Remove);
+    world.hotplug("sdf", adapters::DeviceAction::Remove);
+    run(5);
+    world.hotplug("sde", adapters::DeviceAction::Add);
+    world.hotplug("sdf", adapters::DeviceAction::Add);
+    run(10);
+    if (steady::FakeMap* m = fake_map_of(held)) m->holders = 0;
+
+    n = command({kRemovePath, sizeof kRemovePath - 1}, reply, sizeof reply);
+    path_commands += n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 ok");
+    n = command({kAddPath, sizeof kAddPath - 1}, reply, sizeof reply);
+    path_commands += n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 ok");
+    n = command(map_command(kResizeMap, sizeof kResizeMap - 1, grows, cmd), reply, sizeof reply);
+    resized += n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 ok");
+    run(20);
+  }
+  steady::Violations v = steady::guard_violations();
+  steady::guard_disarm();
+
+  EXPECT_EQ(v.heap, 0u) << "first heap call from " << v.first_heap_caller;
+  EXPECT_EQ(v.processes, 0u);
+  EXPECT_EQ(v.dlopen, 0u);
+  EXPECT_EQ(v.threads, 0u);
+
+  // It really did the work.
+  ASSERT_NE(fake_map_of(grows), nullptr);
+  EXPECT_EQ(fake_map_of(grows)->sectors, sectors) << "the LUN grew ten times, so did its map";
+  EXPECT_EQ(resized, 10) << "resize map answered (already the size its paths say)";
+  EXPECT_EQ(world.counts.removes - removes_before, 10u) << "the unmapped LUN's map, once per cycle";
+  EXPECT_EQ(world.counts.removed_while_queueing, 0u);
+  EXPECT_EQ(refused, 10) << "remove map of the held map, refused";
+  EXPECT_EQ(path_commands, 20);
+  EXPECT_NE(fake_map_of(unmapped), nullptr) << "mapped again";
+  EXPECT_NE(fake_map_of(held), nullptr);
+  EXPECT_EQ(active_in_dm(), kPaths);
+  EXPECT_EQ(d->engine().counters().actions_dropped, 0u);
 }
 
 }  // namespace

@@ -33,6 +33,10 @@ class ScriptedDm : public Dm {
   bool message(std::string_view, std::string_view, Error&) override { return true; }
   bool status(std::string_view, std::string_view&, uint32_t&, Error&) override { return true; }
   bool table(std::string_view, std::string_view&, uint64_t&, Error&) override { return true; }
+  bool open_count(std::string_view, int32_t& count, Error&) override {
+    count = 0;
+    return true;
+  }
   bool list(std::span<DmMapInfo> out, size_t& count, Error& err) override {
     calls.push_back("list");
     if (fail_list) {

@@ -57,6 +57,7 @@ struct SimDevice {
   std::string status;        // info form
   std::string table;         // table form
   bool suspended = false;
+  int32_t open_count = 0;    // mounted, held, or opened by its partitions
   bool vanish_after_list = false;  // removed right after a DM_LIST_DEVICES
   bool gone = false;
 };
@@ -169,7 +170,7 @@ class DmKernelSim {
     if (d.suspended) flags |= DM_SUSPEND_FLAG;
     if (d.targets) flags |= DM_ACTIVE_PRESENT_FLAG;
     put<uint32_t>(p, dmoff::kFlags, flags);
-    put<int32_t>(p, dmoff::kOpenCount, 0);
+    put<int32_t>(p, dmoff::kOpenCount, d.open_count);
     put<uint32_t>(p, dmoff::kEventNr, d.event_nr);
     put<uint64_t>(p, dmoff::kDev, kernel_encode_dev(d.major, d.minor));
     put<uint32_t>(p, dmoff::kTargetCount, static_cast<uint32_t>(d.targets));

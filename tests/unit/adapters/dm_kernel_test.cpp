@@ -300,3 +300,15 @@ TEST(DmBufferBytes, CoversTheListAndTheLargestMap) {
   EXPECT_GE(dm_buffer_bytes(1, 1024), 1024u * 100u);
   EXPECT_EQ(dm_buffer_bytes(1, 1) % 4096, 0u);
 }
+
+TEST_F(DmKernel, OpenCountIsReadFromTheDeviceStatus) {
+  SimDevice d = mpath("mpatha", 3);
+  d.open_count = 2;
+  sim.devices.push_back(d);
+  open();
+  int32_t count = -1;
+  ASSERT_TRUE(dm->open_count("mpatha", count, err)) << err.c_str();
+  EXPECT_EQ(count, 2);
+  EXPECT_FALSE(dm->open_count("mpathz", count, err));
+  EXPECT_TRUE(has("no DM device mpathz")) << err.c_str();
+}

@@ -285,7 +285,8 @@ TEST(PlanMap, APathAddedOrRemovedReloadsAndSoDoesAnUnreadableTable) {
   EXPECT_STREQ(p.plan(s, {member(0, {}), member(16, {})}, k).reason, "paths differ");
   EXPECT_EQ(p.plan(s, {member(0, {})}, k).kind, MapPlan::Kind::Keep);
   k.sectors = 4096;
-  EXPECT_STREQ(p.plan(s, {member(0, {})}, k).reason, "size differs");
+  EXPECT_EQ(p.plan(s, {member(0, {})}, k).kind, MapPlan::Kind::Keep) << "a live map keeps its size";
+  k.sectors = 2048;
   k.table = "garbage";
   EXPECT_STREQ(p.plan(s, {member(0, {})}, k).reason, "the kernel's table is not understood");
   EXPECT_EQ(p.plan(s, {}, k).kind, MapPlan::Kind::None);
@@ -460,4 +461,123 @@ TEST(LunReplaced, OnlyAnAcceptedDeviceWithAnotherWwidIsAnotherLun) {
   now.wwid = "36001405b";
   now.kind = DeviceDecision::Kind::NotYet;
   EXPECT_FALSE(lun_replaced("36001405a", now));
+}
+
+// ------------------------------------------------------------ resize
+
+namespace {
+MemberFacts sized(uint32_t minor, uint64_t sectors, bool usable = true) {
+  MemberFacts m = member(minor, {}, sectors);
+  m.usable = usable;
+  return m;
+}
+}  // namespace
+
+TEST(PlanResize, GrowthEveryUsablePathAgreesOnIsAppliedByDefault) {
+  std::vector<MemberFacts> m{sized(0, 4096), sized(16, 4096)};
+  ResizeDecision d = plan_resize(2048, m, AutoResize::Grow, false);
+  EXPECT_EQ(d.kind, ResizeDecision::Kind::Grow);
+  EXPECT_EQ(d.sectors, 4096u);
+  EXPECT_EQ(plan_resize(4096, m, AutoResize::Grow, false).kind, ResizeDecision::Kind::Same);
+}
+
+TEST(PlanResize, WithAutoResizeOffGrowthWaitsForTheOperator) {
+  std::vector<MemberFacts> m{sized(0, 4096), sized(16, 4096)};
+  EXPECT_EQ(plan_resize(2048, m, AutoResize::Off, false).kind, ResizeDecision::Kind::Waits);
+  ResizeDecision asked = plan_resize(2048, m, AutoResize::Off, true);
+  EXPECT_EQ(asked.kind, ResizeDecision::Kind::Grow);
+  EXPECT_EQ(asked.sectors, 4096u);
+}
+
+TEST(PlanResize, ShrinkingIsNeverAppliedNotEvenWhenAsked) {
+  std::vector<MemberFacts> m{sized(0, 1024), sized(16, 1024)};
+  EXPECT_EQ(plan_resize(2048, m, AutoResize::Grow, false).kind, ResizeDecision::Kind::Shrink);
+  ResizeDecision d = plan_resize(2048, m, AutoResize::Grow, true);
+  EXPECT_EQ(d.kind, ResizeDecision::Kind::Shrink);
+  EXPECT_EQ(d.sectors, 1024u);
+}
+
+TEST(PlanResize, UsablePathsThatDisagreeAreNamedAndNothingChanges) {
+  // sdb rescanned, sdc not yet: the first rescan of a grown LUN looks so.
+  std::vector<MemberFacts> m{sized(0, 4096), sized(16, 2048), sized(32, 4096)};
+  ResizeDecision d = plan_resize(2048, m, AutoResize::Grow, true);
+  EXPECT_EQ(d.kind, ResizeDecision::Kind::Disagree);
+  EXPECT_EQ(d.first, 0u);
+  EXPECT_EQ(d.other, 1u);
+}
+
+TEST(PlanResize, APathNotUsableIsNotAskedButASmallerOneStopsTheGrowth) {
+  // A failed path's size is not the array's word now: it does not vote...
+  std::vector<MemberFacts> m{sized(0, 4096), sized(16, 8192, false)};
+  EXPECT_EQ(plan_resize(2048, m, AutoResize::Grow, false).kind, ResizeDecision::Kind::Grow);
+  // ...but the kernel refuses a table longer than any of its devices.
+  m[1].sectors = 2048;
+  ResizeDecision d = plan_resize(2048, m, AutoResize::Grow, false);
+  EXPECT_EQ(d.kind, ResizeDecision::Kind::TooSmall);
+  EXPECT_EQ(d.first, 1u);
+  // A size that could not be read (0) neither votes nor stops.
+  m[1].sectors = 0;
+  EXPECT_EQ(plan_resize(2048, m, AutoResize::Grow, false).kind, ResizeDecision::Kind::Grow);
+}
+
+TEST(PlanResize, NoUsablePathDecidesNothing) {
+  std::vector<MemberFacts> m{sized(0, 4096, false), sized(16, 0)};
+  EXPECT_EQ(plan_resize(2048, m, AutoResize::Grow, true).kind, ResizeDecision::Kind::NoSize);
+  EXPECT_EQ(plan_resize(2048, {}, AutoResize::Grow, true).kind, ResizeDecision::Kind::NoSize);
+}
+
+TEST(PlanMap, ALiveMapChangesSizeOnlyByTheResizeDecision) {
+  Planner p;
+  MapSettings s;
+  s.grouping = Grouping::Multibus;
+  s.hw_handler = HwHandler::None;
+  KernelMap k{true, true,
+              "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 1 2 8:0 1 1",
+              2048};
+  // The path already says 4096 (read at a change uevent): a reload for
+  // another reason keeps the map's size.
+  MapPlan keep = p.plan(s, {member(0, {}, 4096)}, k);
+  EXPECT_EQ(keep.kind, MapPlan::Kind::Keep);
+  EXPECT_EQ(keep.sectors, 2048u);
+  MapPlan grown = plan_map(s, std::vector<MemberFacts>{member(0, {}, 4096)}, k, p.storage(), 4096);
+  EXPECT_EQ(grown.kind, MapPlan::Kind::Reload);
+  EXPECT_STREQ(grown.reason, "the LUN grew");
+  EXPECT_EQ(grown.sectors, 4096u);
+  EXPECT_EQ(grown.table, k.table) << "the same table, longer";
+}
+
+// ------------------------------------------------------------ removal
+
+TEST(Partitions, AKpartxPartitionIsKnownByItsUuid) {
+  EXPECT_TRUE(is_partition_of("part1-mpath-36001405aaaa", "36001405aaaa"));
+  EXPECT_TRUE(is_partition_of("part12-mpath-36001405aaaa", "36001405aaaa"));
+  EXPECT_FALSE(is_partition_of("part1-mpath-36001405aaaab", "36001405aaaa")) << "another WWID";
+  EXPECT_FALSE(is_partition_of("mpath-36001405aaaa", "36001405aaaa")) << "the map itself";
+  EXPECT_FALSE(is_partition_of("part-mpath-36001405aaaa", "36001405aaaa")) << "no number";
+  EXPECT_FALSE(is_partition_of("partx1-mpath-36001405aaaa", "36001405aaaa"));
+  EXPECT_FALSE(is_partition_of("LVM-abcdef", "36001405aaaa"));
+  EXPECT_FALSE(is_partition_of("part1-mpath-", ""));
+}
+
+TEST(PlanRemoval, AMapNothingHoldsIsRemovedWithItsPartitions) {
+  EXPECT_EQ(plan_removal(0, {}).kind, RemovalPlan::Kind::Remove);
+  // Two partitions, each opening the map once, neither open itself.
+  std::vector<PartitionFacts> parts{{"mpatha-part1", 0}, {"mpatha-part2", 0}};
+  EXPECT_EQ(plan_removal(2, parts).kind, RemovalPlan::Kind::Remove);
+}
+
+TEST(PlanRemoval, AnOpenMapOrAnOpenPartitionKeepsTheMapAndSaysWhy) {
+  RemovalPlan mounted = plan_removal(1, {});
+  EXPECT_EQ(mounted.kind, RemovalPlan::Kind::Keep);
+  EXPECT_EQ(mounted.holders, 1);
+  EXPECT_NE(std::string(mounted.reason).find("open"), std::string::npos);
+  std::vector<PartitionFacts> parts{{"mpatha-part1", 0}, {"mpatha-part2", 1}};
+  RemovalPlan part = plan_removal(2, parts);
+  EXPECT_EQ(part.kind, RemovalPlan::Kind::Keep);
+  EXPECT_EQ(part.partition, "mpatha-part2");
+  // The map itself held (LVM on the whole disk) next to an unused partition.
+  RemovalPlan lvm = plan_removal(2, std::vector<PartitionFacts>{{"mpatha-part1", 0}});
+  EXPECT_EQ(lvm.kind, RemovalPlan::Kind::Keep);
+  EXPECT_EQ(lvm.holders, 1);
+  EXPECT_TRUE(lvm.partition.empty());
 }

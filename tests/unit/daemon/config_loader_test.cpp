@@ -156,7 +156,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
         "log_records:", "heap_reserve:", "logging:", "file:", "file_size:", "level:", "journal:", "control:",
         "socket:", "group:", "naming:", "user_friendly_names:", "alias_prefix:", "bindings_file:", "wwids_file:", "discovery:", "min_paths:",
         "defaults:", "grouping:", "selector:", "checker:", "failback:", "no_path_retry:", "hardware_handler:",
-        "pg_init_retries:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
+        "pg_init_retries:", "auto_resize:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
         "devnode:", "vendor:", "product:", "property:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
@@ -228,6 +228,7 @@ defaults:
   no_path_retry: 12
   hardware_handler: alua
   pg_init_retries: 10
+  auto_resize: off
 blacklist:
   - {wwid: "3600508b1001c*"}
   - {vendor: "ATA"}
@@ -248,6 +249,7 @@ maps:
     hardware_handler: none
     pg_init_retries: 0
     no_path_retry: 2h
+    auto_resize: grow
 )";
 
 TEST(ConfigLoad, EveryKeyReachesTheModel) {
@@ -279,13 +281,14 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(d.no_path_retry.checks, 12u);
   EXPECT_EQ(d.hw_handler, core::HwHandler::Alua);
   EXPECT_EQ(d.pg_init_retries, 10u);
+  EXPECT_EQ(d.auto_resize, core::AutoResize::Off);
 
   size_t built_in = default_config().blacklist.size();
   ASSERT_EQ(c.blacklist.size(), built_in + 4);
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:39:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:40:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -293,10 +296,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:44:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:45:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:46:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:47:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -306,6 +309,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(m.pg_init_retries, 0u);
   EXPECT_EQ(m.no_path_retry.kind, core::NoPathRetry::Kind::Time);
   EXPECT_EQ(m.no_path_retry.duration, seconds(7200));
+  EXPECT_EQ(m.auto_resize, core::AutoResize::Grow);
 }
 
 TEST(ConfigLoad, MapsGetTheDefaultsWithTheirOwnOverrides) {
@@ -369,7 +373,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
             "t.yaml:3:5: unknown key 'aliass' in maps[0] (did you mean 'alias'?)");
   EXPECT_EQ(error_of("defaults:\n  path_grouping_policy: multibus\n"),
             "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-            "failback, no_path_retry, hardware_handler or pg_init_retries");
+            "failback, no_path_retry, hardware_handler, pg_init_retries or auto_resize");
   EXPECT_EQ(error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
             "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
             "property");
@@ -434,6 +438,8 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:12: defaults.checker: 'readsector0' is not one of tur, directio, state or none");
   EXPECT_EQ(error_of("defaults:\n  hardware_handler: emc\n"),
             "t.yaml:2:21: defaults.hardware_handler: 'emc' is not one of auto, alua or none");
+  EXPECT_EQ(error_of("defaults:\n  auto_resize: shrink\n"),
+            "t.yaml:2:16: defaults.auto_resize: 'shrink' is not one of grow or off");
   EXPECT_EQ(error_of("logging:\n  level: warn\n"),
             "t.yaml:2:10: logging.level: 'warn' is not one of error, warning, notice, info or debug "
             "(did you mean 'warning'?)");
@@ -903,9 +909,9 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 472u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 160u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::Config), 480u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::MapSettings), 48u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 168u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else

@@ -157,7 +157,7 @@ TEST_F(CtlTables, Maps) {
             "NAME         DM    SIZE  USABLE  ACTIVE  GROUP  QUEUEING  NO_PATH_RETRY  FAULTS  WWID              NOTE\n"
             "mpatha       dm-3  4.0G     2/3     2/3    1/2  yes       queue               4  360014051234abcd\n"
             "nbd-export1  dm-4   20G     0/1     0/1    1/1  yes       3 checks            1  nbd-export1       "
-            "all paths down for 1m05s\n");
+            "all paths down for 1m05s, every path removed, kept: open\n");
 }
 
 TEST_F(CtlTables, TopologyLooksLikeMultipathLl) {
@@ -172,7 +172,7 @@ TEST_F(CtlTables, TopologyLooksLikeMultipathLl) {
             "  `- sdd 8:48 down failed active/non-optimized admin-failed\n"
             "nbd-export1 dm-4\n"
             "size=20G queueing=yes no_path_retry='3 checks' failback='after 30s' paths=0/1 usable "
-            "[all paths down for 1m05s]\n"
+            "[all paths down for 1m05s, every path removed, kept: open]\n"
             "`-+- policy='round-robin' prio=1 status=active\n"
             "  `- nbd0 43:0 down failed\n");
 }

@@ -97,8 +97,55 @@ TEST(ParseRequest, CommandsThatChangeState) {
   EXPECT_EQ(r.request.kind, RequestKind::Reconfigure);
 
   for (RequestKind k : {RequestKind::FailPath, RequestKind::ReinstatePath, RequestKind::SwitchGroup,
-                        RequestKind::DisableQueueing, RequestKind::RestoreQueueing, RequestKind::Reconfigure})
+                        RequestKind::DisableQueueing, RequestKind::RestoreQueueing, RequestKind::Reconfigure,
+                        RequestKind::RemoveMap, RequestKind::RemovePath, RequestKind::AddPath,
+                        RequestKind::ResizeMap})
     EXPECT_TRUE(changes_state(k));
+}
+
+TEST(ParseRequest, TheMapLifecycle) {
+  std::string p;
+  Parsed r = parse(p = payload({"remove", "map", "mpatha"}));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.request.kind, RequestKind::RemoveMap);
+  EXPECT_EQ(r.request.target, "mpatha");
+  EXPECT_FALSE(r.request.all);
+  r = parse(p = payload({"remove", "map", "--all"}));
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.request.all);
+  EXPECT_EQ(r.request.target, "");
+  r = parse(p = payload({"remove", "path", "sdb"}));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.request.kind, RequestKind::RemovePath);
+  EXPECT_EQ(r.request.target, "sdb");
+  r = parse(p = payload({"add", "path", "sdb"}));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.request.kind, RequestKind::AddPath);
+  r = parse(p = payload({"resize", "map", "mpatha"}));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.request.kind, RequestKind::ResizeMap);
+  EXPECT_EQ(r.request.target, "mpatha");
+
+  struct Bad {
+    std::string payload;
+    const char* message;
+  };
+  const Bad bad[] = {
+      {payload({"remove"}), "'remove' needs 'map NAME', 'map --all' or 'path DEV'"},
+      {payload({"remove", "maps"}), "cannot remove 'maps': expected 'map NAME', 'map --all' or 'path DEV'"},
+      {payload({"remove", "map"}), "'remove map' needs a map NAME or --all"},
+      {payload({"remove", "map", "a", "b"}), "unexpected word 'b' after 'remove map NAME'"},
+      {payload({"add", "map", "a"}), "cannot add 'map': expected 'path DEV'"},
+      {payload({"add", "path"}), "'add path' needs a path DEV"},
+      {payload({"resize"}), "'resize' needs 'map NAME'"},
+      {payload({"resize", "map", "a", "now"}), "unexpected word 'now' after 'resize map NAME'"},
+  };
+  for (const Bad& b : bad) {
+    Parsed e = parse(b.payload);
+    EXPECT_FALSE(e.ok) << b.message;
+    EXPECT_EQ(e.error.code, ErrorCode::Usage);
+    EXPECT_EQ(e.error.message.view(), b.message);
+  }
 }
 
 TEST(ParseRequest, MalformedRequestsSayWhatIsWrong) {

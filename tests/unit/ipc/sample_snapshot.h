@@ -74,6 +74,8 @@ inline void fill_sample(core::Snapshot& s) {
   b.group_count = 1;
   b.path_faults = 1;
   b.queue_disables = 2;
+  b.settings.auto_resize = core::AutoResize::Off;
+  b.kept_because.assign("it is open (mounted, or held by LVM or another device); open count 1");
 
   add_path(s, "nbd0", {43, 0}, "nbd-export1", "nbd-export1", 1, 1, PathState::Down, DmState::Failed, false, 65000,
            70);

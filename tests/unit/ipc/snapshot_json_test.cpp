@@ -112,7 +112,10 @@ TEST_F(SnapshotJson, MapsListEveryFieldOfEveryMap) {
   EXPECT_EQ(a["hw_handler"], "auto");
   EXPECT_EQ(a["pg_init_retries"], 50);
   EXPECT_EQ(a["no_path_retry"], json({{"mode", "queue"}}));
-  EXPECT_EQ(a.size(), 27u) << a.dump();
+  EXPECT_EQ(a["auto_resize"], "grow");
+  EXPECT_EQ(a["kept_because"], "");
+  EXPECT_EQ(a["resize_note"], "");
+  EXPECT_EQ(a.size(), 30u) << a.dump();
   EXPECT_FALSE(a.contains("groups")) << "the list has no topology";
 
   const json& b = doc["maps"][1];
@@ -126,6 +129,8 @@ TEST_F(SnapshotJson, MapsListEveryFieldOfEveryMap) {
   EXPECT_EQ(b["all_paths_down"], true);
   EXPECT_EQ(b["all_down_ms"], 65000);
   EXPECT_EQ(b["queue_disables"], 2);
+  EXPECT_EQ(b["auto_resize"], "off");
+  EXPECT_EQ(b["kept_because"], "it is open (mounted, or held by LVM or another device); open count 1");
 }
 
 TEST_F(SnapshotJson, NoPathRetryTimeAndFailModes) {

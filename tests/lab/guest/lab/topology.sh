@@ -29,6 +29,30 @@ scsi_debug_disks() {
   return 0
 }
 
+# scsi_debug_lun_disks L: the disks of LUN L (one per host).
+scsi_debug_lun_disks() {
+  for _d in "$SD_SYSFS"/adapter*/host*/target*/*:"$1"/block/*; do
+    [ -e "$_d" ] && echo "${_d##*/}"
+  done
+  return 0
+}
+
+# scsi_debug_resize GB DISK...: every LUN now reports GB GiB (virtual_gb;
+# the store is dev_size_mb, beyond which blocks wrap: keep GB*1024 at most
+# dev_size_mb), then each DISK is rescanned as an admin does after growing a
+# LUN on the array: the kernel reads the capacity again and raises a change
+# uevent (RESIZE=1).
+scsi_debug_resize() {
+  echo "$1" > "$SD_SYSFS/virtual_gb"
+  shift
+  for _d in "$@"; do echo 1 > "/sys/block/$_d/device/rescan"; done
+  settle
+  log "scsi_debug: LUNs now $(cat "$SD_SYSFS/virtual_gb") GiB; rescanned $*"
+}
+
+# disk_sectors DEV: the size the kernel gives a block device (512-byte sectors).
+disk_sectors() { cat "/sys/class/block/$1/size"; }
+
 # --- iSCSI over loopback: tgt target, open-iscsi initiator --------------------
 # One target, one LUN backed by a file in tmpfs, reached through two portals
 # (127.0.0.1 and 127.0.0.2: the whole of 127/8 is local), so the initiator
