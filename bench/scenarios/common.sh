@@ -23,6 +23,8 @@ since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.3f", b - a}'; }
 
 # Nanosecond clock: date's %N if there, else the kernel's "now at N nsecs"
 # of /proc/timer_list (busybox awk, no exec), else /proc/uptime (10 ms).
+# CLOCK names the one taken (the scenarios record it).
+# shellcheck disable=SC2034  # CLOCK is read by the scenarios
 if date +%s%N 2>/dev/null | grep -qE '^[0-9]{16,}$'; then
   now_ns() { date +%s%N; }
   CLOCK=date-ns
@@ -149,6 +151,7 @@ daemon_reconfigure() {
 }
 
 # --- /proc ------------------------------------------------------------------------
+# shellcheck disable=SC2034  # read by the scenarios
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 proc_faults() { awk '{print $10 + $12}' "/proc/$1/stat"; }

@@ -227,7 +227,7 @@ class Walker {
   void naming(const Field& f, core::Config& c);
   void discovery(const Field& f, core::Config& c);
   // Applies one settings key; records which keys were set for warnings.
-  void setting(const Field& f, std::string_view name, core::MapSettings& s, std::map<std::string, Field>& set);
+  void setting(const Field& k, std::string_view name, core::MapSettings& s, std::map<std::string, Field>& set);
   void check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set);
   void rules(const Field& f, std::vector<core::DeviceRule>& out);
   void maps(const Field& f, core::Config& c);
@@ -259,9 +259,14 @@ void Walker::each_key(const YAML::Node& map, const std::string& path, Keys known
       if (name == "<<") fail(key, path, "merge keys ('<<') are not supported; write the keys out");
       std::string hint = did_you_mean(name, known);
       if (hint.empty()) hint = "; known keys: " + one_of(known);
-      fail(key, "", "unknown key " + quoted(name) + where_text + hint);
+      std::string message = "unknown key " + quoted(name);
+      message += where_text;
+      message += hint;
+      fail(key, "", message);
     }
-    std::string child = path.empty() ? name : path + "." + name;
+    std::string child = path;
+    if (!child.empty()) child += '.';
+    child += name;
     auto [first, inserted] = seen.emplace(name, key.Mark());
     if (!inserted) fail(key, child, "is set twice (first at line " + std::to_string(first->second.line + 1) + ")");
     fn(name, Field{key, value, std::move(child)});
@@ -750,8 +755,10 @@ void Walker::keep_running_limits(core::Config& c, const Field* section) {
     std::string path = "limits." + std::string(item.name);
     auto s = set_.find(path);
     std::string at = s != set_.end() ? where(s->second.value) : section != nullptr ? where(section->key) : source_;
-    warnings_.push_back(at + ": " + path + ": changes only at the next start; the running daemon keeps " +
-                        text(item.kept) + " (this file: " + text(item.file) + ")");
+    std::string warning = at;
+    warning += ": " + path + ": changes only at the next start; the running daemon keeps " + text(item.kept);
+    warning += " (this file: " + text(item.file) + ")";
+    warnings_.push_back(std::move(warning));
   }
   c.limits = run;
   if (c.min_paths_for_map > run.max_paths_per_map) {

@@ -57,7 +57,13 @@ class Fields {
     size_t w = 0;
     for (const auto& [k, v] : rows_) w = std::max(w, k.size());
     std::string out;
-    for (const auto& [k, v] : rows_) out += k + ":" + std::string(w - k.size() + 1, ' ') + v + "\n";
+    for (const auto& [k, v] : rows_) {
+      out += k;
+      out += ':';
+      out.append(w - k.size() + 1, ' ');
+      out += v;
+      out += '\n';
+    }
     return out;
   }
 
@@ -92,7 +98,7 @@ const json& list(const json& o, const char* key) {
   return it != o.end() && it->is_array() ? *it : kEmpty;
 }
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
-std::string or_dash(std::string s) { return s.empty() ? "-" : s; }
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
 std::string no_path_retry_text(const json& m) {
   const json& npr = sub(m, "no_path_retry");
@@ -159,7 +165,7 @@ std::string topology_block(const json& m) {
       dm_w = std::max(dm_w, str(p, "dm_state").size());
     }
   }
-  auto pad = [](std::string s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const json& g = groups[gi];
     bool last_group = gi + 1 == groups.size();

@@ -97,6 +97,7 @@ start_udev
 load_modules dm-multipath dm-service-time dm-round-robin dm-queue-length loop ext4
 iscsi_setup 64
 A=$(iscsi_disk 127.0.0.1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")
 

@@ -44,6 +44,7 @@ sleep "$rest"
 log "sessions: $(iscsi_state 127.0.0.1) $(iscsi_state 127.0.0.2), devices: $(scsi_state "$A") $(scsi_state "$B")"
 
 step "target back: paths reinstated, I/O flows"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

@@ -80,6 +80,7 @@ sleep "$rest"
 keep pk/status-frozen.json pk status
 
 step "target back: paths reinstated, I/O flows, verify passes"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

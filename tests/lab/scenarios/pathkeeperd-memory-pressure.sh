@@ -35,6 +35,7 @@ load_modules dm-multipath dm-service-time
 # multipath daemon can hide).
 iscsi_setup_preallocated 64
 A=$(iscsi_disk 127.0.0.1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")
 mkdir -p /etc/pathkeeper
@@ -78,6 +79,7 @@ expect "fio waits, it did not fail" kill -0 "$FIO_PID"
 expect "the map still queues" sh -c "dmsetup table '$W' | grep -q queue_if_no_path"
 
 step "target back under pressure: paths reinstated, I/O flows"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

@@ -202,6 +202,7 @@ TEST(LogRing, ConcurrentProducersAndOneConsumer) {
     }
   });
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   std::atomic<uint64_t> refused{0};
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {

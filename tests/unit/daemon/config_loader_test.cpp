@@ -693,6 +693,7 @@ TEST(ConfigLoad, ReconfigureKeepsTheRunningLimits) {
   EXPECT_EQ(c.limits, running);
   EXPECT_EQ(r.warnings,
             (std::vector<std::string>{
+                // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): each message is split over two lines
                 "t.yaml:2:14: limits.max_paths: changes only at the next start; the running daemon keeps 16 (this "
                 "file: 32)",
                 "t.yaml:1:1: limits.max_maps: changes only at the next start; the running daemon keeps 8 (this file: "

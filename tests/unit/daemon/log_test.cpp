@@ -169,6 +169,7 @@ TEST_F(LogTest, FullRateFromManyThreadsAllocatesNothing) {
   constexpr int kEach = 25000;
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&go, t] {
       while (!go.load()) {

@@ -314,7 +314,7 @@ class DbusServiceTest : public ::testing::Test {
 
   // dbus-send as uid 65534 (with `group` as its only group, 0 for none):
   // its exit status and what it printed.
-  std::pair<int, std::string> dbus_send_as_nobody(std::vector<std::string> args, gid_t group = 0) {
+  std::pair<int, std::string> dbus_send_as_nobody(const std::vector<std::string>& args, gid_t group = 0) {
     int out[2];
     EXPECT_EQ(::pipe(out), 0);
     std::string address = "--bus=" + bus->address();

@@ -127,7 +127,7 @@ TEST(ParseRequest, MalformedRequestsSayWhatIsWrong) {
       {payload({"restore", "queueing"}), "'restore queueing' needs a map NAME or --all"},
       {payload({"reconfigure", "now"}), "unexpected word 'now' after 'reconfigure'"},
       {"pk1 show paths", "words are separated by NUL bytes, not blanks"},
-      {std::string("pk1\0show\0\0paths", 16), "word 3 is empty (two NUL bytes in a row?)"},
+      {std::string("pk1\0show\0\0paths", 15), "word 3 is empty (two NUL bytes in a row?)"},
       {std::string("pk1\0show\0paths\0", 15), "word 4 is empty (two NUL bytes in a row?)"},
       {payload({"show", "path", "sd\x01"}), "word 4 contains a control character"},
       {payload({"show", "path", "sd\x7f"}), "word 4 contains a control character"},
