@@ -7,13 +7,13 @@
 // (the service thread). Blocking: never. Allocation: init() only.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 
 #include "core/config.h"
 #include "core/fixed_string.h"
 #include "core/model.h"
+#include "core/triple_buffer.h"
 
 namespace pk::core {
 
@@ -111,25 +111,11 @@ struct Snapshot {
   void init(uint32_t max_paths, uint32_t max_maps);
 };
 
-// A single-producer, single-consumer triple buffer of snapshots.
-class SnapshotExchange {
+// The loop's snapshots handed to the service thread: back(), publish() and
+// latest() of the triple buffer (core/triple_buffer.h), sized at init.
+class SnapshotExchange : public TripleBuffer<Snapshot> {
  public:
   void init(uint32_t max_paths, uint32_t max_maps);
-
-  // Writer: the buffer to fill, then publish() it.
-  Snapshot& back() { return buffers_[back_]; }
-  void publish();
-
-  // Reader: the newest published snapshot; stays valid and unchanged until
-  // the reader's next call.
-  const Snapshot& latest();
-
- private:
-  static constexpr uint8_t kFresh = 4;  // flag bit in middle_: a new snapshot waits
-  Snapshot buffers_[3];
-  uint8_t back_ = 0;                    // writer's
-  std::atomic<uint8_t> middle_{1};
-  uint8_t front_ = 2;                   // reader's
 };
 
 }  // namespace pk::core

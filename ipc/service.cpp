@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/snapshot_json.h"
+#include "core/triple_buffer.h"
 #include "ipc/auth.h"
 #include "ipc/protocol.h"
 
@@ -31,25 +32,24 @@ constexpr size_t kSmallReplyBytes = 4096;  // errors and command results
 constexpr size_t kMaxPeerGroups = 1024;    // supplementary groups read per peer
 constexpr int kMaxEvents = 32;
 
-// A text handed over by one writer thread to the service thread, the same
-// triple buffer as core::SnapshotExchange: neither side ever waits.
+// A text handed over by one writer thread to the service thread through a
+// triple buffer (core/triple_buffer.h): neither side ever waits.
 class TextExchange {
  public:
   void init(size_t capacity) {
     capacity_ = capacity;
-    for (Slot& s : slots_) s.data = std::make_unique<char[]>(capacity);
+    for (Slot& s : slots_.buffers()) s.data = std::make_unique<char[]>(capacity);
   }
 
   // Writer. A text over capacity is published as "refused" (its length kept).
   bool publish(std::string_view text) {
-    Slot& s = slots_[back_];
+    Slot& s = slots_.back();
     bool fits = text.size() <= capacity_;
     s.published = true;
     s.refused_size = fits ? 0 : text.size();
     s.size = fits ? text.size() : 0;
     if (fits) std::copy(text.begin(), text.end(), s.data.get());
-    uint8_t old = middle_.exchange(static_cast<uint8_t>(back_ | kFresh), std::memory_order_acq_rel);
-    back_ = old & 3;
+    slots_.publish();
     return fits;
   }
 
@@ -60,28 +60,20 @@ class TextExchange {
   };
   // Reader: the newest text; valid until the next call.
   View latest() {
-    if (middle_.load(std::memory_order_acquire) & kFresh) {
-      uint8_t old = middle_.exchange(front_, std::memory_order_acq_rel);
-      front_ = old & 3;
-    }
-    const Slot& s = slots_[front_];
+    const Slot& s = slots_.latest();
     return {s.published, s.refused_size, {s.data.get(), s.size}};
   }
   size_t capacity() const { return capacity_; }
 
  private:
-  static constexpr uint8_t kFresh = 4;
   struct Slot {
     std::unique_ptr<char[]> data;
     size_t size = 0;
     size_t refused_size = 0;
     bool published = false;
   };
-  Slot slots_[3];
+  core::TripleBuffer<Slot> slots_;
   size_t capacity_ = 0;
-  uint8_t back_ = 0;
-  std::atomic<uint8_t> middle_{1};
-  uint8_t front_ = 2;
 };
 
 enum class Phase : uint8_t {

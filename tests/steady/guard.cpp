@@ -1,3 +1,6 @@
+// The steady-state guard: the heap through the heap guard
+// (tests/support/heap_guard.h), plus refusals of process creation, dlopen
+// and new threads, which it replaces here for the whole process.
 #include "tests/steady/guard.h"
 
 #include <dlfcn.h>
@@ -7,28 +10,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-void __libc_free(void*);
-}
+#include "tests/support/heap_guard.h"
 
 namespace {
 std::atomic<bool> g_armed{false};
-std::atomic<uint64_t> g_heap{0}, g_processes{0}, g_dlopen{0}, g_threads{0};
-std::atomic<void*> g_first_heap_caller{nullptr};
-
-inline void heap_call(void* caller) {
-  if (!g_armed.load(std::memory_order_relaxed)) return;
-  if (g_heap.fetch_add(1, std::memory_order_relaxed) == 0) g_first_heap_caller = caller;
-}
+std::atomic<uint64_t> g_processes{0}, g_dlopen{0}, g_threads{0};
 
 bool refuse(std::atomic<uint64_t>& counter) {
   if (!g_armed.load()) return false;
@@ -37,6 +25,7 @@ bool refuse(std::atomic<uint64_t>& counter) {
   return true;
 }
 
+// The next definition (libc's, or a sanitizer's interceptor in front of it).
 template <typename Fn>
 Fn next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
@@ -44,52 +33,25 @@ Fn next(const char* name) {
 }  // namespace
 
 namespace pk::steady {
-void guard_arm() { g_armed = true; }
-void guard_disarm() { g_armed = false; }
+void guard_arm() {
+  g_armed = true;
+  // Under a sanitizer the first heap call prints its stack: its address is
+  // not known there.
+  test::heap_guard::arm(/*trace_first=*/true);
+}
+void guard_disarm() {
+  test::heap_guard::disarm();
+  g_armed = false;
+}
 Violations guard_violations() {
-  return {g_heap.load(), g_processes.load(), g_dlopen.load(), g_threads.load(), g_first_heap_caller.load()};
+  return {test::heap_guard::count(), g_processes.load(), g_dlopen.load(), g_threads.load(),
+          test::heap_guard::first_caller()};
 }
 }  // namespace pk::steady
 
-// ---- the heap (glibc lets a program replace the whole malloc family)
+// glibc's declarations name their parameters __path and so on.
+// NOLINTBEGIN(readability-inconsistent-declaration-parameter-name)
 extern "C" {
-void* malloc(size_t n) {
-  heap_call(__builtin_return_address(0));
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) {
-  heap_call(__builtin_return_address(0));
-  return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) {
-  heap_call(__builtin_return_address(0));
-  return __libc_realloc(p, n);
-}
-void* memalign(size_t a, size_t n) {
-  heap_call(__builtin_return_address(0));
-  return __libc_memalign(a, n);
-}
-void* aligned_alloc(size_t a, size_t n) {
-  heap_call(__builtin_return_address(0));
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, size_t a, size_t n) {
-  heap_call(__builtin_return_address(0));
-  void* p = __libc_memalign(a, n);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void* valloc(size_t n) {
-  heap_call(__builtin_return_address(0));
-  return __libc_memalign(static_cast<size_t>(sysconf(_SC_PAGESIZE)), n);
-}
-void free(void* p) {
-  if (p != nullptr) heap_call(__builtin_return_address(0));
-  __libc_free(p);
-}
-
-// ---- processes, dlopen, threads
 pid_t fork() {
   if (refuse(g_processes)) return -1;
   return next<pid_t (*)()>("fork")();
@@ -110,13 +72,13 @@ int execvp(const char* file, char* const argv[]) {
   if (refuse(g_processes)) return -1;
   return next<int (*)(const char*, char* const[])>("execvp")(file, argv);
 }
-int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* at,
-                char* const argv[], char* const envp[]) {
+int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
+                const posix_spawnattr_t* at, char* const argv[], char* const envp[]) {
   if (refuse(g_processes)) return EPERM;
   return next<decltype(&::posix_spawn)>("posix_spawn")(pid, path, fa, at, argv, envp);
 }
-int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa, const posix_spawnattr_t* at,
-                 char* const argv[], char* const envp[]) {
+int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* fa,
+                 const posix_spawnattr_t* at, char* const argv[], char* const envp[]) {
   if (refuse(g_processes)) return EPERM;
   return next<decltype(&::posix_spawnp)>("posix_spawnp")(pid, file, fa, at, argv, envp);
 }
@@ -134,19 +96,8 @@ void* dlopen(const char* file, int mode) {
 }
 int pthread_create(pthread_t* t, const pthread_attr_t* attr, void* (*fn)(void*), void* arg) {
   if (refuse(g_threads)) return EPERM;
-  return next<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)>("pthread_create")(t, attr, fn, arg);
+  return next<int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)>("pthread_create")(t, attr,
+                                                                                                     fn, arg);
 }
 }  // extern "C"
-
-// ---- C++ allocation goes through the replaced malloc/free above.
-void* operator new(size_t n) {
-  if (void* p = malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept { return malloc(n ? n : 1); }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept { return malloc(n ? n : 1); }
-void operator delete(void* p) noexcept { free(p); }
-void operator delete[](void* p) noexcept { free(p); }
-void operator delete(void* p, size_t) noexcept { free(p); }
-void operator delete[](void* p, size_t) noexcept { free(p); }
+// NOLINTEND(readability-inconsistent-declaration-parameter-name)

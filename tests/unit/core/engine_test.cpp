@@ -1,6 +1,6 @@
 #include "core/engine.h"
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 #include <gtest/gtest.h>
 
@@ -444,7 +444,7 @@ TEST_F(EngineTest, ChangesCountStateChangesNotConfirmingChecks) {
 TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
   MapId m = make_map(3);
   (void)m;
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int round = 0; round < 2000; ++round) {
     clock.advance(500ms);
     engine.tick(clock.now());
@@ -462,7 +462,8 @@ TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
     engine.clear_actions();
     (void)engine.next_wakeup();
   }
-  EXPECT_EQ(pk::test::allocations() - before, 0u);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_GT(engine.paths().at(path_ids[0]).checks, 100u) << "the loop really ran checks";
 }
 

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "daemon/config/config_loader.h"
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/checkers/fake_tree.h"
 #include "tests/unit/daemon/log_test_support.h"
 
@@ -168,29 +168,36 @@ TEST_F(LogTest, FullRateFromManyThreadsAllocatesNothing) {
   constexpr int kThreads = 4;
   constexpr int kEach = 25000;
   std::atomic<bool> go{false};
+  std::atomic<bool> may_exit{false};  // a thread's exit frees its state: after the measurement
+  std::atomic<int> done{0};
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&go, t] {
+    threads.emplace_back([&go, &may_exit, &done, t] {
       while (!go.load()) {
       }
       for (int i = 0; i < kEach; ++i) {
         log_path(LogLevel::Info, "path", "3600140512345678", "sdb", "3600140512345678",
                  "thread %d record %d: checker says up after %d ms", t, i, i % 100);
       }
+      done.fetch_add(1);
+      while (!may_exit.load()) std::this_thread::yield();
     });
   }
   LogCounters before_c = log_counters();
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   auto t0 = std::chrono::steady_clock::now();
   go = true;
-  for (auto& t : threads) t.join();
+  while (done.load() < kThreads) std::this_thread::yield();
   auto produced = std::chrono::steady_clock::now() - t0;
   for (int i = 0; i < 2000 && log_counters().records_used > 0; ++i) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(100ms);  // the last page reaches the file
-  uint64_t after = test::allocations();
+  test::heap_guard::disarm();
+  may_exit = true;
+  for (auto& t : threads) t.join();
   LogCounters c = log_counters();
-  EXPECT_EQ(after, before) << "allocations while logging at full rate";
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "heap calls while logging at full rate, the first from "
+                                           << test::heap_guard::first_caller();
   EXPECT_EQ((c.written - before_c.written) + (c.ring_dropped - before_c.ring_dropped),
             uint64_t{kThreads} * kEach)
       << "every record accepted or counted as dropped";

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <thread>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/daemon/log_test_support.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -251,7 +251,7 @@ TEST_F(LogWriterTest, SteadyStateAllocatesNothing) {
   ASSERT_TRUE(open(1024, true, true)) << err.c_str();
   ASSERT_TRUE(writer.start(err)) << err.c_str();
   char text[64];
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   for (int i = 0; i < 50000; ++i) {
     core::LogRing::Claim c = ring.try_claim();
     if (!c) continue;
@@ -266,9 +266,9 @@ TEST_F(LogWriterTest, SteadyStateAllocatesNothing) {
     }
   }
   for (int i = 0; i < 500 && ring.used() > 0; ++i) std::this_thread::sleep_for(1ms);
-  uint64_t after = test::allocations();
+  test::heap_guard::disarm();
   writer.stop();
-  EXPECT_EQ(after, before);
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "first heap call from " << test::heap_guard::first_caller();
   EXPECT_GT(writer.counters().file.written, 0u);
 }
 

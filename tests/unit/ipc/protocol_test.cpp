@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ipc/auth.h"
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 using namespace pk::ipc;
 
@@ -313,7 +313,7 @@ TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
       payload({"show", "map", std::string(300, 'm')}),
   };
   char reply[1024];
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int round = 0; round < 100; ++round) {
     for (const std::string& p : payloads) {
       Request r;
@@ -330,7 +330,8 @@ TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
     std::string_view words[] = {"show", "paths"};
     encode_request(words, reply);
   }
-  EXPECT_EQ(pk::test::allocations(), before);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace

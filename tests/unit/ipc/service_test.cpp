@@ -24,7 +24,7 @@
 #include <thread>
 
 #include "ipc/protocol.h"
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/ipc/sample_snapshot.h"
 
 using namespace pk;
@@ -674,7 +674,7 @@ TEST_F(ServiceTest, ServingAllocatesNothingAfterInit) {
     RawClient warm(path());
     ASSERT_TRUE(round(warm));
   }
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   bool all = true;
   for (int i = 0; i < 20; ++i) {
     RawClient c(path());
@@ -685,9 +685,10 @@ TEST_F(ServiceTest, ServingAllocatesNothingAfterInit) {
     ReplyHead head;
     all = all && big.send_raw(header, 4) && big.read_reply(head) && !head.ok;
   }
-  uint64_t after = test::allocations();
+  test::heap_guard::disarm();
   EXPECT_TRUE(all);
-  EXPECT_EQ(after, before) << "the service allocated after init";
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "the service allocated after init; first heap call from "
+                                          << test::heap_guard::first_caller();
 }
 
 // A snapshot too big for the socket buffers, and a client that never reads.

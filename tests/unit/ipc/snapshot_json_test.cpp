@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/ipc/sample_snapshot.h"
 
 using namespace pk::core;
@@ -417,7 +417,7 @@ TEST(SnapshotJsonBounds, JsonCapacityHoldsEveryDocumentOfAFullSnapshot) {
 TEST_F(SnapshotJson, RenderingAllocatesNothing) {
   FixedWriter warm(buf);
   render_topology(snap, scratch, warm);
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int i = 0; i < 100; ++i) {
     FixedWriter w(buf);
     render_paths(snap, w);
@@ -436,7 +436,8 @@ TEST_F(SnapshotJson, RenderingAllocatesNothing) {
     find_map(snap, "nbd-export1");
     find_path(snap, "sde");
   }
-  EXPECT_EQ(pk::test::allocations(), before);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace
