@@ -47,7 +47,8 @@ bool put_header(std::span<std::byte> buf, std::string_view name, uint32_t flags,
   h.data_size = static_cast<uint32_t>(data_size);
   h.data_start = static_cast<uint32_t>(kHeaderBytes);
   h.flags = flags;
-  std::memcpy(h.name, name.data(), name.size());
+  // An empty name may have no storage (nullptr): memcpy must not be given it.
+  if (!name.empty()) std::memcpy(h.name, name.data(), name.size());
   std::memcpy(buf.data(), &h, sizeof h);
   return true;
 }

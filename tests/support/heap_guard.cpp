@@ -8,13 +8,7 @@
 #include <cstddef>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define PK_HEAP_GUARD_HOOKS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-#define PK_HEAP_GUARD_HOOKS 1
-#endif
-#endif
+#include "tests/support/sanitizers.h"
 
 namespace {
 
@@ -48,7 +42,7 @@ uint64_t count() { return g_count.load(); }
 void* first_caller() { return g_first_caller.load(); }
 }  // namespace pk::test::heap_guard
 
-#ifdef PK_HEAP_GUARD_HOOKS
+#ifdef PK_SANITIZER_OWNS_MALLOC
 
 // ---- Under a sanitizer, which owns malloc: its hooks see every heap call,
 // operator new and delete included. The caller is deeper in the stack than

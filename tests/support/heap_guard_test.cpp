@@ -15,7 +15,7 @@
 namespace heap_guard = pk::test::heap_guard;
 
 namespace {
-void* volatile g_sink = nullptr;  // allocations escape: the compiler may not elide them
+thread_local void* volatile g_sink = nullptr;  // allocations escape: the compiler may not elide them
 
 void allocate_and_free() {
   g_sink = std::malloc(32);
@@ -29,17 +29,19 @@ TEST(HeapGuard, CountsEveryThreadsCallsWhileArmedOnly) {
   constexpr int kThreads = 4;
   constexpr int kRounds = 5000;
   std::atomic<bool> go{false}, may_exit{false};
-  std::atomic<int> done{0};
+  std::atomic<int> started{0}, done{0};
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
+      started.fetch_add(1);
       while (!go.load()) std::this_thread::yield();
       for (int i = 0; i < kRounds; ++i) allocate_and_free();
       done.fetch_add(1);
       while (!may_exit.load()) std::this_thread::yield();  // a thread's exit frees its state
     });
   }
+  while (started.load() < kThreads) std::this_thread::yield();  // a thread's start allocates (under ASan)
   heap_guard::arm();
   go = true;
   while (done.load() < kThreads) std::this_thread::yield();
