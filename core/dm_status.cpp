@@ -58,6 +58,8 @@ ParseResult parse_multipath_status(std::string_view text, std::span<StatusGroup>
   if (group_count > group_store.size()) return ParseResult::error("more path groups than the capacity", at);
   at = words.offset();
   if (!parse_uint(words.next(), s.next_group)) return ParseResult::error("next group is not a number", at);
+  // The kernel names one of the groups, or 0 when there is none.
+  if (s.next_group > group_count) return ParseResult::error("next group is not one of the groups", at);
 
   size_t path_count = 0;
   for (unsigned g = 0; g < group_count; ++g) {
