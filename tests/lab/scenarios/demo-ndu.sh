@@ -8,8 +8,6 @@
 FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 
-summary() { echo "$*" >> /results/summary.txt; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 show() {  # show TITLE: the topology as an operator sees it
   echo
   echo "---- pathkeeperctl show topology: $1"

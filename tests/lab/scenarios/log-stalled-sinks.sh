@@ -18,8 +18,6 @@ ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 LOG_DIR=/var/log/pathkeeper
 LOG_FILE=$LOG_DIR/pathkeeperd.log
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 # The log volume of a busy daemon: change events for the loop devices, each
 # one a few debug records from the loop thread.

@@ -12,8 +12,6 @@ FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 KEEPER=${KEEPER:-shell}
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 step "iSCSI (2 portals, replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s) and a queueing map"
 iscsi_setup 128

@@ -11,8 +11,6 @@
 FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 step "udev, then iSCSI with two portals (replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s)"
 start_udev
