@@ -44,8 +44,19 @@ void guard_disarm() {
   g_armed = false;
 }
 Violations guard_violations() {
-  return {test::heap_guard::count(), g_processes.load(), g_dlopen.load(), g_threads.load(),
-          test::heap_guard::first_caller()};
+  Violations v{test::heap_guard::count(), g_processes.load(), g_dlopen.load(), g_threads.load(),
+               test::heap_guard::first_caller()};
+  // The address is where the binary was loaded this time (PIE): say where it
+  // is in the file, which addr2line reads.
+  Dl_info info{};
+  if (v.first_heap_caller != nullptr && ::dladdr(v.first_heap_caller, &info) != 0 &&
+      info.dli_fname != nullptr) {
+    auto offset = static_cast<unsigned long>(static_cast<char*>(v.first_heap_caller) -
+                                             static_cast<char*>(info.dli_fbase));
+    std::fprintf(stderr, "steady guard: first heap call from %s+%#lx: addr2line -f -C -e %s %#lx\n",
+                 info.dli_fname, offset, info.dli_fname, offset);
+  }
+  return v;
 }
 }  // namespace pk::steady
 
