@@ -96,8 +96,7 @@ daemon_start() {
 }
 
 daemon_stop() {
-  kill "$DPID" 2>/dev/null || true
-  wait "$DPID" 2>/dev/null || true
+  stop_process "$DPID"
   log "daemon $DPID stopped"
 }
 

@@ -25,7 +25,7 @@ log_load_start() {
   ( while :; do udevadm trigger --action=change --sysname-match='loop*' 2>/dev/null; sleep 0.05; done ) &
   LOAD_PID=$!
 }
-log_load_stop() { kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; }
+log_load_stop() { stop_process "$LOAD_PID"; }
 
 # The thread of the daemon named $1 (its tid).
 pk_thread() {

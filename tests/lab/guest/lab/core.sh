@@ -73,6 +73,12 @@ soft_wait() {
   poll_until "$1" "$3" 1 || { log "still not true after $1 s: $2"; return 1; }
 }
 
+# stop_process PID: SIGTERM, then wait for it to end (already gone is fine).
+stop_process() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # summary TEXT...: a line of the scenario's summary (/results/summary.txt),
 # logged too.
 summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
