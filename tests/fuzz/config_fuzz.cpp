@@ -4,21 +4,17 @@
 // configuration untouched and names a position; an accepted configuration
 // dumps to YAML that loads again to an equivalent configuration.
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "daemon/config/config_loader.h"
+#include "tests/fuzz/fuzz_check.h"
 
-namespace {
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-}  // namespace
+using pk::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pk::daemon;
-  std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string_view text = pk::fuzz::text(data, size);
   pk::core::Config c = default_config();
   c.control_socket = "/untouched";
   LoadResult r = load_config_text(text, "fuzz.yaml", c);

@@ -16,19 +16,17 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/log_file_format.h"
 #include "ipc/ctl/log_view.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using pk::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
 
 void check_records(const std::vector<pk::core::LogRecord>& rs, uint64_t slots) {
   for (size_t i = 0; i < rs.size(); ++i) {

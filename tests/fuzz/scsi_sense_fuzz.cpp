@@ -4,16 +4,12 @@
 // data. Besides "does not crash or read past the sense bytes", it checks that
 // every answer has a verdict and a reason.
 #include <cstdint>
-#include <cstdlib>
 #include <span>
 
 #include "checkers/scsi_sense.h"
+#include "tests/fuzz/fuzz_check.h"
 
-namespace {
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-}  // namespace
+using pk::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pk::checkers;

@@ -5,20 +5,16 @@
 // character, and normalising it again changes nothing.
 #include <array>
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 #include "adapters/udev_parse.h"
+#include "tests/fuzz/fuzz_check.h"
 
-namespace {
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-}  // namespace
+using pk::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pk::adapters::udevparse;
-  std::string_view in(reinterpret_cast<const char*>(data), size);
+  std::string_view in = pk::fuzz::text(data, size);
   std::string_view piece[3];
   for (std::string_view& p : piece) {
     size_t nul = in.find('\0');
