@@ -76,6 +76,8 @@ class Dm {
   virtual bool reload(std::string_view name, uint64_t sectors, std::string_view params,
                       core::Error& err) = 0;
   virtual bool remove(std::string_view name, core::Error& err) = 0;
+  // Renames a map; its table, device number and queued I/O are untouched.
+  virtual bool rename(std::string_view name, std::string_view new_name, core::Error& err) = 0;
 };
 
 std::unique_ptr<Dm> make_kernel_dm();

@@ -191,6 +191,7 @@ class KernelDm final : public Dm {
   bool reload(std::string_view name, uint64_t sectors, std::string_view params,
               core::Error& err) override;
   bool remove(std::string_view name, core::Error& err) override;
+  bool rename(std::string_view name, std::string_view new_name, core::Error& err) override;
 
  private:
   std::span<std::byte> buf() { return {reinterpret_cast<std::byte*>(storage_.get()), bytes_}; }
@@ -638,6 +639,32 @@ bool KernelDm::remove(std::string_view name, core::Error& err) {
     err.set("remove: no DM device %s", n.c_str());
   } else {
     err.set("remove of map %s failed: %s", n.c_str(), log.why(t.get()));
+  }
+  return false;
+}
+
+bool KernelDm::rename(std::string_view name, std::string_view new_name, core::Error& err) {
+  if (!control_plane(err)) return false;
+  for (std::string_view v : {name, new_name}) {
+    if (v.empty() || v.size() > dmio::kNameMax) {
+      err.set("invalid DM map name '%.*s'", int_len(v), v.data());
+      return false;
+    }
+  }
+  std::string n(name), to(new_name);
+  LibdmCapture log;
+  Task t = make_task(DM_DEVICE_RENAME, n, err);
+  if (!t) return false;
+  if (!dm_task_set_newname(t.get(), to.c_str())) {
+    err.set("rename of map %s: cannot set the new name %s", n.c_str(), to.c_str());
+    return false;
+  }
+  if (run_with_udev_flags(t.get(), 0)) return true;
+  int e = dm_task_get_errno(t.get());
+  if (e == EBUSY || e == EEXIST) {
+    err.set("rename of map %s: the name %s is taken", n.c_str(), to.c_str());
+  } else {
+    err.set("rename of map %s to %s failed: %s", n.c_str(), to.c_str(), log.why(t.get()));
   }
   return false;
 }

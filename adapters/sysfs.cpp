@@ -7,6 +7,18 @@
 
 namespace pk::adapters {
 
+namespace {
+
+bool trimmed(ssize_t n, std::span<char> buf, std::string_view& out) {
+  if (n < 0) return false;
+  size_t len = static_cast<size_t>(n);
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
+  out = std::string_view(buf.data(), len);
+  return true;
+}
+
+}  // namespace
+
 bool Sysfs::read(const char* relative_path, std::span<char> buf, std::string_view& out) const {
   int fd = ::openat(root_fd_, relative_path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -15,11 +27,16 @@ bool Sysfs::read(const char* relative_path, std::span<char> buf, std::string_vie
     n = ::read(fd, buf.data(), buf.size());
   } while (n < 0 && errno == EINTR);
   ::close(fd);
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
-  out = std::string_view(buf.data(), len);
-  return true;
+  return trimmed(n, buf, out);
+}
+
+bool Sysfs::reread(int fd, std::span<char> buf, std::string_view& out) {
+  if (fd < 0) return false;
+  ssize_t n;
+  do {
+    n = ::pread(fd, buf.data(), buf.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  return trimmed(n, buf, out);
 }
 
 }  // namespace pk::adapters

@@ -17,6 +17,10 @@ class Sysfs {
   // Reads `relative_path` (e.g. "block/sda/device/state") into `buf`; on
   // success `out` is the content without the trailing newline.
   bool read(const char* relative_path, std::span<char> buf, std::string_view& out) const;
+  // Reads an attribute kept open: sysfs answers a read at offset 0 with a
+  // fresh value, so one pread replaces open, read and close. False when the
+  // read fails (the device went away, or the attribute has no value now).
+  static bool reread(int fd, std::span<char> buf, std::string_view& out);
 
  private:
   int root_fd_;

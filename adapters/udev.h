@@ -11,9 +11,9 @@
 #include <span>
 #include <string_view>
 
-#include "checkers/checker.h"
 #include "core/devt.h"
 #include "core/error.h"
+#include "core/model.h"
 
 namespace pk::adapters {
 
@@ -26,7 +26,7 @@ struct BlockDevice {
   std::string_view wwid;        // SCSI: ID_SERIAL, else device/wwid; NVMe: wwid; else ID_WWN / ID_SERIAL; NBD ""
   std::string_view vendor;      // SCSI vendor/model, "" when unknown
   std::string_view product;
-  checkers::Transport transport = checkers::Transport::Unknown;
+  core::Transport transport = core::Transport::Unknown;
   bool alua = false;            // the LUN reports ALUA (sysfs access_state exists)
   // dm devices only
   std::string_view dm_name;

@@ -44,9 +44,9 @@ std::string_view normalise_wwid(std::string_view raw, std::span<char> out) {
   return {out.data(), len};
 }
 
-checkers::Transport detect_transport(std::string_view devpath, std::string_view name,
+core::Transport detect_transport(std::string_view devpath, std::string_view name,
                                      bool scsi_parent) {
-  using checkers::Transport;
+  using core::Transport;
   for (size_t at = devpath.find("/session"); at != std::string_view::npos;
        at = devpath.find("/session", at + 1)) {
     if (starts_with_digit_after(devpath, at + 8)) return Transport::Iscsi;
@@ -55,17 +55,6 @@ checkers::Transport detect_transport(std::string_view devpath, std::string_view 
   if (name.starts_with("nvme")) return Transport::Nvme;
   if (scsi_parent) return Transport::Scsi;
   return Transport::Unknown;
-}
-
-std::string_view transport_name(checkers::Transport t) {
-  switch (t) {
-    case checkers::Transport::Scsi: return "scsi";
-    case checkers::Transport::Iscsi: return "iscsi";
-    case checkers::Transport::Nbd: return "nbd";
-    case checkers::Transport::Nvme: return "nvme";
-    case checkers::Transport::Unknown: break;
-  }
-  return "unknown";
 }
 
 bool is_dm_name(std::string_view name) {

@@ -6,7 +6,7 @@
 #include <span>
 #include <string_view>
 
-#include "checkers/checker.h"
+#include "core/model.h"
 
 namespace pk::adapters::udevparse {
 
@@ -37,11 +37,8 @@ std::string_view normalise_wwid(std::string_view raw, std::span<char> out);
 // "scsi_device") is one of its parents:
 //   "/sessionN" in the devpath -> Iscsi; name "nbdN" -> Nbd; name "nvme..." ->
 //   Nvme; a SCSI parent -> Scsi (FC, SAS, scsi_debug, ...); else Unknown.
-checkers::Transport detect_transport(std::string_view devpath, std::string_view name,
+core::Transport detect_transport(std::string_view devpath, std::string_view name,
                                      bool scsi_parent);
-
-// "scsi", "iscsi", "nbd", "nvme", "unknown".
-std::string_view transport_name(checkers::Transport t);
 
 // A device-mapper device's kernel name ("dm-3").
 bool is_dm_name(std::string_view name);

@@ -37,7 +37,7 @@ namespace pk::adapters {
 
 namespace {
 
-using checkers::Transport;
+using core::Transport;
 
 constexpr size_t kMaxPropertyNames = 256;
 // Room for a burst of uevents (a storage array dropping hundreds of LUNs at

@@ -19,19 +19,14 @@
 #include "core/config.h"
 #include "core/devt.h"
 #include "core/error.h"
+#include "core/model.h"
 
 namespace pk::checkers {
 
-using PathIndex = uint32_t;  // the path's slot in the daemon's path table
-
-enum class Verdict : uint8_t {
-  Up,       // usable
-  Down,     // not usable: fail it in DM
-  Ghost,    // answers but is in standby (ALUA standby/unavailable): usable as a last resort
-  Pending,  // cannot tell yet (device blocked while its session recovers, ALUA transitioning)
-};
-
-enum class Transport : uint8_t { Unknown, Scsi, Iscsi, Nbd, Nvme };
+// The core's vocabulary, under the names the checkers have always used.
+using PathIndex = core::PathId;     // the path's slot in the daemon's path table
+using Verdict = core::CheckVerdict;
+using Transport = core::Transport;
 
 // What a checker needs to know of a path. The strings are only read during attach.
 struct PathIdentity {
@@ -46,6 +41,10 @@ struct StartResult {
   enum class Kind : uint8_t { Done, InFlight, Busy, Failed };
   Kind kind = Kind::Failed;
   Verdict verdict = Verdict::Down;  // Kind::Done only
+  core::AluaReport alua;            // Kind::Done only
+
+  constexpr StartResult(Kind k = Kind::Failed, Verdict v = Verdict::Down, core::AluaReport a = {})
+      : kind(k), verdict(v), alua(a) {}
 };
 
 // What a path's transport says, read without I/O to the device (sysfs).
@@ -58,6 +57,10 @@ enum class TransportState : uint8_t {
 struct Completion {
   PathIndex path = 0;
   Verdict verdict = Verdict::Down;
+  core::AluaReport alua;  // what the answer said of the port's ALUA state
+
+  constexpr Completion(PathIndex p = 0, Verdict v = Verdict::Down, core::AluaReport a = {})
+      : path(p), verdict(v), alua(a) {}
 };
 
 // Tunables of the checkers (control plane; from the configuration). Each

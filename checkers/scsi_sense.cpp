@@ -59,19 +59,34 @@ Decision decode_host(uint16_t host) {
 }
 
 Decision decode_sense(const Sense& s) {
-  if (!s.valid) return down("check condition without valid sense data");
+  if (!s.valid) {
+    Decision d = down("check condition without valid sense data");
+    d.garbled_sense = true;
+    return d;
+  }
   if (s.deferred) return retry(Verdict::Down, "deferred error of an earlier command");
   switch (s.key) {
     case kKeyNoSense: return up("no sense");
     case kKeyRecoveredError: return up("recovered error");
-    case kKeyUnitAttention: return retry(Verdict::Down, "unit attention");
+    case kKeyUnitAttention:
+      if (s.asc == 0x2a && s.ascq == 0x06) {
+        Decision d = retry(Verdict::Down, "unit attention: asymmetric access state changed");
+        d.alua_changed = true;
+        return d;
+      }
+      return retry(Verdict::Down, "unit attention");
     case kKeyAbortedCommand: return retry(Verdict::Down, "aborted command");
     case kKeyNotReady:
       if (s.asc == 0x04) {
         switch (s.ascq) {
-          case 0x0b: return {Verdict::Ghost, false, "not ready: target port in standby state"};
-          case 0x0c: return {Verdict::Ghost, false, "not ready: target port in unavailable state"};
-          case 0x0a: return {Verdict::Pending, false, "not ready: asymmetric access state transition"};
+          case 0x0b:
+            return {Verdict::Ghost, false, "not ready: target port in standby state", core::AluaState::Standby};
+          case 0x0c:
+            return {Verdict::Ghost, false, "not ready: target port in unavailable state",
+                    core::AluaState::Unavailable};
+          case 0x0a:
+            return {Verdict::Pending, false, "not ready: asymmetric access state transition",
+                    core::AluaState::Transitioning};
           case 0x01: return {Verdict::Pending, false, "not ready: becoming ready"};
           default: break;
         }

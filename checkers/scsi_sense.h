@@ -104,12 +104,20 @@ struct Decision {
   // caller issues the command again while its retry budget lasts.
   bool retry = false;
   const char* reason = "";  // static text, for logs
+  // The port's ALUA state when the answer names it (NOT READY 04/0b, 04/0c,
+  // 04/0a); Unknown otherwise.
+  core::AluaState alua = core::AluaState::Unknown;
+  // UNIT ATTENTION 2a/06: the array changed an asymmetric access state.
+  bool alua_changed = false;
+  // CHECK CONDITION with sense data that cannot be decoded: the path is
+  // down for this check, and nothing about its ALUA state is learnt.
+  bool garbled_sense = false;
 };
 
 // TEST UNIT READY:
 //   good (or condition met)                      -> Up
 //   reservation conflict (reserved by another)   -> Up: the LUN answered over this path
-//   unit attention, deferred error, aborted command, busy, task set full,
+//   unit attention (2a/06 also sets alua_changed), deferred error, aborted command, busy, task set full,
 //   task aborted, transient host codes (bus busy, reset, soft error,
 //   immediate retry, requeue)                    -> retry
 //   NOT READY 04/0b (ALUA standby), 04/0c (ALUA unavailable) -> Ghost

@@ -27,6 +27,7 @@ struct TurChecker::Slot {
   bool attached;
   bool in_flight;
   bool dead;              // the sg node hung up (device being removed)
+  bool alua_changed;      // this check met a unit attention 2a/06 (then retried)
   uint8_t retries_left;
   int pack_id;            // id of the command last written
   int last_errno;
@@ -63,15 +64,7 @@ unsigned int timeout_ms(core::Millis t) {
 bool read_state(int state_fd, int sysfs_fd, const char* state_path, std::span<char> buf,
                 std::string_view& state) {
   if (state_fd < 0) return adapters::Sysfs(sysfs_fd).read(state_path, buf, state);
-  ssize_t n;
-  do {
-    n = ::pread(state_fd, buf.data(), buf.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return false;
-  size_t len = static_cast<size_t>(n);
-  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ')) --len;
-  state = std::string_view(buf.data(), len);
-  return true;
+  return adapters::Sysfs::reread(state_fd, buf, state);
 }
 
 }  // namespace
@@ -313,6 +306,7 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
     return {StartResult::Kind::Done, v};
   }
   slot.retries_left = options_.retries;
+  slot.alua_changed = false;
   switch (issue(path, slot)) {
     case Issue::Sent: return {StartResult::Kind::InFlight};
     case Issue::Down: return {StartResult::Kind::Done, Verdict::Down};
@@ -345,8 +339,8 @@ size_t TurChecker::reap(std::span<Completion> out) {
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return 0;
   size_t count = 0;
-  auto complete = [&](PathIndex path, Verdict v) {
-    if (count < out.size()) out[count++] = Completion{path, v};
+  auto complete = [&](PathIndex path, Verdict v, core::AluaReport alua = {}) {
+    if (count < out.size()) out[count++] = Completion{path, v, alua};
   };
   for (int i = 0; i < n; ++i) {
     PathIndex path = events_[static_cast<size_t>(i)].data.u32;
@@ -383,6 +377,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
       result.sense = std::span<const uint8_t>(slot.sense, sense_len);
       scsi::Decision d = scsi::decode_tur(result);
       slot.last_reason = d.reason;
+      slot.alua_changed = slot.alua_changed || d.alua_changed;
       if (d.retry && slot.retries_left > 0) {
         --slot.retries_left;
         Issue again = issue(path, slot);
@@ -390,7 +385,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
         complete(path, Verdict::Down);
         break;
       }
-      complete(path, d.verdict);
+      complete(path, d.verdict, core::AluaReport{d.alua, slot.alua_changed, d.garbled_sense});
       break;
     }
     if ((flags & (EPOLLHUP | EPOLLERR)) != 0 && slot.sg_fd >= 0) {

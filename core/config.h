@@ -19,7 +19,11 @@ using Seconds = std::chrono::seconds;
 using Millis = std::chrono::milliseconds;
 
 enum class CheckerKind : uint8_t { Tur, DirectIo, State, None };
-enum class Grouping : uint8_t { Failover, Multibus, GroupByPrio };
+// How a map's paths form groups (one group carries I/O at a time):
+// failover one path per group; multibus all in one; group_by_prio one per
+// priority; group_by_tpg one per ALUA target port group (as multipath-tools'
+// group_by_tpg), ordered by the best priority in each.
+enum class Grouping : uint8_t { Failover, Multibus, GroupByPrio, GroupByTpg };
 enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
 
 // What to do when every path of a map is down.
@@ -104,8 +108,10 @@ struct Config {
   LoggingConfig logging;
   std::string control_socket = "/run/pathkeeper/control.sock";
   std::string control_group;        // members may change state; "" = root only
-  bool user_friendly_names = false;
+  bool user_friendly_names = false;  // maps without an alias are named <alias_prefix><letters>
+  std::string alias_prefix = "mpath";
   std::string bindings_file = "/var/lib/pathkeeper/bindings";
+  std::string wwids_file = "/etc/multipath/wwids";  // "" = not kept
   uint32_t min_paths_for_map = 2;   // auto maps: a WWID seen on this many paths becomes a map
   MapSettings defaults;
   std::vector<DeviceRule> blacklist;

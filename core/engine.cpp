@@ -4,27 +4,6 @@
 
 namespace pk::core {
 
-std::string_view path_state_name(PathState s) {
-  switch (s) {
-    case PathState::Unchecked: return "unchecked";
-    case PathState::Up: return "up";
-    case PathState::Ghost: return "ghost";
-    case PathState::Pending: return "pending";
-    case PathState::Down: return "down";
-    case PathState::Timeout: return "timeout";
-  }
-  return "?";
-}
-
-std::string_view dm_state_name(DmState s) {
-  switch (s) {
-    case DmState::Unknown: return "unknown";
-    case DmState::Active: return "active";
-    case DmState::Failed: return "failed";
-  }
-  return "?";
-}
-
 std::string_view action_name(Action::Kind k) {
   switch (k) {
     case Action::Kind::StartCheck: return "start_check";
@@ -110,6 +89,36 @@ PathId Engine::add_path(std::string_view dev, DevT devt, std::string_view wwid, 
   p.state_since = now;
   p.next_check = now;  // check a new path at once
   return id;
+}
+
+void Engine::set_path_facts(PathId id, Transport transport, uint64_t sectors) {
+  Path& p = paths_.at(id);
+  p.transport = transport;
+  p.sectors = sectors;
+}
+
+bool Engine::set_path_alua(PathId id, const Alua& alua) {
+  Path& p = paths_.at(id);
+  if (p.alua == alua) return false;
+  const bool regroup = !(p.alua.settled == alua.settled && p.alua.preferred == alua.preferred &&
+                         p.alua.group_id == alua.group_id && p.alua.group_id_known == alua.group_id_known);
+  if (p.alua.state != alua.state) {
+    ++p.alua_changes;
+    ++changes_;
+  }
+  p.alua = alua;
+  return regroup;
+}
+
+void Engine::set_map_gone(MapId id) {
+  Map& m = maps_.at(id);
+  m.in_kernel = false;
+  m.devt = DevT{};
+  m.current_group = 0;
+  m.group_count = 0;
+  m.event_nr = 0;
+  for (PathId pid : members(id)) paths_.at(pid).dm_state = DmState::Unknown;
+  ++changes_;
 }
 
 void Engine::remove_path(PathId id) {
@@ -284,8 +293,12 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
     case CheckVerdict::Pending:
       if (p.state != PathState::Pending && p.state != PathState::Timeout) set_state(p, PathState::Pending, now);
       // Blocked for longer than a check may take: as good as a timeout, so
-      // I/O moves to another path instead of waiting in this one.
-      if (p.state == PathState::Pending && now - p.pending_since >= Duration(timing_.checker_timeout))
+      // I/O moves to another path instead of waiting in this one. A port in
+      // ALUA transition is the array at work, not a failure: it gets as long
+      // as the kernel's alua handler gives it.
+      if (p.state == PathState::Pending &&
+          now - p.pending_since >= (p.alua.state == AluaState::Transitioning ? Duration(kAluaTransitionTimeout)
+                                                                             : Duration(timing_.checker_timeout)))
         set_state(p, PathState::Timeout, now);
       break;
   }
@@ -373,13 +386,20 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
   }
 }
 
+// The first group with a path that is up; only when none is, the first with
+// a ghost (standby) path: a standby port never carries I/O while an active one
+// could. A path the kernel has failed counts only once a check has
+// reinstated it: switching to its group would send I/O where the kernel
+// just saw it fail (an array that moved the port to standby, say).
 uint16_t Engine::best_group(MapId id) const {
-  uint16_t best = 0;
+  uint16_t best_up = 0, best_ghost = 0;
   for (PathId pid : members(id)) {
     const Path& p = paths_.at(pid);
-    if (usable(p.state) && !p.admin_failed && p.group != 0 && (best == 0 || p.group < best)) best = p.group;
+    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed) continue;
+    uint16_t& best = p.state == PathState::Up ? best_up : best_ghost;
+    if (best == 0 || p.group < best) best = p.group;
   }
-  return best;
+  return best_up != 0 ? best_up : best_ghost;
 }
 
 void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
@@ -477,6 +497,15 @@ bool Engine::admin_reinstate(PathId id, MonoTime now) {
     request_check(id, now);  // reinstated once a check says it works
   }
   if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+  return true;
+}
+
+bool Engine::admin_switch_group(MapId id, uint16_t group) {
+  if (!maps_.in_use(id)) return false;
+  Map& m = maps_.at(id);
+  if (!m.in_kernel || group == 0 || group > m.group_count) return false;
+  if (!emit({Action::Kind::SwitchGroup, id, kNoSlot, group})) return false;
+  m.current_group = group;
   return true;
 }
 

@@ -39,6 +39,10 @@ struct Action {
 std::string_view action_name(Action::Kind k);
 
 // Counters of what the engine could not do, shown by `pathkeeperctl status`.
+// How long a port may stay in ALUA transition before the path counts as
+// timed out: the kernel's alua handler waits as long (ALUA_FAILOVER_TIMEOUT).
+inline constexpr Seconds kAluaTransitionTimeout{60};
+
 struct EngineCounters {
   uint64_t paths_refused = 0;     // no free path slot
   uint64_t maps_refused = 0;      // no free map slot
@@ -63,12 +67,26 @@ class Engine {
   void remove_path(PathId path);
   PathId find_path(std::string_view dev) const;
   PathId find_path(DevT devt) const;
+  // What discovery and sysfs know of a path beyond its identity.
+  void set_path_facts(PathId path, Transport transport, uint64_t sectors);
+  // A path's ALUA state as now known (core/topology's alua_after_check).
+  // Counts a change; returns true when its priority for grouping changed, so
+  // its map's table must be planned again.
+  bool set_path_alua(PathId path, const Alua& alua);
   // Moves a path into a map (kNoSlot: out of any). False when the map is full.
   bool set_path_map(PathId path, MapId map, uint16_t group, uint8_t priority);
   std::span<const PathId> members(MapId map) const;
   // The map now exists in the kernel (created or adopted).
   void set_map_in_kernel(MapId map, uint64_t sectors);
   void set_map_devt(MapId map, DevT devt) { maps_.at(map).devt = devt; }
+  // The map was renamed in the kernel. False when the name does not fit.
+  bool set_map_name(MapId map, std::string_view name) { return maps_.at(map).name.assign(name); }
+  // The kernel's map is gone (removed by someone else): the map stays known,
+  // without a kernel device, until its paths come again.
+  void set_map_gone(MapId map);
+  // A DM device with our UUID whose table cannot be understood: it is never
+  // reloaded, and no path joins it.
+  void set_map_left_alone(MapId map) { maps_.at(map).left_alone = true; }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
   void set_map_settings(MapId map, const MapSettings& settings, MonoTime now);
 
@@ -99,6 +117,9 @@ class Engine {
   bool admin_fail(PathId path, MonoTime now);
   bool admin_reinstate(PathId path, MonoTime now);
   bool set_queueing_disabled(MapId map, bool disabled, MonoTime now);
+  // An operator's switch to `group` (1-based): a SwitchGroup action. False
+  // when the map has no such group. The failback policy may switch back.
+  bool admin_switch_group(MapId map, uint16_t group);
 
   // The actions decided so far; the daemon carries them out, then clears.
   std::span<const Action> actions() const { return {actions_.get(), action_count_}; }

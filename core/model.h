@@ -31,7 +31,55 @@ enum class DmState : uint8_t { Unknown, Active, Failed };
 std::string_view dm_state_name(DmState s);
 
 // The result of one check, as a checker reports it.
-enum class CheckVerdict : uint8_t { Up, Ghost, Pending, Down };
+enum class CheckVerdict : uint8_t {
+  Up,       // usable
+  Ghost,    // answers but is in standby (ALUA standby/unavailable): usable as a last resort
+  Pending,  // cannot tell yet (device blocked while its session recovers, ALUA transitioning)
+  Down,     // not usable: fail it in DM
+};
+
+// How a block device reaches its LUN.
+enum class Transport : uint8_t { Unknown, Scsi, Iscsi, Nbd, Nvme };
+std::string_view transport_name(Transport t);  // "scsi", "iscsi", "nbd", "nvme", "unknown"
+inline bool is_scsi(Transport t) { return t == Transport::Scsi || t == Transport::Iscsi; }
+
+// The asymmetric access state of a path's target port group (SPC-4 ALUA), as
+// the array last told it: by a check's sense data, by sysfs access_state (kept
+// by the kernel's alua handler) or by a REPORT TARGET PORT GROUPS answer.
+enum class AluaState : uint8_t {
+  None,          // the LUN does not report ALUA
+  Unknown,       // it does, but no state has been read yet
+  Optimized,     // active/optimized
+  NonOptimized,  // active/non-optimized
+  LbaDependent,
+  Standby,
+  Unavailable,
+  Transitioning,
+  Offline,
+};
+std::string_view alua_state_name(AluaState s);  // sysfs spelling: "active/optimized", ...
+bool parse_alua_state(std::string_view text, AluaState& out);  // sysfs access_state text
+// I/O can be served through a port in this state.
+inline bool alua_active(AluaState s) {
+  return s == AluaState::Optimized || s == AluaState::NonOptimized || s == AluaState::LbaDependent;
+}
+
+// What one check's answer said of its port's ALUA state (tur: the sense data).
+struct AluaReport {
+  AluaState said = AluaState::Unknown;  // Standby, Unavailable or Transitioning when the answer says so
+  bool changed = false;  // a unit attention "asymmetric access state changed" (06/2a/06) came with it
+  bool garbled = false;  // the answer's sense data could not be decoded: counted, never a state change
+};
+
+// What is known of a path's target port group.
+struct Alua {
+  AluaState state = AluaState::None;  // now (may be Transitioning)
+  AluaState settled = AluaState::None;  // the last state that was not Transitioning: what grouping uses
+  uint16_t group_id = 0;             // target port group id (VPD page 0x83)
+  bool group_id_known = false;
+  bool preferred = false;            // the PREF bit: the array prefers this port group
+  friend bool operator==(const Alua&, const Alua&) = default;
+};
 
 inline bool usable(PathState s) { return s == PathState::Up || s == PathState::Ghost; }
 
@@ -39,6 +87,9 @@ struct Path {
   FixedString<32> dev;         // "sda"
   DevT devt;
   FixedString<256> wwid;
+  Transport transport = Transport::Unknown;
+  uint64_t sectors = 0;        // size of the LUN seen through this path
+  Alua alua;
   MapId map = UINT32_MAX;      // kNoSlot when in no map
   uint16_t group = 0;          // 1-based group in its map's table, 0 when unknown
   uint8_t priority = 1;        // higher is preferred (ALUA: optimized 50, non-optimized 10, standby 1)
@@ -58,6 +109,7 @@ struct Path {
   uint64_t checks = 0;
   uint64_t failures = 0;       // transitions from usable to not usable
   uint64_t timeouts = 0;
+  uint64_t alua_changes = 0;   // ALUA state changes seen (Transitioning included)
 };
 
 struct Map {
@@ -67,6 +119,7 @@ struct Map {
   MapSettings settings;
   uint64_t sectors = 0;
   bool in_kernel = false;      // the DM device exists
+  bool left_alone = false;     // a DM device with our UUID whose table is not understood: never touched
   bool queueing = false;       // the kernel queues I/O with no path (queue_if_no_path now)
   uint16_t current_group = 0;  // 1-based, from status
   uint16_t group_count = 0;

@@ -27,6 +27,7 @@ struct PathRecord {
   DmState dm_state = DmState::Unknown;
   uint16_t group = 0;
   uint8_t priority = 0;
+  Alua alua;                   // ALUA state and port group (state None: the LUN has no ALUA)
   bool admin_failed = false;
   int64_t state_age_ms = 0;    // time since the state last changed
   uint64_t checks = 0;
@@ -69,6 +70,18 @@ struct LogSinkUse {
   uint64_t would_block = 0;   // writes put off because they would have waited
 };
 
+// A file the daemon keeps for other tools: the bindings file (friendly
+// names) or the wwids file (WWIDs made into maps).
+struct NameFileUse {
+  FixedString<256> file;        // "" when not kept
+  PoolUse entries;              // the table behind it (bindings, WWIDs)
+  bool pending = false;         // the newest entries are not on disk yet
+  uint64_t writes = 0;          // times written (temp file, fsync, rename)
+  uint64_t write_errors = 0;    // failed attempts (each one is retried)
+  uint64_t refused = 0;         // entries not kept: the table was full, or a name could not be given
+  FixedString<256> error;       // the last failure, "" once a write succeeds
+};
+
 // What the daemon measures of itself (design rule 1: proven, not hoped for).
 struct DaemonStatus {
   int32_t pid = 0;
@@ -98,6 +111,7 @@ struct DaemonStatus {
   uint64_t refused_busy = 0;    // connections over limits.max_clients, answered "busy"
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
+  NameFileUse bindings_file, wwids_file;
 };
 
 struct Snapshot {

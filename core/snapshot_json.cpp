@@ -25,6 +25,7 @@ std::string_view grouping_name(Grouping g) {
     case Grouping::Failover: return "failover";
     case Grouping::Multibus: return "multibus";
     case Grouping::GroupByPrio: return "group_by_prio";
+    case Grouping::GroupByTpg: return "group_by_tpg";
   }
   return "?";
 }
@@ -162,6 +163,17 @@ class Object {
     o.num("limit", p.limit);
     o.close();
   }
+  void name_file(std::string_view k, const NameFileUse& u) {
+    Object o(key(k));
+    o.str("file", u.file.view());
+    o.pool("entries", u.entries);
+    o.flag("pending", u.pending);
+    o.num("writes", u.writes);
+    o.num("write_errors", u.write_errors);
+    o.num("refused", u.refused);
+    o.str("error", u.error.view());
+    o.close();
+  }
 
  private:
   FixedWriter& w_;
@@ -192,6 +204,9 @@ void write_path(FixedWriter& w, const PathRecord& p) {
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("group", p.group);
   o.num("priority", p.priority);
+  o.str("alua", alua_state_name(p.alua.state));
+  o.num("port_group", p.alua.group_id_known ? p.alua.group_id : 0);
+  o.flag("preferred", p.alua.preferred);
   o.flag("admin_failed", p.admin_failed);
   o.snum("state_age_ms", p.state_age_ms);
   o.num("checks", p.checks);
@@ -262,6 +277,7 @@ void write_group_path(FixedWriter& w, const PathRecord& p) {
   o.str("state", path_state_name(p.state));
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("priority", p.priority);
+  o.str("alua", alua_state_name(p.alua.state));
   o.flag("admin_failed", p.admin_failed);
   o.close();
 }
@@ -441,6 +457,12 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
   o.num("refused_busy", st.refused_busy);
   o.str("config_source", st.config_source.view());
   o.str("last_error", st.last_error.view());
+  {
+    Object files(o.key("name_files"));
+    files.name_file("bindings", st.bindings_file);
+    files.name_file("wwids", st.wwids_file);
+    files.close();
+  }
   o.close();
   return finish(doc, w);
 }

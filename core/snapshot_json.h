@@ -32,7 +32,7 @@ inline constexpr unsigned kJsonVersion = 1;
 // topology (its entry and at most one group object).
 inline constexpr size_t kPathJsonMaxBytes = 800;
 inline constexpr size_t kMapJsonMaxBytes = 1500;
-inline constexpr size_t kStatusJsonMaxBytes = 2560;
+inline constexpr size_t kStatusJsonMaxBytes = 4096;
 
 // A buffer size that holds any document of a snapshot within these limits.
 size_t json_capacity(uint32_t max_paths, uint32_t max_maps);

@@ -111,7 +111,7 @@ void print_device(const BlockDevice& d) {
   std::printf("%s %s %s transport=%s wwid=%s vendor=%s product=%s alua=%d dm_name=%s "
               "dm_uuid=%s dm_action=%s dm_path=%s properties=%zu\n",
               action_name(d.action), s(d.name).c_str(), devt_text(d.devt).c_str(),
-              std::string(pk::adapters::udevparse::transport_name(d.transport)).c_str(),
+              std::string(pk::core::transport_name(d.transport)).c_str(),
               s(d.wwid).c_str(), s(d.vendor).c_str(), s(d.product).c_str(), d.alua ? 1 : 0,
               s(d.dm_name).c_str(), s(d.dm_uuid).c_str(), s(d.dm_action).c_str(),
               s(d.dm_path).c_str(), d.property_names.size());

@@ -13,6 +13,7 @@ namespace {
 std::string_view grouping_name(core::Grouping g) {
   switch (g) {
     case core::Grouping::GroupByPrio: return "group_by_prio";
+    case core::Grouping::GroupByTpg: return "group_by_tpg";
     case core::Grouping::Failover: return "failover";
     case core::Grouping::Multibus: return "multibus";
   }
@@ -173,7 +174,9 @@ std::string dump_config_yaml(const core::Config& c) {
 
     e << YAML::Key << "naming" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "user_friendly_names" << YAML::Value << c.user_friendly_names;
+    e << YAML::Key << "alias_prefix" << YAML::Value << c.alias_prefix;
     e << YAML::Key << "bindings_file" << YAML::Value << c.bindings_file;
+    e << YAML::Key << "wwids_file" << YAML::Value << YAML::DoubleQuoted << c.wwids_file;
     e << YAML::EndMap;
 
     e << YAML::Key << "discovery" << YAML::Value << YAML::BeginMap;
@@ -223,7 +226,8 @@ bool equivalent(const core::Config& a, const core::Config& b) {
     return false;
   }
   if (a.control_socket != b.control_socket || a.control_group != b.control_group ||
-      a.user_friendly_names != b.user_friendly_names || a.bindings_file != b.bindings_file ||
+      a.user_friendly_names != b.user_friendly_names || a.alias_prefix != b.alias_prefix ||
+      a.bindings_file != b.bindings_file || a.wwids_file != b.wwids_file ||
       a.min_paths_for_map != b.min_paths_for_map || !(a.defaults == b.defaults)) {
     return false;
   }

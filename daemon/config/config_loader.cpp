@@ -22,6 +22,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/bindings.h"
 #include "daemon/config/config_units.h"
 #include "pk_build_config.h"
 
@@ -119,7 +120,8 @@ constexpr std::array<std::string_view, 8> kLimitsKeys{"max_paths",          "max
                                                       "log_records",        "heap_reserve"};
 constexpr std::array<std::string_view, 4> kLoggingKeys{"file", "file_size", "level", "journal"};
 constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
-constexpr std::array<std::string_view, 2> kNamingKeys{"user_friendly_names", "bindings_file"};
+constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
+                                                      "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
 constexpr std::array<std::string_view, 7> kSettingKeys{"grouping",      "selector",         "checker",
                                                        "failback",      "no_path_retry",    "hardware_handler",
@@ -135,7 +137,8 @@ struct Choice {
   E value;
 };
 
-constexpr std::array<Choice<core::Grouping>, 3> kGroupings{{{"group_by_prio", core::Grouping::GroupByPrio},
+constexpr std::array<Choice<core::Grouping>, 4> kGroupings{{{"group_by_prio", core::Grouping::GroupByPrio},
+                                                            {"group_by_tpg", core::Grouping::GroupByTpg},
                                                             {"failover", core::Grouping::Failover},
                                                             {"multibus", core::Grouping::Multibus}}};
 constexpr std::array<Choice<core::Selector>, 3> kSelectors{{{"service-time", core::Selector::ServiceTime},
@@ -457,13 +460,32 @@ void Walker::control(const Field& f, core::Config& c) {
   });
 }
 
+// A name the kernel or device-mapper will be given: printable ASCII, no
+// blank, no '/'.
+bool plain_name(std::string_view s) {
+  if (s.empty() || s == "." || s == "..") return false;
+  return std::all_of(s.begin(), s.end(), [](char ch) { return ch > ' ' && ch < 0x7f && ch != '/'; });
+}
+
 void Walker::naming(const Field& f, core::Config& c) {
   each_key(f.value, f.path, kNamingKeys, [&](const std::string& name, const Field& k) {
     set_.insert_or_assign(k.path, k);
     if (name == "user_friendly_names") {
       c.user_friendly_names = boolean(k);
+    } else if (name == "alias_prefix") {
+      const std::string& s = scalar(k, "a name prefix");
+      charge(k.value, s.size());
+      if (s.empty() || !plain_name(s) || s.find('#') != std::string::npos)
+        fail(k.value, k.path, quoted(s) + " is not a name prefix (printable, no blank, '/' or '#')");
+      if (s.size() > core::kMaxAliasPrefix) {
+        fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
+                                  std::to_string(core::kMaxAliasPrefix) + " are possible");
+      }
+      c.alias_prefix = s;
     } else if (name == "bindings_file") {
       c.bindings_file = absolute_path(k, kPathMax);
+    } else if (name == "wwids_file") {
+      c.wwids_file = scalar(k, "an absolute path, or \"\"").empty() ? std::string() : absolute_path(k, kPathMax);
     }
   });
 }
@@ -584,13 +606,6 @@ void Walker::rules(const Field& f, std::vector<core::DeviceRule>& out) {
     }
     out.push_back(std::move(rule));
   });
-}
-
-// A name the kernel or device-mapper will be given: printable ASCII, no
-// blank, no '/'.
-bool plain_name(std::string_view s) {
-  if (s.empty() || s == "." || s == "..") return false;
-  return std::all_of(s.begin(), s.end(), [](char ch) { return ch > ' ' && ch < 0x7f && ch != '/'; });
 }
 
 void Walker::maps(const Field& f, core::Config& c) {
@@ -725,9 +740,11 @@ void Walker::check_limits(core::Config& c) {
                ")");
     }
   }
-  if (auto it = set_.find("naming.bindings_file");
-      it != set_.end() && !c.user_friendly_names && c.bindings_file != core::Config{}.bindings_file) {
-    warn(it->second.key, it->second.path, "is used only with user_friendly_names: true");
+  const core::Config defaults;
+  for (auto [key, changed] : {std::pair{"naming.bindings_file", c.bindings_file != defaults.bindings_file},
+                              std::pair{"naming.alias_prefix", c.alias_prefix != defaults.alias_prefix}}) {
+    if (auto it = set_.find(key); it != set_.end() && changed && !c.user_friendly_names)
+      warn(it->second.key, it->second.path, "is used only with user_friendly_names: true");
   }
 }
 

@@ -144,6 +144,12 @@ std::string map_heading(const json& m) {
 }
 
 // One map as multipath -ll shows it.
+// "-" for a LUN without ALUA (and for a daemon too old to say).
+std::string alua_text(const json& p) {
+  std::string a = str(p, "alua");
+  return a.empty() || a == "none" ? "-" : a;
+}
+
 std::string topology_block(const json& m) {
   std::string out = map_heading(m) + "\n";
   out += "size=" + human_size(num(m, "size_bytes")) + " queueing=" + yes_no(flag(m, "queueing")) +
@@ -179,6 +185,7 @@ std::string topology_block(const json& m) {
       std::string line = std::string(last_group ? "  " : "| ") + (pi + 1 == paths.size() ? "`- " : "|- ") +
                          pad(str(p, "dev"), dev_w) + " " + pad(str(p, "devt"), devt_w) + " " +
                          pad(str(p, "state"), state_w) + " " + pad(str(p, "dm_state"), dm_w);
+      if (alua_text(p) != "-") line += " " + alua_text(p);
       if (flag(p, "admin_failed")) line += " admin-failed";
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out += line + "\n";
@@ -223,12 +230,12 @@ std::string human_duration(int64_t ms) {
 }
 
 std::string format_paths(const json& doc) {
-  Table t({{"DEV"}, {"DEVT"}, {"MAP"}, {"GROUP", true}, {"PRIO", true}, {"CHECKER"}, {"STATE"}, {"DM_STATE"},
-           {"SINCE", true}, {"CHECKS", true}, {"FAILURES", true}, {"TIMEOUTS", true}, {"NOTE"}});
+  Table t({{"DEV"}, {"DEVT"}, {"MAP"}, {"GROUP", true}, {"PRIO", true}, {"ALUA"}, {"CHECKER"}, {"STATE"},
+           {"DM_STATE"}, {"SINCE", true}, {"CHECKS", true}, {"FAILURES", true}, {"TIMEOUTS", true}, {"NOTE"}});
   for (const json& p : list(doc, "paths")) {
     uint64_t group = num(p, "group");
     t.add({str(p, "dev"), str(p, "devt"), or_dash(str(p, "map")), group ? std::to_string(group) : "-",
-           std::to_string(num(p, "priority")), str(p, "checker"), str(p, "state"), str(p, "dm_state"),
+           std::to_string(num(p, "priority")), alua_text(p), str(p, "checker"), str(p, "state"), str(p, "dm_state"),
            human_duration(snum(p, "state_age_ms")), std::to_string(num(p, "checks")),
            std::to_string(num(p, "failures")), std::to_string(num(p, "timeouts")),
            flag(p, "admin_failed") ? "admin-failed" : ""});
@@ -294,6 +301,8 @@ std::string format_path(const json& doc) {
   f.add("map", or_dash(str(p, "map")));
   f.add("group", num(p, "group") ? std::to_string(num(p, "group")) : "-");
   f.add("priority", std::to_string(num(p, "priority")));
+  f.add("alua", alua_text(p) + (num(p, "port_group") ? ", port group " + std::to_string(num(p, "port_group")) : "") +
+                    (flag(p, "preferred") ? ", preferred" : ""));
   f.add("checker", str(p, "checker"));
   f.add("state", str(p, "state") + " for " + human_duration(snum(p, "state_age_ms")));
   f.add("dm_state", str(p, "dm_state"));
@@ -354,6 +363,21 @@ std::string format_status(const json& doc) {
                           " answered with an error, " + std::to_string(num(s, "refused_busy")) + " refused busy)");
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));
+  if (s.contains("name_files")) {
+    for (const char* which : {"bindings", "wwids"}) {
+      const json& n = s["name_files"][which];
+      if (str(n, "file").empty()) continue;
+      const json& e = sub(n, "entries");
+      std::string line = str(n, "file") + ": " + std::to_string(num(e, "used")) + " of " +
+                         std::to_string(num(e, "limit")) + (std::string_view(which) == "bindings" ? " names" : " WWIDs") +
+                         (flag(n, "pending") ? ", not all on disk yet" : ", on disk") + ", " +
+                         std::to_string(num(n, "writes")) + " writes";
+      if (num(n, "write_errors")) line += ", " + std::to_string(num(n, "write_errors")) + " failed";
+      if (num(n, "refused")) line += ", " + std::to_string(num(n, "refused")) + " refused";
+      if (!str(n, "error").empty()) line += " (" + str(n, "error") + "; retried)";
+      f.add(std::string(which) + " file", line);
+    }
+  }
   return f.render();
 }
 

@@ -1,7 +1,10 @@
 #include "tests/steady/fakes.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include "core/text.h"
 
@@ -18,6 +21,24 @@ void drain_fd(int fd) {
   ssize_t n = ::read(fd, &v, sizeof v);
   (void)n;
 }
+// As dm-multipath: I/O stays on the current group while it has an active
+// path, else moves to the first group that has one.
+void choose_group(FakeMap& m) {
+  auto has_active = [&](size_t g) {
+    const core::TableGroup& group = m.table.groups[g];
+    for (size_t k = group.first_path; k < size_t{group.first_path} + group.path_count; ++k)
+      if (m.active[k]) return true;
+    return false;
+  };
+  if (m.active_group >= 1 && m.active_group <= m.table.groups.size() && has_active(m.active_group - 1)) return;
+  for (size_t g = 0; g < m.table.groups.size(); ++g) {
+    if (has_active(g)) {
+      m.active_group = static_cast<uint16_t>(g + 1);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 FakeStorage::FakeStorage() {
@@ -51,22 +72,28 @@ void FakeStorage::set_behaviour(std::string_view dev, Behaviour b) {
     p.behaviour = b;
     // An answering path that fails I/O: the kernel fails it and says so. A
     // hung one produces no error; only the daemon's checks can notice it.
-    if (b != Behaviour::Down) continue;
-    for (FakeMap& m : maps) {
-      if (!m.used) continue;
-      for (size_t k = 0; k < m.table.paths.size(); ++k) {
-        if (!(m.paths[k] == p.devt) || !m.active[k]) continue;
-        m.active[k] = false;
-        ++m.fail_count[k];
-        ++m.event_nr;
-        FakeEvent& e = events[event_head++ % events.size()];
-        e.dm = true;
-        e.name = m.name;
-        char devt[16];
-        e.dm_path.assign({devt, core::format_devt(p.devt, devt)});
-        signal_fd(uevent_fd);
-        signal_fd(dm_event_fd);
-      }
+    if (b == Behaviour::Down) kernel_fails(dev);
+  }
+}
+
+void FakeStorage::kernel_fails(std::string_view dev) {
+  const FakePath* p = path(dev);
+  if (!p) return;
+  for (FakeMap& m : maps) {
+    if (!m.used) continue;
+    for (size_t k = 0; k < m.table.paths.size(); ++k) {
+      if (!(m.paths[k] == p->devt) || !m.active[k]) continue;
+      m.active[k] = false;
+      ++m.fail_count[k];
+      choose_group(m);
+      ++m.event_nr;
+      FakeEvent& e = events[event_head++ % events.size()];
+      e.dm = true;
+      e.name = m.name;
+      char devt[16];
+      e.dm_path.assign({devt, core::format_devt(p->devt, devt)});
+      signal_fd(uevent_fd);
+      signal_fd(dm_event_fd);
     }
   }
 }
@@ -75,6 +102,7 @@ void FakeStorage::storm(uint32_t n) {
   for (uint32_t i = 0; i < n && path_count > 0; ++i) {
     FakeEvent& e = events[event_head++ % events.size()];
     e.dm = false;
+    e.action = adapters::DeviceAction::Change;
     e.name.assign(paths[i % path_count].dev.view());
     e.dm_path.clear();
   }
@@ -92,6 +120,54 @@ bool FakeStorage::path_active_in_dm(std::string_view dev) const {
 }
 
 bool FakeStorage::map_queueing(size_t map) const { return queueing[map]; }
+
+FakeMap* FakeStorage::map(std::string_view name) {
+  for (FakeMap& m : maps)
+    if (m.used && m.name.view() == name) return &m;
+  return nullptr;
+}
+
+FakePath* FakeStorage::path(std::string_view dev) {
+  for (uint32_t i = 0; i < path_count; ++i)
+    if (paths[i].dev.view() == dev) return &paths[i];
+  return nullptr;
+}
+
+void FakeStorage::set_alua(std::string_view dev, core::AluaState state) {
+  FakePath* p = path(dev);
+  if (!p) return;
+  p->alua = state;
+  for (uint32_t i = 0; i < path_count; ++i)
+    if (paths[i].wwid == p->wwid.view()) paths[i].unit_attention = true;
+  if (sysfs_root.empty()) return;
+  char file[320];
+  std::snprintf(file, sizeof file, "%s/block/%s/device/access_state", sysfs_root.c_str(), p->dev.c_str());
+  int fd = ::open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);  // the same inode: the daemon keeps it open
+  if (fd < 0) return;
+  std::string_view text = core::alua_state_name(state);
+  ssize_t n = ::write(fd, text.data(), text.size());
+  n = ::write(fd, "\n", 1);
+  (void)n;
+  ::close(fd);
+}
+
+void FakeStorage::hotplug(std::string_view dev, adapters::DeviceAction action) {
+  for (uint32_t i = 0; i < path_count; ++i)
+    if (paths[i].dev.view() == dev) hidden[i] = action == adapters::DeviceAction::Remove;
+  FakeEvent& e = events[event_head++ % events.size()];
+  e.dm = false;
+  e.action = action;
+  e.name.assign(dev);
+  e.dm_path.clear();
+  signal_fd(uevent_fd);
+}
+
+void FakeStorage::remove_map_behind_the_back(std::string_view name) {
+  if (FakeMap* m = map(name)) {
+    m->used = false;
+    signal_fd(dm_event_fd);
+  }
+}
 
 // ------------------------------------------------------------------ DM
 
@@ -123,6 +199,7 @@ bool load(FakeMap& m, bool& queueing, std::string_view params, core::Error& err)
   m.table = t;
   queueing = t.features.queue_if_no_path;
   for (size_t k = 0; k < t.paths.size(); ++k) m.active[k] = true;
+  m.active_group = t.initial_group;
   ++m.event_nr;
   return true;
 }
@@ -138,6 +215,9 @@ bool FakeDm::create(std::string_view name, std::string_view uuid, uint64_t secto
     m.uuid.assign(uuid);
     m.sectors = sectors;
     m.devt = core::DevT{254, static_cast<uint32_t>(i)};
+    m.multipath = true;
+    ++world_.counts.creates;
+    signal_fd(world_.dm_event_fd);
     return load(m, world_.queueing[i], params, err);
   }
   err.set("fake dm: full");
@@ -152,11 +232,24 @@ bool FakeDm::reload(std::string_view name, uint64_t sectors, std::string_view pa
     return false;
   }
   m->sectors = sectors;
+  ++world_.counts.reloads;
   return load(*m, world_.queueing[i], params, err);
 }
 
 bool FakeDm::remove(std::string_view name, core::Error&) {
   if (FakeMap* m = find(world_, name)) m->used = false;
+  return true;
+}
+
+bool FakeDm::rename(std::string_view name, std::string_view new_name, core::Error& err) {
+  FakeMap* m = find(world_, name);
+  if (!m || find(world_, new_name)) {
+    err.set(m ? "fake dm: name taken" : "fake dm: no map");
+    return false;
+  }
+  m->name.assign(new_name);
+  ++world_.counts.renames;
+  signal_fd(world_.dm_event_fd);
   return true;
 }
 
@@ -183,6 +276,17 @@ bool FakeDm::message(std::string_view map, std::string_view text, core::Error& e
       if (!reinstate && m->active[k]) ++m->fail_count[k];
       m->active[k] = reinstate;
     }
+    choose_group(*m);
+    ++m->event_nr;
+    signal_fd(world_.dm_event_fd);
+  } else if (verb == "switch_group") {
+    uint64_t g = 0;
+    if (!core::parse_uint(words.next(), g) || g == 0 || g > m->table.groups.size()) {
+      err.set("fake dm: bad group");
+      return false;
+    }
+    ++c.switch_group;
+    m->active_group = static_cast<uint16_t>(g);
     ++m->event_nr;
     signal_fd(world_.dm_event_fd);
   } else if (verb == "queue_if_no_path") {
@@ -204,10 +308,10 @@ bool FakeDm::status(std::string_view map, std::string_view& params, uint32_t& ev
     return false;
   }
   core::FixedWriter w(buf_);
-  w.text("2 0 0 0 ").number(m->table.groups.size()).text(" 1");
+  w.text("2 0 0 0 ").number(m->table.groups.size()).ch(' ').number(m->active_group);
   for (size_t g = 0; g < m->table.groups.size(); ++g) {
     const core::TableGroup& group = m->table.groups[g];
-    w.text(g == 0 ? " A 0 " : " E 0 ").number(group.path_count).text(" 2");
+    w.text(g + 1 == m->active_group ? " A 0 " : " E 0 ").number(group.path_count).text(" 2");
     for (size_t k = group.first_path; k < size_t{group.first_path} + group.path_count; ++k) {
       w.ch(' ').number(m->paths[k].major).ch(':').number(m->paths[k].minor);
       w.text(m->active[k] ? " A " : " F ").number(m->fail_count[k]).text(" 0 1");
@@ -244,25 +348,33 @@ bool FakeDm::list(std::span<adapters::DmMapInfo> out, size_t& count, core::Error
     uuid.text(m.uuid.view()).ch('\0');
     info.devt = m.devt;
     info.event_nr = m.event_nr;
-    info.multipath = true;
+    info.multipath = m.multipath;
   }
   return true;
 }
 
 // ------------------------------------------------------------- devices
 
+namespace {
+adapters::BlockDevice describe(const FakePath& p, adapters::DeviceAction action) {
+  adapters::BlockDevice d;
+  d.action = action;
+  d.name = p.dev.view();
+  d.devt = p.devt;
+  d.wwid = p.wwid.view();
+  d.transport = checkers::Transport::Iscsi;
+  d.alua = p.alua != core::AluaState::None;
+  return d;
+}
+}  // namespace
+
 bool FakeDevices::open(core::Error&) { return true; }
 int FakeDevices::monitor_fd() const { return world_.uevent_fd; }
 
 bool FakeDevices::enumerate(const BlockFn& fn, core::Error&) {
   for (uint32_t i = 0; i < world_.path_count; ++i) {
-    const FakePath& p = world_.paths[i];
-    adapters::BlockDevice d;
-    d.name = p.dev.view();
-    d.devt = p.devt;
-    d.wwid = p.wwid.view();
-    d.transport = checkers::Transport::Iscsi;
-    fn(d);
+    if (world_.hidden[i]) continue;
+    fn(describe(world_.paths[i], adapters::DeviceAction::Add));
   }
   return true;
 }
@@ -279,6 +391,8 @@ size_t FakeDevices::receive(const BlockFn& on_block, const TransportFn&) {
       d.dm_name = e.name.view();
       d.dm_action = "PATH_FAILED";
       d.dm_path = e.dm_path.view();
+    } else if (const FakePath* p = world_.path(e.name.view())) {
+      d = describe(*p, e.action);
     } else {
       d.name = e.name.view();
     }
@@ -320,8 +434,19 @@ checkers::StartResult FakeChecker::start(checkers::PathIndex path, core::MonoTim
       p.in_flight = true;
       return {checkers::StartResult::Kind::InFlight, checkers::Verdict::Down};
     }
-    world_.completions[world_.completion_head++ % world_.completions.size()] = {
-        path, p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
+    checkers::Completion done{path, p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
+    if (p.behaviour == Behaviour::Up) {
+      switch (p.alua) {
+        case core::AluaState::Standby:
+        case core::AluaState::Unavailable: done.verdict = checkers::Verdict::Ghost; break;
+        case core::AluaState::Transitioning: done.verdict = checkers::Verdict::Pending; break;
+        default: break;
+      }
+      if (done.verdict != checkers::Verdict::Up) done.alua.said = p.alua;
+    }
+    done.alua.changed = p.unit_attention;
+    p.unit_attention = false;
+    world_.completions[world_.completion_head++ % world_.completions.size()] = done;
     signal_fd(world_.completion_fd);
     return {checkers::StartResult::Kind::InFlight, checkers::Verdict::Down};
   }

@@ -19,7 +19,8 @@ namespace pk::steady {
 constexpr uint32_t kMaxFakePaths = 32;
 constexpr uint32_t kMaxFakeMaps = 16;
 
-// What a fake path does when checked.
+// What a fake path does when checked. An Up path answers as its port's ALUA
+// state says: standby or unavailable as a ghost, transitioning as pending.
 enum class Behaviour : uint8_t { Up, Down, Hang };
 
 struct FakeStorage;  // shared by the three fakes: the "world" the daemon sees
@@ -38,6 +39,7 @@ class FakeDm final : public adapters::Dm {
               core::Error& err) override;
   bool reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) override;
   bool remove(std::string_view name, core::Error& err) override;
+  bool rename(std::string_view name, std::string_view new_name, core::Error& err) override;
 
  private:
   FakeStorage& world_;
@@ -88,6 +90,8 @@ struct FakeMap {
   std::array<bool, kMaxFakePaths> active{};
   std::array<uint32_t, kMaxFakePaths> fail_count{};
   core::MultipathTable table;  // spans into groups/paths
+  uint16_t active_group = 1;   // 1-based: the group the kernel sends I/O to
+  bool multipath = true;       // a multipath target (else another DM target)
 };
 
 struct FakePath {
@@ -95,18 +99,23 @@ struct FakePath {
   core::DevT devt;
   core::FixedString<64> wwid;
   Behaviour behaviour = Behaviour::Up;
+  core::AluaState alua = core::AluaState::None;  // None: the LUN reports no ALUA
+  uint16_t tpg = 0;
+  bool unit_attention = false;  // the array changed ALUA states: the next check meets 2a/06
   bool in_flight = false;
   uint32_t daemon_index = UINT32_MAX;  // the checker's PathIndex once attached
 };
 
 struct Counts {
   uint64_t fail_path = 0, reinstate_path = 0, queue_if_no_path = 0, fail_if_no_path = 0, other = 0;
+  uint64_t creates = 0, reloads = 0, switch_group = 0, renames = 0;
   uint64_t checks_started = 0, checks_busy = 0, uevents = 0, transport_probes = 0;
 };
 
 // One pending uevent (fixed storage).
 struct FakeEvent {
-  bool dm = false;  // a PATH_FAILED change of a map, else a change of a disk
+  bool dm = false;  // a PATH_FAILED change of a map, else an event of a disk
+  adapters::DeviceAction action = adapters::DeviceAction::Change;  // of a disk
   core::FixedString<128> name;
   core::FixedString<16> dm_path;
 };
@@ -118,10 +127,23 @@ struct FakeStorage {
   // The storage behind `dev` changes. Down: the kernel fails the path at once
   // (an I/O error, PATH_FAILED); Hang: nothing is noticed but by the checks.
   void set_behaviour(std::string_view dev, Behaviour b);
+  // An I/O through `dev` failed: the kernel fails the path in every map
+  // (PATH_FAILED), whatever its checks will say.
+  void kernel_fails(std::string_view dev);
   // A uevent storm: `n` change events for disks and PATH_FAILED for maps.
   void storm(uint32_t n);
   bool path_active_in_dm(std::string_view dev) const;
   bool map_queueing(size_t map) const;
+  // The array moves the port group behind `dev` to `state`: the fake sysfs
+  // access_state follows (when sysfs_root is set) and every path of the LUN
+  // meets a unit attention 2a/06 at its next check. No allocation.
+  void set_alua(std::string_view dev, core::AluaState state);
+  // A disk appears or goes away (an add or remove uevent).
+  void hotplug(std::string_view dev, adapters::DeviceAction action);
+  // An admin's `dmsetup remove` (or another tool's): the map is gone.
+  void remove_map_behind_the_back(std::string_view name);
+  FakeMap* map(std::string_view name);
+  FakePath* path(std::string_view dev);
 
   std::array<FakePath, kMaxFakePaths> paths{};
   uint32_t path_count = 0;
@@ -132,6 +154,8 @@ struct FakeStorage {
   std::array<checkers::Completion, 256> completions{};
   uint32_t completion_head = 0, completion_tail = 0;
   int dm_event_fd = -1, uevent_fd = -1, completion_fd = -1;
+  core::FixedString<200> sysfs_root;  // a fake sysfs tree the test made, "" for none
+  std::array<bool, kMaxFakePaths> hidden{};  // removed from the host: not enumerated
   Counts counts;
 };
 

@@ -106,6 +106,11 @@ class Steady : public ::testing::Test {
     config.logging.level = "debug";
     config.defaults.no_path_retry.kind = core::NoPathRetry::Kind::Time;
     config.defaults.no_path_retry.duration = 30s;
+    // Friendly names and the wwids file, kept in the test's folder: their
+    // writer thread runs under the guard too.
+    config.user_friendly_names = true;
+    config.bindings_file = sysfs + "/bindings";
+    config.wwids_file = sysfs + "/wwids";
 
     daemon::Platform platform;
     platform.make_dm = [this] { return std::make_unique<steady::FakeDm>(world); };
@@ -119,6 +124,7 @@ class Steady : public ::testing::Test {
     d = std::make_unique<daemon::Daemon>(std::move(platform));
     options.sysfs_root = sysfs;
     options.dev_root = "/dev";
+    options.name_files.multipath_bindings = sysfs + "/multipath-bindings";
     core::Error err;
     ASSERT_TRUE(d->init(config, options, err)) << err.c_str();
   }

@@ -131,6 +131,6 @@ TEST(DmAllocations, UdevParsingAllocatesNothing) {
   pk::test::heap_guard::disarm();
   EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_EQ(w, "t10.ATA_QEMU_HARDDISK_QM00001");
-  EXPECT_EQ(t, pk::checkers::Transport::Iscsi);
+  EXPECT_EQ(t, pk::core::Transport::Iscsi);
   EXPECT_EQ(v, "Linux");
 }

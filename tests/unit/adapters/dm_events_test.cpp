@@ -57,6 +57,7 @@ class ScriptedDm : public Dm {
   }
   bool reload(std::string_view, uint64_t, std::string_view, Error&) override { return true; }
   bool remove(std::string_view, Error&) override { return true; }
+  bool rename(std::string_view, std::string_view, Error&) override { return true; }
 };
 
 std::string describe(const DmEventWatcher& w) {

@@ -6,7 +6,8 @@
 #include <string>
 
 using namespace pk::adapters::udevparse;
-using pk::checkers::Transport;
+using pk::core::Transport;
+using pk::core::transport_name;
 
 namespace {
 

@@ -106,22 +106,29 @@ TEST(DecodeTur, UnitAttentionIsRetried) {
   // Asymmetric access state changed (2a/06), descriptor format.
   d = check_condition(descriptor(0x06, 0x2a, 0x06));
   EXPECT_TRUE(d.retry);
+  EXPECT_TRUE(d.alua_changed);
+  EXPECT_FALSE(check_condition(fixed(0x06, 0x29, 0x00)).alua_changed) << "a reset is no ALUA change";
 }
 
 TEST(DecodeTur, AluaStandbyIsGhost) {
   EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0b)).verdict, Verdict::Ghost);
   EXPECT_EQ(check_condition(descriptor(0x02, 0x04, 0x0b)).verdict, Verdict::Ghost);
   EXPECT_FALSE(check_condition(fixed(0x02, 0x04, 0x0b)).retry);
+  EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0b)).alua, pk::core::AluaState::Standby);
 }
 
 TEST(DecodeTur, AluaUnavailableIsGhost) {
   EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0c)).verdict, Verdict::Ghost);
+  EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0c)).alua, pk::core::AluaState::Unavailable);
 }
 
 TEST(DecodeTur, AluaTransitioningIsPending) {
   EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0a)).verdict, Verdict::Pending);
   EXPECT_EQ(check_condition(descriptor(0x02, 0x04, 0x0a)).verdict, Verdict::Pending);
   EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x01)).verdict, Verdict::Pending);  // becoming ready
+  EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x0a)).alua, pk::core::AluaState::Transitioning);
+  EXPECT_EQ(check_condition(fixed(0x02, 0x04, 0x01)).alua, pk::core::AluaState::Unknown);
+  EXPECT_EQ(check_condition(fixed(0x00, 0x00, 0x00)).alua, pk::core::AluaState::Unknown);
 }
 
 TEST(DecodeTur, OtherNotReadyIsDown) {
@@ -220,4 +227,16 @@ TEST(DecodeTur, UnknownStatusIsDown) {
 }
 
 }  // namespace
+// Sense data that cannot be decoded fails the check, and says so, but never
+// names an ALUA state: the daemon counts it and keeps the last known state.
+TEST(DecodeTur, GarbledSenseIsDownAndNamesNoState) {
+  for (const Bytes& garbage : {Bytes{}, Bytes{0x00, 0x00, 0x00}, Bytes{0x7f, 0x01, 0x02, 0x0b}}) {
+    Decision d = check_condition(garbage);
+    EXPECT_EQ(d.verdict, Verdict::Down);
+    EXPECT_TRUE(d.garbled_sense);
+    EXPECT_EQ(d.alua, pk::core::AluaState::Unknown);
+  }
+  EXPECT_FALSE(check_condition(fixed(0x02, 0x04, 0x0b)).garbled_sense);
+}
+
 }  // namespace pk::checkers::scsi

@@ -281,7 +281,32 @@ TEST_F(TurTest, UnitAttentionWithoutRetriesLeftIsDown) {
   auto done = reap_all();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].verdict, Verdict::Down);
-  EXPECT_STREQ(checker.last_reason(0), "unit attention");
+  EXPECT_STREQ(checker.last_reason(0), "unit attention: asymmetric access state changed");
+  EXPECT_TRUE(done[0].alua.changed);
+}
+
+// An array moves its port groups: the first answer is the unit attention
+// 2a/06; the re-issued command (echoed as good by the wire) succeeds. The
+// daemon still learns that the array changed states, to look at every port.
+TEST_F(TurTest, AnAluaChangeIsReportedAfterTheRetry) {
+  ASSERT_TRUE(checker.attach(0, identity(), err)) << err.c_str();
+  open_wire();
+  ASSERT_EQ(checker.start(0, core::MonoTime{}).kind, StartResult::Kind::InFlight);
+  sg_io_hdr_t h;
+  ASSERT_TRUE(take_request(h));
+  answer(h, scsi::kStatusCheckCondition, scsi::kDidOk, fixed_sense(0x06, 0x2a, 0x06));
+  ASSERT_TRUE(wait_ready());
+  auto done = reap_all();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].verdict, Verdict::Up);
+  EXPECT_EQ(done[0].alua.said, core::AluaState::Unknown);
+  EXPECT_TRUE(done[0].alua.changed);
+  // The next check starts afresh.
+  ASSERT_EQ(checker.start(0, core::MonoTime{}).kind, StartResult::Kind::InFlight);
+  ASSERT_TRUE(wait_ready());
+  done = reap_all();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].alua.changed);
 }
 
 TEST_F(TurTest, DecodesAnswers) {

@@ -331,6 +331,31 @@ TEST_F(EngineTest, FailbackImmediateManualAndDelayed) {
   }
 }
 
+// A ghost (ALUA standby) path never heads I/O while an up path is usable,
+// even in a later group; and a path the kernel failed is no failback target
+// until a check has it reinstated.
+TEST_F(EngineTest, FailbackPrefersAnUpGroupOverAGhostOneAndSkipsKernelFailedPaths) {
+  MapId m = make_map(3);
+  report_status(m, {true, true, true}, true, 1, {1, 2, 3});
+  take();
+  clock.advance(5s);
+  engine.tick(clock.now());
+  take();
+  // sda (group 1) went to standby, sdb (group 2) is up.
+  engine.on_check_started(path_ids[0], clock.now());
+  engine.on_check_result(path_ids[0], CheckVerdict::Ghost, clock.now());
+  auto a = take();
+  ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
+  EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group, 2);
+
+  // The kernel failed sdb on I/O; its check has not run yet. sdc (group 3)
+  // is up and active: I/O belongs there, not on sdb's group.
+  report_status(m, {true, false, true}, true, 3, {1, 2, 3});
+  a = take();
+  EXPECT_EQ(count(a, Kind::SwitchGroup), 0u) << "no switch to a group whose only path the kernel failed";
+  EXPECT_EQ(engine.maps().at(m).current_group, 3);
+}
+
 TEST_F(EngineTest, RunningOutOfSlotsIsCountedNotFatal) {
   for (uint32_t i = 0; i < limits.max_paths; ++i)
     ASSERT_NE(engine.add_path("sd" + std::to_string(i), {8, i}, "w", CheckerKind::Tur, clock.now()), kNoSlot);

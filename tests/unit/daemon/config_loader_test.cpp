@@ -154,7 +154,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
        {"timing:", "polling_interval:", "failed_polling_interval:", "checker_timeout:", "transport_probe_interval:", "limits:", "max_paths:",
         "max_maps:", "max_paths_per_map:", "max_groups_per_map:", "max_events_in_flight:", "max_clients:",
         "log_records:", "heap_reserve:", "logging:", "file:", "file_size:", "level:", "journal:", "control:",
-        "socket:", "group:", "naming:", "user_friendly_names:", "bindings_file:", "discovery:", "min_paths:",
+        "socket:", "group:", "naming:", "user_friendly_names:", "alias_prefix:", "bindings_file:", "wwids_file:", "discovery:", "min_paths:",
         "defaults:", "grouping:", "selector:", "checker:", "failback:", "no_path_retry:", "hardware_handler:",
         "pg_init_retries:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
         "devnode:", "vendor:", "product:", "property:"}) {
@@ -215,7 +215,9 @@ control:
   group: storage-admins
 naming:
   user_friendly_names: true
+  alias_prefix: san
   bindings_file: /etc/pathkeeper/bindings
+  wwids_file: /etc/pathkeeper/wwids
 discovery:
   min_paths: 1
 defaults:
@@ -262,7 +264,9 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.control_socket, "/run/pk.sock");
   EXPECT_EQ(c.control_group, "storage-admins");
   EXPECT_TRUE(c.user_friendly_names);
+  EXPECT_EQ(c.alias_prefix, "san");
   EXPECT_EQ(c.bindings_file, "/etc/pathkeeper/bindings");
+  EXPECT_EQ(c.wwids_file, "/etc/pathkeeper/wwids");
   EXPECT_EQ(c.min_paths_for_map, 1u);
 
   const core::MapSettings& d = c.defaults;
@@ -281,7 +285,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:37:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:39:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -289,10 +293,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:42:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:44:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:44:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:46:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -421,7 +425,7 @@ TEST(ConfigErrors, NumbersOutOfRange) {
 
 TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
   EXPECT_EQ(error_of("defaults:\n  grouping: multbus\n"),
-            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, failover or multibus "
+            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, group_by_tpg, failover or multibus "
             "(did you mean 'multibus'?)");
   EXPECT_EQ(error_of("defaults:\n  selector: round_robin\n"),
             "t.yaml:2:13: defaults.selector: 'round_robin' is not one of service-time, round-robin or queue-length "
@@ -488,6 +492,15 @@ TEST(ConfigErrors, PathsAndNames) {
   EXPECT_EQ(error_of("logging:\n  file: \"\"\n"), "t.yaml:2:9: logging.file: '' is not an absolute path");
   EXPECT_EQ(error_of("naming:\n  bindings_file: /var/lib/\n"),
             "t.yaml:2:18: naming.bindings_file: '/var/lib/' names a directory; name a file");
+  EXPECT_EQ(error_of("naming:\n  wwids_file: wwids\n"),
+            "t.yaml:2:15: naming.wwids_file: 'wwids' is not an absolute path");
+  EXPECT_EQ(loaded("naming:\n  wwids_file: \"\"\n").wwids_file, "") << "no wwids file";
+  EXPECT_EQ(error_of("naming:\n  alias_prefix: \"mp ath\"\n"),
+            "t.yaml:2:17: naming.alias_prefix: 'mp ath' is not a name prefix (printable, no blank, '/' or '#')");
+  EXPECT_EQ(error_of("naming:\n  alias_prefix: \"\"\n"),
+            "t.yaml:2:17: naming.alias_prefix: '' is not a name prefix (printable, no blank, '/' or '#')");
+  EXPECT_EQ(error_of("naming:\n  alias_prefix: " + std::string(33, 'p') + "\n"),
+            "t.yaml:2:17: naming.alias_prefix: is 33 characters long; at most 32 are possible");
   std::string long_socket = "/run/" + std::string(103, 's');
   EXPECT_EQ(error_of("control:\n  socket: " + long_socket + "\n"),
             "t.yaml:2:11: control.socket: is 108 characters long; at most 107 are possible");
@@ -735,6 +748,7 @@ TEST(ConfigWarnings, SettingsWithoutEffect) {
   failed_polling_interval: 10s
 naming:
   bindings_file: /etc/pk/bindings
+  alias_prefix: san
 defaults:
   grouping: multibus
   failback: 30s
@@ -746,12 +760,13 @@ maps:
                       c);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.warnings, (std::vector<std::string>{
-                            "t.yaml:7:3: defaults.failback: has no effect with grouping multibus (all paths in one "
+                            "t.yaml:8:3: defaults.failback: has no effect with grouping multibus (all paths in one "
                             "group)",
                             "t.yaml:2:28: timing.failed_polling_interval: failed paths (every 10s) are checked less "
                             "often than healthy ones (every 5s)",
                             "t.yaml:4:3: naming.bindings_file: is used only with user_friendly_names: true",
-                            "t.yaml:11:5: maps[0].pg_init_retries: has no effect with hardware_handler none",
+                            "t.yaml:5:3: naming.alias_prefix: is used only with user_friendly_names: true",
+                            "t.yaml:12:5: maps[0].pg_init_retries: has no effect with hardware_handler none",
                         }));
 }
 
@@ -877,13 +892,19 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
   b = a;
   b.min_paths_for_map = 3;
   EXPECT_FALSE(equivalent(a, b));
+  b = a;
+  b.alias_prefix = "x";
+  EXPECT_FALSE(equivalent(a, b));
+  b = a;
+  b.wwids_file = "";
+  EXPECT_FALSE(equivalent(a, b));
 }
 
 // A tripwire: when the model grows, the loader, the dump, equivalent() and the
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 408u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::Config), 472u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
   EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
   EXPECT_EQ(sizeof(core::MapConfig), 160u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";

@@ -142,12 +142,12 @@ class CtlTables : public ::testing::Test {
 TEST_F(CtlTables, Paths) {
   json d = doc([&](core::FixedWriter& w) { return core::render_paths(snap, w); });
   EXPECT_EQ(ctl::format_paths(d),
-            "DEV   DEVT  MAP          GROUP  PRIO  CHECKER   STATE      DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
-            "nbd0  43:0  nbd-export1      1     1  directio  down       failed    1m05s      70         0         0\n"
-            "sdb   8:16  mpatha           1    50  tur       up         active    1h02m     900         0         0\n"
-            "sdc   8:32  mpatha           1    50  tur       up         active      59s     901         0         0\n"
-            "sdd   8:48  mpatha           2    10  tur       down       failed      12s     880         2         1  admin-failed\n"
-            "sde   8:64  -                -     1  tur       unchecked  unknown      0s       0         0         0\n");
+            "DEV   DEVT  MAP          GROUP  PRIO  ALUA                  CHECKER   STATE      DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+            "nbd0  43:0  nbd-export1      1     1  -                     directio  down       failed    1m05s      70         0         0\n"
+            "sdb   8:16  mpatha           1    50  active/optimized      tur       up         active    1h02m     900         0         0\n"
+            "sdc   8:32  mpatha           1    50  active/optimized      tur       up         active      59s     901         0         0\n"
+            "sdd   8:48  mpatha           2    10  active/non-optimized  tur       down       failed      12s     880         2         1  admin-failed\n"
+            "sde   8:64  -                -     1  -                     tur       unchecked  unknown      0s       0         0         0\n");
   EXPECT_EQ(ctl::format_reply(ipc::RequestKind::ShowPaths, d), ctl::format_paths(d));
 }
 
@@ -166,10 +166,10 @@ TEST_F(CtlTables, TopologyLooksLikeMultipathLl) {
             "mpatha (360014051234abcd) dm-3\n"
             "size=4.0G queueing=yes no_path_retry=queue failback=immediate paths=2/3 usable\n"
             "|-+- policy='service-time' prio=50 status=active\n"
-            "| |- sdb 8:16 up   active\n"
-            "| `- sdc 8:32 up   active\n"
+            "| |- sdb 8:16 up   active active/optimized\n"
+            "| `- sdc 8:32 up   active active/optimized\n"
             "`-+- policy='service-time' prio=10 status=enabled\n"
-            "  `- sdd 8:48 down failed admin-failed\n"
+            "  `- sdd 8:48 down failed active/non-optimized admin-failed\n"
             "nbd-export1 dm-4\n"
             "size=20G queueing=yes no_path_retry='3 checks' failback='after 30s' paths=0/1 usable "
             "[all paths down for 1m05s]\n"
@@ -211,7 +211,8 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
             "wwid:         360014051234abcd\n"
             "map:          mpatha\n"
             "group:        2\n"
-            "priority:     10\n");
+            "priority:     10\n"
+            "alua:         active/non-optimized, port group 20\n");
   EXPECT_NE(path.find("state:        down for 12s\n"), std::string::npos) << path;
   EXPECT_NE(path.find("admin failed: yes\n"), std::string::npos) << path;
 
@@ -221,7 +222,11 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
                                 "heap:                    67M (+1000 bytes since ready)\n",
                                 "page faults since ready: 3 minor, 4 major\n",
                                 "clients:                 1 of 16\n",
-                                "last error:              reload of nbd-export1: Device or resource busy\n"})
+                                "last error:              reload of nbd-export1: Device or resource busy\n",
+                                "bindings file:           /var/lib/pathkeeper/bindings: 3 of 1027 names, not all on "
+                                "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
+                                "system; retried)\n",
+                                "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n"})
     EXPECT_NE(status.find(line), std::string::npos) << line << status;
 }
 
@@ -238,8 +243,8 @@ TEST(CtlReplies, ConfigResultsAndErrors) {
 TEST(CtlReplies, MissingFieldsShowAsDefaults) {
   json d = {{"version", 1}, {"paths", {{{"dev", "sdq"}}}}};
   EXPECT_EQ(ctl::format_paths(d),
-            "DEV  DEVT  MAP  GROUP  PRIO  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
-            "sdq        -        -     0                               0s       0         0         0\n");
+            "DEV  DEVT  MAP  GROUP  PRIO  ALUA  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+            "sdq        -        -     0  -                                  0s       0         0         0\n");
   EXPECT_EQ(ctl::format_topology(json::object()), "");
 }
 

@@ -87,6 +87,16 @@ inline void fill_sample(core::Snapshot& s) {
            0);
   s.paths[3].failures = 2;
   s.paths[3].timeouts = 1;
+  // mpatha's LUN has ALUA: sdb and sdc in port group 10 (optimized, preferred), sdd in 20.
+  for (uint32_t i : {1u, 2u}) {
+    s.paths[i].alua.state = s.paths[i].alua.settled = core::AluaState::Optimized;
+    s.paths[i].alua.group_id = 10;
+    s.paths[i].alua.group_id_known = true;
+    s.paths[i].alua.preferred = true;
+  }
+  s.paths[3].alua.state = s.paths[3].alua.settled = core::AluaState::NonOptimized;
+  s.paths[3].alua.group_id = 20;
+  s.paths[3].alua.group_id_known = true;
   s.paths[3].checker = core::CheckerKind::Tur;
   s.paths[0].checker = core::CheckerKind::DirectIo;
 
@@ -122,6 +132,15 @@ inline void fill_sample(core::Snapshot& s) {
   st.refused_busy = 18;
   st.config_source.assign("/etc/pathkeeper/pathkeeper.yaml");
   st.last_error.assign("reload of nbd-export1: Device or resource busy");
+  st.bindings_file.file.assign("/var/lib/pathkeeper/bindings");
+  st.bindings_file.entries = {3, 1027};
+  st.bindings_file.pending = true;
+  st.bindings_file.writes = 2;
+  st.bindings_file.write_errors = 5;
+  st.bindings_file.error.assign("rename /var/lib/pathkeeper/bindings: Read-only file system");
+  st.wwids_file.file.assign("/etc/multipath/wwids");
+  st.wwids_file.entries = {2, 1030};
+  st.wwids_file.writes = 1;
 }
 
 }  // namespace pk::test

@@ -66,7 +66,13 @@ TEST_F(SnapshotJson, PathsListEveryFieldOfEveryPath) {
   EXPECT_EQ(p["checks"], 880);
   EXPECT_EQ(p["failures"], 2);
   EXPECT_EQ(p["timeouts"], 1);
-  EXPECT_EQ(p.size(), 14u) << p.dump();
+  EXPECT_EQ(p["alua"], "active/non-optimized");
+  EXPECT_EQ(p["port_group"], 20);
+  EXPECT_EQ(p["preferred"], false);
+  EXPECT_EQ(p.size(), 17u) << p.dump();
+  EXPECT_EQ(doc["paths"][1]["preferred"], true);
+  EXPECT_EQ(doc["paths"][0]["alua"], "none");
+  EXPECT_EQ(doc["paths"][0]["port_group"], 0);
   EXPECT_EQ(doc["paths"][0]["checker"], "directio");
   EXPECT_EQ(doc["paths"][4]["map"], "");
   EXPECT_EQ(doc["paths"][4]["state"], "unchecked");
@@ -155,6 +161,7 @@ TEST_F(SnapshotJson, TopologyGroupsPathsUnderTheirMaps) {
   ASSERT_EQ(g1["paths"].size(), 2u);
   EXPECT_EQ(g1["paths"][0], json({{"dev", "sdb"},
                                   {"devt", "8:16"},
+                                  {"alua", "active/optimized"},
                                   {"checker", "tur"},
                                   {"state", "up"},
                                   {"dm_state", "active"},
@@ -249,7 +256,18 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["reconfigures"], 15);
   EXPECT_EQ(s["config_source"], "/etc/pathkeeper/pathkeeper.yaml");
   EXPECT_EQ(s["last_error"], "reload of nbd-export1: Device or resource busy");
-  EXPECT_EQ(s.size(), 30u) << "one member per DaemonStatus field";
+  EXPECT_EQ(s["name_files"]["bindings"],
+            json({{"file", "/var/lib/pathkeeper/bindings"},
+                  {"entries", {{"used", 3}, {"limit", 1027}}},
+                  {"pending", true},
+                  {"writes", 2},
+                  {"write_errors", 5},
+                  {"refused", 0},
+                  {"error", "rename /var/lib/pathkeeper/bindings: Read-only file system"}}));
+  EXPECT_EQ(s["name_files"]["wwids"]["file"], "/etc/multipath/wwids");
+  EXPECT_EQ(s["name_files"]["wwids"]["pending"], false);
+  EXPECT_EQ(s["name_files"]["wwids"]["error"], "");
+  EXPECT_EQ(s.size(), 31u) << "one member per DaemonStatus field";
 }
 
 TEST_F(SnapshotJson, NegativeNumbersStaySigned) {
@@ -368,6 +386,13 @@ void fill_widest(Snapshot& s, uint32_t paths, uint32_t maps) {
   st.log_file = st.log_journal = st.log_stderr = {true, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
   st.config_source.assign(std::string(FixedString<256>::kCapacity, 'c'));
   st.last_error.assign(std::string(FixedString<256>::kCapacity, 'e'));
+  for (NameFileUse* u : {&st.bindings_file, &st.wwids_file}) {
+    u->file.assign(std::string(FixedString<256>::kCapacity, 'f'));
+    u->error.assign(std::string(FixedString<256>::kCapacity, 'e'));
+    u->entries = {UINT32_MAX, UINT32_MAX};
+    u->pending = true;
+    u->writes = u->write_errors = u->refused = UINT64_MAX;
+  }
 }
 
 TEST(SnapshotJsonBounds, TheWidestRecordsFitTheStatedBounds) {

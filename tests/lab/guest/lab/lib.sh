@@ -8,9 +8,11 @@
 #                scsi_debug error/delay injection, memory pressure, fio verify
 #   keeper.sh    what fails and reinstates paths (KEEPER=shell for now)
 #   pathkeeper.sh  pathkeeperd: start, stop, read its JSON
+#   lio.sh       LIO array with ALUA port groups (tcm_loop), path group sampler
 
 . /lab/core.sh
 . /lab/topology.sh
 . /lab/faults.sh
 . /lab/keeper.sh
 . /lab/pathkeeper.sh
+. /lab/lio.sh
