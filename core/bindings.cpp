@@ -200,7 +200,7 @@ std::string_view describe(const BindingsProblem& p, std::span<char> out) {
       break;
   }
   if (n < 0) n = 0;
-  return {out.data(), std::min(static_cast<size_t>(n), out.size() ? out.size() - 1 : 0)};
+  return {out.data(), std::min(static_cast<size_t>(n), out.empty() ? 0 : out.size() - 1)};
 }
 
 size_t count_lines(std::string_view text) {

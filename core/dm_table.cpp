@@ -14,7 +14,7 @@ namespace {
 std::string_view per_path_args(Selector s) {
   switch (s) {
     case Selector::ServiceTime: return "1 1";
-    case Selector::RoundRobin: return "1";
+    case Selector::RoundRobin:
     case Selector::QueueLength: return "1";
   }
   return "";

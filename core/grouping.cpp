@@ -5,13 +5,13 @@
 
 namespace pk::core {
 
-uint8_t alua_priority(std::string_view s) {
-  if (s.empty()) return 1;  // no ALUA: all paths alike
-  if (s == "active/optimized") return 50;
-  if (s == "active/non-optimized") return 10;
-  if (s == "lba-dependent") return 5;
-  if (s == "standby") return 1;
-  return 0;  // unavailable, transitioning, offline
+uint8_t alua_priority(std::string_view access_state) {
+  Alua a;  // "": no ALUA, all paths alike
+  if (!access_state.empty()) {
+    if (!parse_alua_state(access_state, a.state)) return 0;
+    a.settled = a.state;
+  }
+  return path_priority(a);
 }
 
 uint8_t path_priority(const Alua& a) {
@@ -21,7 +21,7 @@ uint8_t path_priority(const Alua& a) {
     case AluaState::Optimized: prio = 50; break;
     case AluaState::NonOptimized: prio = 10; break;
     case AluaState::LbaDependent: prio = 5; break;
-    case AluaState::Standby: prio = 1; break;
+    case AluaState::Standby:
     case AluaState::Unknown:  // not read yet: alike, as without ALUA
       prio = 1;
       break;

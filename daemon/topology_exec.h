@@ -40,7 +40,7 @@ class TopologyExec {
 
   // After each check: the path's ALUA state from the answer and sysfs. No
   // allocation (data plane); a map whose order must change is noted.
-  void after_check(core::PathId path, core::CheckVerdict verdict, core::AluaReport said);
+  void after_check(core::PathId id, core::CheckVerdict verdict, core::AluaReport said);
   // Plans again each map noted since the last call (control plane).
   void replan_changed();
 
@@ -51,8 +51,8 @@ class TopologyExec {
  private:
   void add_path(const adapters::BlockDevice& dev);
   void remove_path(std::string_view name);
-  void refresh_alua(core::PathId path);
-  void note_readable(core::PathId path, bool readable);
+  void refresh_alua(core::PathId id);
+  void note_readable(core::PathId id, bool readable);
   void note_replan(core::MapId map);
   core::MapId map_for_wwid(std::string_view wwid);
   // Whether a DM device or a map of another WWID carries `name` already.
@@ -66,7 +66,7 @@ class TopologyExec {
   void adopt(const adapters::DmMapInfo& info, bool at_start);
   // Plans the map and carries the plan out. A map not in the kernel is made
   // only when `may_create` (a path came), never behind an admin's removal.
-  bool sync_map(core::MapId map, bool may_create);
+  bool sync_map(core::MapId id, bool may_create);
 
   Context& ctx_;
   Actions& actions_;

@@ -312,9 +312,6 @@ TEST(PlanMap, GroupByTpgMakesOneGroupPerPortGroupBestFirst) {
 }
 
 TEST(TableDifference, NamesWhatDiffers) {
-  Planner p;
-  MapSettings s;
-  s.hw_handler = HwHandler::None;
   std::array<TableGroup, 4> g1{}, g2{};
   std::array<DevT, 4> p1{}, p2{};
   MultipathTable a, b;

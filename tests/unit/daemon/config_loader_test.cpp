@@ -759,6 +759,7 @@ maps:
 )",
                       c);
   ASSERT_TRUE(r.ok) << r.error;
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): messages too long for a line, split in two literals
   EXPECT_EQ(r.warnings, (std::vector<std::string>{
                             "t.yaml:8:3: defaults.failback: has no effect with grouping multibus (all paths in one "
                             "group)",
@@ -768,6 +769,7 @@ maps:
                             "t.yaml:5:3: naming.alias_prefix: is used only with user_friendly_names: true",
                             "t.yaml:12:5: maps[0].pg_init_retries: has no effect with hardware_handler none",
                         }));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
 // ---------------------------------------------------------------------------
