@@ -6,13 +6,20 @@ namespace pk::core {
 
 std::string_view action_name(Action::Kind k) {
   switch (k) {
-    case Action::Kind::StartCheck: return "start_check";
-    case Action::Kind::FailPath: return "fail_path";
-    case Action::Kind::ReinstatePath: return "reinstate_path";
-    case Action::Kind::QueueIfNoPath: return "queue_if_no_path";
-    case Action::Kind::FailIfNoPath: return "fail_if_no_path";
-    case Action::Kind::SwitchGroup: return "switch_group";
-    case Action::Kind::ProbeTransport: return "probe_transport";
+    case Action::Kind::StartCheck:
+      return "start_check";
+    case Action::Kind::FailPath:
+      return "fail_path";
+    case Action::Kind::ReinstatePath:
+      return "reinstate_path";
+    case Action::Kind::QueueIfNoPath:
+      return "queue_if_no_path";
+    case Action::Kind::FailIfNoPath:
+      return "fail_if_no_path";
+    case Action::Kind::SwitchGroup:
+      return "switch_group";
+    case Action::Kind::ProbeTransport:
+      return "probe_transport";
   }
   return "?";
 }
@@ -191,7 +198,7 @@ bool Engine::emit(Action a) {
 
 Duration Engine::interval_for(const Path& p) const {
   return p.state == PathState::Up || p.state == PathState::Ghost ? Duration(timing_.polling_interval)
-                                                                  : Duration(timing_.failed_polling_interval);
+                                                                 : Duration(timing_.failed_polling_interval);
 }
 
 void Engine::set_state(Path& p, PathState s, MonoTime now) {
@@ -257,7 +264,8 @@ MonoTime Engine::next_wakeup() const {
     if (!p.check_in_flight && probes_transport(p)) next = std::min(next, p.next_probe);
   });
   maps_.for_each([&](MapId, const Map& m) {
-    if (m.all_down && m.queueing) next = std::min(next, m.last_down_round + Duration(timing_.failed_polling_interval));
+    if (m.all_down && m.queueing)
+      next = std::min(next, m.last_down_round + Duration(timing_.failed_polling_interval));
     if (m.failback_pending) next = std::min(next, m.failback_due);
   });
   return next;
@@ -287,18 +295,25 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
   const bool was_usable = usable(p.state);
 
   switch (verdict) {
-    case CheckVerdict::Up: set_state(p, PathState::Up, now); break;
-    case CheckVerdict::Ghost: set_state(p, PathState::Ghost, now); break;
-    case CheckVerdict::Down: set_state(p, PathState::Down, now); break;
+    case CheckVerdict::Up:
+      set_state(p, PathState::Up, now);
+      break;
+    case CheckVerdict::Ghost:
+      set_state(p, PathState::Ghost, now);
+      break;
+    case CheckVerdict::Down:
+      set_state(p, PathState::Down, now);
+      break;
     case CheckVerdict::Pending:
-      if (p.state != PathState::Pending && p.state != PathState::Timeout) set_state(p, PathState::Pending, now);
+      if (p.state != PathState::Pending && p.state != PathState::Timeout)
+        set_state(p, PathState::Pending, now);
       // Blocked for longer than a check may take: as good as a timeout, so
       // I/O moves to another path instead of waiting in this one. A port in
       // ALUA transition is the array at work, not a failure: it gets as long
       // as the kernel's alua handler gives it.
-      if (p.state == PathState::Pending &&
-          now - p.pending_since >= (p.alua.state == AluaState::Transitioning ? Duration(kAluaTransitionTimeout)
-                                                                             : Duration(timing_.checker_timeout)))
+      if (p.state == PathState::Pending && now - p.pending_since >= (p.alua.state == AluaState::Transitioning
+                                                                         ? Duration(kAluaTransitionTimeout)
+                                                                         : Duration(timing_.checker_timeout)))
         set_state(p, PathState::Timeout, now);
       break;
   }
@@ -382,7 +397,8 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
     case Action::Kind::SwitchGroup:
       if (maps_.in_use(a.map)) maps_.at(a.map).current_group = 0;
       break;
-    case Action::Kind::ProbeTransport: break;  // probed again at the next interval
+    case Action::Kind::ProbeTransport:
+      break;  // probed again at the next interval
   }
 }
 
@@ -423,9 +439,9 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
       ++m.down_rounds;
       m.last_down_round = now;
     }
-    bool exhausted = !may_queue ||
-                     (retry.kind == NoPathRetry::Kind::Checks && m.down_rounds >= retry.checks) ||
-                     (retry.kind == NoPathRetry::Kind::Time && now - m.all_down_since >= Duration(retry.duration));
+    bool exhausted =
+        !may_queue || (retry.kind == NoPathRetry::Kind::Checks && m.down_rounds >= retry.checks) ||
+        (retry.kind == NoPathRetry::Kind::Time && now - m.all_down_since >= Duration(retry.duration));
     if (exhausted && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
       m.queueing = false;
       m.retry_exhausted = true;
@@ -453,8 +469,11 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
   }
   bool now_due = false;
   switch (m.settings.failback) {
-    case Failback::Manual: return;
-    case Failback::Immediate: now_due = true; break;
+    case Failback::Manual:
+      return;
+    case Failback::Immediate:
+      now_due = true;
+      break;
     case Failback::Followover:
       now_due = became_usable != kNoSlot && paths_.at(became_usable).group == best &&
                 std::count_if(list.begin(), list.end(), [&](PathId pid) {

@@ -23,13 +23,13 @@ namespace pk::core {
 
 struct Action {
   enum class Kind : uint8_t {
-    StartCheck,     // path
-    FailPath,       // map, path
-    ReinstatePath,  // map, path
-    QueueIfNoPath,  // map: keep I/O queued while no path is usable
-    FailIfNoPath,   // map: fail I/O while no path is usable (and flush what is queued)
-    SwitchGroup,    // map, group
-    ProbeTransport, // path: read its transport's state (no I/O) and report on_transport_state
+    StartCheck,      // path
+    FailPath,        // map, path
+    ReinstatePath,   // map, path
+    QueueIfNoPath,   // map: keep I/O queued while no path is usable
+    FailIfNoPath,    // map: fail I/O while no path is usable (and flush what is queued)
+    SwitchGroup,     // map, group
+    ProbeTransport,  // path: read its transport's state (no I/O) and report on_transport_state
   };
   Kind kind = Kind::StartCheck;
   MapId map = kNoSlot;
@@ -44,10 +44,10 @@ std::string_view action_name(Action::Kind k);
 inline constexpr Seconds kAluaTransitionTimeout{60};
 
 struct EngineCounters {
-  uint64_t paths_refused = 0;     // no free path slot
-  uint64_t maps_refused = 0;      // no free map slot
-  uint64_t actions_dropped = 0;   // action queue full (then retried next round)
-  uint64_t late_results = 0;      // a check answered after its deadline
+  uint64_t paths_refused = 0;    // no free path slot
+  uint64_t maps_refused = 0;     // no free map slot
+  uint64_t actions_dropped = 0;  // action queue full (then retried next round)
+  uint64_t late_results = 0;     // a check answered after its deadline
 };
 
 class Engine {
@@ -62,8 +62,7 @@ class Engine {
   void remove_map(MapId id);
   MapId find_map_by_name(std::string_view name) const;
   MapId find_map_by_wwid(std::string_view wwid) const;
-  PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker,
-                  MonoTime now);
+  PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker, MonoTime now);
   void remove_path(PathId id);
   PathId find_path(std::string_view dev) const;
   PathId find_path(DevT devt) const;
@@ -144,7 +143,7 @@ class Engine {
 
   SlotPool<Path> paths_;
   SlotPool<Map> maps_;
-  std::unique_ptr<PathId[]> members_;      // max_maps x max_paths_per_map
+  std::unique_ptr<PathId[]> members_;  // max_maps x max_paths_per_map
   std::unique_ptr<uint32_t[]> member_count_;
   uint32_t max_members_ = 0;
   std::unique_ptr<Action[]> actions_;

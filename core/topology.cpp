@@ -65,8 +65,8 @@ NameChoice choose_map_name(const Config& config, const BindingTable& bindings, s
     return c;
   }
   std::string_view name = bindings.free_name(
-      config.alias_prefix, [&](std::string_view n) { return configured_for_another(config, n, wwid) || taken(n); },
-      scratch);
+      config.alias_prefix,
+      [&](std::string_view n) { return configured_for_another(config, n, wwid) || taken(n); }, scratch);
   if (name.empty()) {
     c.gave_way = nullptr;
     c.why = "no friendly name is left";
@@ -108,7 +108,8 @@ DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
   }
   d.map_config = explicit_map ? explicit_map : map_config_for_wwid(config, d.wwid);
   d.checker = (d.map_config ? d.map_config->settings : config.defaults).checker;
-  if (d.checker == CheckerKind::Tur && !is_scsi(dev.transport)) d.checker = CheckerKind::DirectIo;  // TUR needs SCSI
+  if (d.checker == CheckerKind::Tur && !is_scsi(dev.transport))
+    d.checker = CheckerKind::DirectIo;  // TUR needs SCSI
   d.kind = DeviceDecision::Kind::Accept;
   d.reason = d.map_config ? "in a configured map" : "has a WWID";
   return d;
@@ -266,7 +267,8 @@ MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> membe
   if (kernel.table.empty() ||
       !parse_multipath_table(kernel.table, st.current_groups, st.current_paths, have)) {
     plan.kind = MapPlan::Kind::Reload;
-    plan.reason = kernel.table.empty() ? "the kernel's map has no table" : "the kernel's table is not understood";
+    plan.reason =
+        kernel.table.empty() ? "the kernel's map has no table" : "the kernel's table is not understood";
     return plan;
   }
   if (kernel.sectors != plan.sectors) {

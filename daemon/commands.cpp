@@ -54,7 +54,8 @@ ipc::CommandResult Commands::run(const ipc::Command& c) {
       bool disable = c.kind == ipc::Command::Kind::DisableQueueing;
       unsigned changed = 0;
       engine.maps().for_each([&](core::MapId id, const core::Map& m) {
-        if (c.all || m.name == c.target.view()) changed += engine.set_queueing_disabled(id, disable, t) ? 1 : 0;
+        if (c.all || m.name == c.target.view())
+          changed += engine.set_queueing_disabled(id, disable, t) ? 1 : 0;
       });
       r.ok = changed > 0;
       if (r.ok) {

@@ -27,7 +27,7 @@
 namespace pk::daemon {
 
 struct Options {
-  std::string config_path;         // "" = built-in defaults
+  std::string config_path;  // "" = built-in defaults
   bool foreground = false;
   bool allow_unlocked_memory = false;  // start even if mlockall fails
   std::string sysfs_root = "/sys";

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <tuple>
 
-#include "core/text.h"
 #include "adapters/dm_kernel.h"
+#include "core/text.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/log.h"
 #include "ipc/service.h"
@@ -102,7 +102,8 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   // From here on log records go through the preallocated ring to the file,
   // journald and (in the foreground) stderr; a log file on a multipath
   // device is refused here (it could deadlock the daemon).
-  if (!log_start(ctx_.config.logging, ctx_.config.limits.log_records, ctx_.options.foreground, err)) return false;
+  if (!log_start(ctx_.config.logging, ctx_.config.limits.log_records, ctx_.options.foreground, err))
+    return false;
 
   const core::Limits& lim = ctx_.config.limits;
   ctx_.engine.init(lim, ctx_.config.timing);
@@ -171,8 +172,8 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
 }
 
 bool Daemon::open_checkers(core::Error& err) {
-  for (core::CheckerKind kind : {core::CheckerKind::Tur, core::CheckerKind::DirectIo, core::CheckerKind::State,
-                                 core::CheckerKind::None}) {
+  for (core::CheckerKind kind : {core::CheckerKind::Tur, core::CheckerKind::DirectIo,
+                                 core::CheckerKind::State, core::CheckerKind::None}) {
     auto c = ctx_.platform.make_checker(kind);
     if (!c) {
       err.set("no checker for kind %d", static_cast<int>(kind));
@@ -224,7 +225,8 @@ void Daemon::seal() {
            static_cast<unsigned long long>(at_ready.locked_bytes / 1024));
   auto ms = [](core::Duration d) { return static_cast<long long>(d.count() / 1000000); };
   const core::MonoTime t = ctx_.now();
-  log_info("daemon", "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
+  log_info("daemon",
+           "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
            ms(t - started_), ms(phases_.memory - started_), ms(phases_.discovery - phases_.memory),
            ms(phases_.maps - phases_.discovery), ms(t - phases_.maps));
   publisher_.publish(true);
@@ -257,12 +259,24 @@ bool Daemon::step(int timeout_ms) {
     auto source = static_cast<Source>(events[i].data.u64 >> 32);
     auto index = static_cast<uint32_t>(events[i].data.u64);
     switch (source) {
-      case Source::Timer: on_timer(); break;
-      case Source::Signal: on_signal(); break;
-      case Source::DmEvents: topology_.on_dm_event(); break;
-      case Source::Udev: on_udev(); break;
-      case Source::Commands: command_handler_.handle(); break;
-      case Source::Checker: on_checker(*ctx_.checkers[index]); break;
+      case Source::Timer:
+        on_timer();
+        break;
+      case Source::Signal:
+        on_signal();
+        break;
+      case Source::DmEvents:
+        topology_.on_dm_event();
+        break;
+      case Source::Udev:
+        on_udev();
+        break;
+      case Source::Commands:
+        command_handler_.handle();
+        break;
+      case Source::Checker:
+        on_checker(*ctx_.checkers[index]);
+        break;
     }
   }
   ctx_.engine.tick(ctx_.now());
@@ -312,7 +326,8 @@ void Daemon::on_signal() {
   while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
     if (si.ssi_signo == SIGHUP) {
       core::Error err;
-      if (!reconfigure(err)) log_error("config", "reconfigure refused, the running configuration stays: %s", err.c_str());
+      if (!reconfigure(err))
+        log_error("config", "reconfigure refused, the running configuration stays: %s", err.c_str());
     } else {
       running_ = false;
     }
@@ -365,8 +380,9 @@ bool Daemon::reconfigure(core::Error& err) {
   fresh.limits = ctx_.config.limits;
   fresh.source = ctx_.config.source;
   // The files' places are the writer's since start-up: a restart moves them.
-  for (auto [now, run, key] : {std::tuple{&fresh.bindings_file, &ctx_.config.bindings_file, "naming.bindings_file"},
-                               std::tuple{&fresh.wwids_file, &ctx_.config.wwids_file, "naming.wwids_file"}}) {
+  for (auto [now, run, key] :
+       {std::tuple{&fresh.bindings_file, &ctx_.config.bindings_file, "naming.bindings_file"},
+        std::tuple{&fresh.wwids_file, &ctx_.config.wwids_file, "naming.wwids_file"}}) {
     if (*now != *run)
       log_warning("config", "%s changes at the next start; %s stays in use", key, run->c_str());
     *now = *run;

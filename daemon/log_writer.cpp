@@ -25,7 +25,7 @@ namespace pk::daemon {
 
 namespace {
 
-constexpr size_t kDrainBatch = 256;              // records between two looks at the file
+constexpr size_t kDrainBatch = 256;  // records between two looks at the file
 constexpr uint64_t kStackPrefault = 64 * 1024;
 
 int64_t clock_ns(clockid_t id) {
@@ -115,7 +115,8 @@ void LogWriter::thread_main() {
     int64_t wait = run_once(clock_ns(CLOCK_MONOTONIC), stopping);
     if (stopping && wait != 0) break;  // drained; the page being filled went to the file's thread
     if (wait != 0) {
-      parker_.park(wait, [this] { return ring_->front() != nullptr || stop_.load(std::memory_order_relaxed); });
+      parker_.park(wait,
+                   [this] { return ring_->front() != nullptr || stop_.load(std::memory_order_relaxed); });
     }
   }
 }

@@ -33,13 +33,20 @@ constexpr uint64_t kStackPrefault = 64 * 1024;
 enum Step : uint32_t { kOpen = 1, kWrite, kFsync, kRename, kRead, kTooLarge, kNoRoom };
 const char* step_name(uint32_t step) {
   switch (step) {
-    case kOpen: return "create";
-    case kWrite: return "write";
-    case kFsync: return "fsync";
-    case kRename: return "rename";
-    case kRead: return "read";
-    case kTooLarge: return "merge";
-    case kNoRoom: return "format";
+    case kOpen:
+      return "create";
+    case kWrite:
+      return "write";
+    case kFsync:
+      return "fsync";
+    case kRename:
+      return "rename";
+    case kRead:
+      return "read";
+    case kTooLarge:
+      return "merge";
+    case kNoRoom:
+      return "format";
   }
   return "write";
 }
@@ -146,20 +153,22 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
   for (const core::MapConfig& m : config.maps) {
     const core::Binding* b = m.alias.empty() ? nullptr : bindings_.find_alias(m.alias);
     if (b && b->wwid != m.wwid)
-      log_warning("names", "%s line %u binds %s to WWID %s, but maps: (%s) gives %s to WWID %s: the alias in maps: "
+      log_warning("names",
+                  "%s line %u binds %s to WWID %s, but maps: (%s) gives %s to WWID %s: the alias in maps: "
                   "wins, and WWID %s gets another name",
                   from.c_str(), b->line, b->alias.c_str(), b->wwid.c_str(), m.file_position.c_str(),
                   m.alias.c_str(), m.wwid.c_str(), b->wwid.c_str());
   }
   if (ours || imported)
-    log_info("names", "%u bindings read from %s (%u lines, %u refused)%s%s", read.bindings, from.c_str(), read.lines,
-             read.refused, imported ? "; they are kept in " : "", imported ? bindings_file_.path.c_str() : "");
+    log_info("names", "%u bindings read from %s (%u lines, %u refused)%s%s", read.bindings, from.c_str(),
+             read.lines, read.refused, imported ? "; they are kept in " : "",
+             imported ? bindings_file_.path.c_str() : "");
   if (ours && read.refused > 0) {
     // Its next write leaves the refused lines out: the original stays beside it.
     std::string keep = bindings_file_.path + ".bad";
     std::ofstream(keep, std::ios::binary | std::ios::trunc) << text;
-    log_warning("names", "%s had %u refused lines; the file as it was is kept in %s", from.c_str(), read.refused,
-                keep.c_str());
+    log_warning("names", "%s had %u refused lines; the file as it was is kept in %s", from.c_str(),
+                read.refused, keep.c_str());
   }
   bindings_text_cap_ = core::bindings_text_bound(bindings_, bindings_.capacity());
   for (BindingsText& b : bindings_text_.buffers()) b.text = std::make_unique<char[]>(bindings_text_cap_);
@@ -169,7 +178,7 @@ bool NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
 
 void NameFiles::read_wwids(const core::Config& config) {
   wwids_file_.set(config.wwids_file);
-    const size_t room = size_t{config.limits.max_maps} * core::kMaxWwidLine;
+  const size_t room = size_t{config.limits.max_maps} * core::kMaxWwidLine;
   std::string text;
   if (!wwids_file_.path.empty()) {
     int error = 0;
@@ -185,8 +194,8 @@ void NameFiles::read_wwids(const core::Config& config) {
                     static_cast<int>(std::min<size_t>(p.text.size(), 300)), p.text.data());
       });
   if (!wwids_file_.path.empty() && read.lines > 0)
-    log_info("names", "%u WWIDs read from %s (%u lines, %u refused)", read.wwids, wwids_file_.path.c_str(), read.lines,
-             read.refused);
+    log_info("names", "%u WWIDs read from %s (%u lines, %u refused)", read.wwids, wwids_file_.path.c_str(),
+             read.lines, read.refused);
   wwids_added_cap_ = room;
   wwids_added_ = std::make_unique<char[]>(room);
   wwids_missing_cap_ = room;
@@ -261,12 +270,17 @@ void NameFiles::set_friendly(bool on) {
 void NameFiles::map_made(std::string_view wwid) {
   if (wwids_file_.path.empty()) return;
   switch (wwids_.add(wwid)) {
-    case core::WwidSet::Outcome::Exists: return;
+    case core::WwidSet::Outcome::Exists:
+      return;
     case core::WwidSet::Outcome::Full:
-    case core::WwidSet::Outcome::Invalid: ++wwids_refused_; return;
-    case core::WwidSet::Outcome::Added: break;
+    case core::WwidSet::Outcome::Invalid:
+      ++wwids_refused_;
+      return;
+    case core::WwidSet::Outcome::Added:
+      break;
   }
-  size_t n = core::format_wwid_line(wwid, {wwids_added_.get() + wwids_added_len_, wwids_added_cap_ - wwids_added_len_});
+  size_t n = core::format_wwid_line(
+      wwid, {wwids_added_.get() + wwids_added_len_, wwids_added_cap_ - wwids_added_len_});
   if (n == 0) {
     ++wwids_refused_;
     return;
@@ -296,11 +310,13 @@ void NameFiles::status(core::NameFileUse& b, core::NameFileUse& w) const {
                           file.data(), why ? why : "error");
     u.error.assign(std::string_view(text, std::min<size_t>(static_cast<size_t>(std::max(n, 0)), 255)));
   };
-  fill(b, friendly_ ? std::string_view(bindings_file_.path) : std::string_view(), bindings_.size(), bindings_.capacity(),
-       friendly_ && bindings_progress_.written.load(std::memory_order_relaxed) < bindings_gen_, bindings_progress_,
-       bindings_refused_);
+  fill(b, friendly_ ? std::string_view(bindings_file_.path) : std::string_view(), bindings_.size(),
+       bindings_.capacity(),
+       friendly_ && bindings_progress_.written.load(std::memory_order_relaxed) < bindings_gen_,
+       bindings_progress_, bindings_refused_);
   fill(w, wwids_file_.path, wwids_.size(), wwids_.capacity(),
-       wwids_progress_.written.load(std::memory_order_relaxed) < wwids_added_len_, wwids_progress_, wwids_refused_);
+       wwids_progress_.written.load(std::memory_order_relaxed) < wwids_added_len_, wwids_progress_,
+       wwids_refused_);
 }
 
 bool NameFiles::settled() const {
@@ -417,7 +433,8 @@ bool NameFiles::write_wwids() {
       wwids_disk_[disk] = '\n';  // there is room: the read stopped short of the capacity
       ++head_len;
     }
-    if (!replace_file(wwids_file_, head, head_len, wwids_missing_.get(), missing, wwids_progress_)) return false;
+    if (!replace_file(wwids_file_, head, head_len, wwids_missing_.get(), missing, wwids_progress_))
+      return false;
   }
   wwids_progress_.written.store(published, std::memory_order_release);
   return true;
@@ -448,12 +465,15 @@ void NameFiles::thread_main() {
         bindings_text_.latest().gen > bindings_progress_.written.load(std::memory_order_relaxed))
       files[0] = {true, 0, files[0].backoff};
     if (!wwids_file_.path.empty() &&
-        wwids_published_.load(std::memory_order_acquire) > wwids_progress_.written.load(std::memory_order_relaxed) &&
+        wwids_published_.load(std::memory_order_acquire) >
+            wwids_progress_.written.load(std::memory_order_relaxed) &&
         !files[1].due)
       files[1] = {true, 0, files[1].backoff};
     const int64_t now = mono_ns();
-    attempt(files[0], [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
-    attempt(files[1], [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
+    attempt(
+        files[0], [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
+    attempt(
+        files[1], [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
     if (stopping) return;
     int64_t wait = -1;
     for (const File& f : files)

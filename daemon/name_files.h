@@ -97,7 +97,8 @@ class NameFiles {
     std::string path, tmp, folder;  // the file, its temp file beside it, their folder
     void set(const std::string& file);
   };
-  bool replace_file(const Target& t, const char* a, size_t a_len, const char* b, size_t b_len, Progress& progress);
+  bool replace_file(const Target& t, const char* a, size_t a_len, const char* b, size_t b_len,
+                    Progress& progress);
   void fail(Progress& p, uint32_t step, int error);
 
   NameFilesOptions options_;
@@ -117,8 +118,8 @@ class NameFiles {
   };
   core::TripleBuffer<BindingsText> bindings_text_;
   size_t bindings_text_cap_ = 0;
-  uint64_t bindings_gen_ = 0;        // loop: the newest content's generation
-  uint64_t bindings_handed_ = 0;     // loop: the newest generation handed to the writer
+  uint64_t bindings_gen_ = 0;     // loop: the newest content's generation
+  uint64_t bindings_handed_ = 0;  // loop: the newest generation handed to the writer
   uint64_t bindings_refused_ = 0;
   Progress bindings_progress_;
 
@@ -126,8 +127,8 @@ class NameFiles {
   core::WwidSet wwids_;
   std::unique_ptr<char[]> wwids_added_;
   size_t wwids_added_cap_ = 0;
-  size_t wwids_added_len_ = 0;                // loop's
-  std::atomic<size_t> wwids_published_{0};    // what the writer may read
+  size_t wwids_added_len_ = 0;              // loop's
+  std::atomic<size_t> wwids_published_{0};  // what the writer may read
   uint64_t wwids_refused_ = 0;
   Progress wwids_progress_;
   // The writer's: the file as it is on disk, and the lines it lacks.

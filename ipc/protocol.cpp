@@ -11,7 +11,7 @@ namespace pk::ipc {
 namespace {
 
 constexpr std::string_view kCodeNames[] = {
-    "usage", "version", "too-large", "not-found", "denied",
+    "usage", "version", "too-large", "not-found",   "denied",
     "busy",  "failed",  "timeout",   "unavailable", "internal",
 };
 static_assert(std::size(kCodeNames) == static_cast<size_t>(ErrorCode::Internal) + 1);
@@ -107,8 +107,8 @@ bool expect_word(Cursor& c, std::string_view want, const char* after, RequestErr
     return fail(err, ErrorCode::Usage, "'%s' needs '%.*s' next", after, static_cast<int>(want.size()),
                 want.data());
   Shown s = shown(w);
-  return fail(err, ErrorCode::Usage, "expected '%.*s' after '%s', not '%.*s%s'", static_cast<int>(want.size()),
-              want.data(), after, s.len, s.data, s.more);
+  return fail(err, ErrorCode::Usage, "expected '%.*s' after '%s', not '%.*s%s'",
+              static_cast<int>(want.size()), want.data(), after, s.len, s.data, s.more);
 }
 
 bool take_target(Cursor& c, const char* after, const char* what, Request& out, RequestError& err) {
@@ -179,13 +179,15 @@ bool changes_state(RequestKind k) {
     case RequestKind::ShowMap:
     case RequestKind::ShowPath:
     case RequestKind::ShowStatus:
-    case RequestKind::ShowConfig: return false;
+    case RequestKind::ShowConfig:
+      return false;
     case RequestKind::FailPath:
     case RequestKind::ReinstatePath:
     case RequestKind::SwitchGroup:
     case RequestKind::DisableQueueing:
     case RequestKind::RestoreQueueing:
-    case RequestKind::Reconfigure: return true;
+    case RequestKind::Reconfigure:
+      return true;
   }
   return true;
 }
@@ -248,7 +250,8 @@ bool parse_request(std::string_view payload, Request& out, RequestError& err) {
     out.kind = RequestKind::Reconfigure;
     return expect_end(c, "reconfigure", err);
   }
-  if (cmd.empty()) return fail(err, ErrorCode::Usage, "empty request: a command must follow %s", kProtocolWord.data());
+  if (cmd.empty())
+    return fail(err, ErrorCode::Usage, "empty request: a command must follow %s", kProtocolWord.data());
   Shown s = shown(cmd);
   return fail(err, ErrorCode::Usage, "unknown command '%.*s%s'", s.len, s.data, s.more);
 }
@@ -293,7 +296,8 @@ void begin_reply(core::FixedWriter& w, bool ok, ErrorCode code) {
 }
 
 bool finish_reply(core::FixedWriter& w, std::span<char> buffer) {
-  if (w.overflowed() || w.size() < kFrameHeaderBytes || w.size() - kFrameHeaderBytes > UINT32_MAX) return false;
+  if (w.overflowed() || w.size() < kFrameHeaderBytes || w.size() - kFrameHeaderBytes > UINT32_MAX)
+    return false;
   put_le32(static_cast<uint32_t>(w.size() - kFrameHeaderBytes), buffer.data());
   return true;
 }

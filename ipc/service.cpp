@@ -28,8 +28,8 @@ constexpr uint64_t kListenTag = ~uint64_t{0};
 constexpr uint64_t kResultsTag = ~uint64_t{0} - 1;
 constexpr uint64_t kWakeTag = ~uint64_t{0} - 2;
 constexpr uint64_t kDbusTag = ~uint64_t{0} - 3;  // the bus connection (DbusService::tick handles it)
-constexpr size_t kSmallReplyBytes = 4096;  // errors and command results
-constexpr size_t kMaxPeerGroups = 1024;    // supplementary groups read per peer
+constexpr size_t kSmallReplyBytes = 4096;        // errors and command results
+constexpr size_t kMaxPeerGroups = 1024;          // supplementary groups read per peer
 constexpr int kMaxEvents = 32;
 
 // A text handed over by one writer thread to the service thread through a
@@ -88,16 +88,16 @@ struct Client {
   int fd = -1;
   uint32_t generation = 0;  // tells a reused slot's events from its predecessor's
   Phase phase = Phase::Free;
-  uint32_t events = 0;      // current epoll interest
+  uint32_t events = 0;  // current epoll interest
   bool may_change = false;
   bool close_after = false;
-  bool big = false;         // the reply being written is in the shared buffer
-  uid_t uid = 0;            // for the denied message
+  bool big = false;  // the reply being written is in the shared buffer
+  uid_t uid = 0;     // for the denied message
   uint32_t token = 0;
   uint64_t wait_order = 0;  // first come, first served for the shared buffer
   TimePoint deadline{};
-  size_t have = 0;          // request bytes received
-  Request request;          // its target points into `in`
+  size_t have = 0;  // request bytes received
+  Request request;  // its target points into `in`
   const char* out = nullptr;
   size_t out_len = 0;
   size_t out_off = 0;
@@ -107,12 +107,18 @@ struct Client {
 
 Command::Kind command_kind(RequestKind k) {
   switch (k) {
-    case RequestKind::FailPath: return Command::Kind::FailPath;
-    case RequestKind::ReinstatePath: return Command::Kind::ReinstatePath;
-    case RequestKind::SwitchGroup: return Command::Kind::SwitchGroup;
-    case RequestKind::DisableQueueing: return Command::Kind::DisableQueueing;
-    case RequestKind::RestoreQueueing: return Command::Kind::RestoreQueueing;
-    default: return Command::Kind::Reconfigure;
+    case RequestKind::FailPath:
+      return Command::Kind::FailPath;
+    case RequestKind::ReinstatePath:
+      return Command::Kind::ReinstatePath;
+    case RequestKind::SwitchGroup:
+      return Command::Kind::SwitchGroup;
+    case RequestKind::DisableQueueing:
+      return Command::Kind::DisableQueueing;
+    case RequestKind::RestoreQueueing:
+      return Command::Kind::RestoreQueueing;
+    default:
+      return Command::Kind::Reconfigure;
   }
 }
 
@@ -402,7 +408,8 @@ void Service::Impl::serve(const epoll_event& ev) {
     case Phase::WaitResult:
       if (ev.events & (EPOLLHUP | EPOLLERR)) close_client(c);  // gone before its answer
       break;
-    case Phase::Free: break;
+    case Phase::Free:
+      break;
   }
 }
 
@@ -422,7 +429,8 @@ void Service::Impl::on_readable(Client& c) {
     c.have += static_cast<size_t>(n);
     size_t len = 0;
     switch (check_frame({c.in, c.have}, kMaxRequestBytes, len)) {
-      case FrameState::NeedMore: continue;
+      case FrameState::NeedMore:
+        continue;
       case FrameState::Empty:
         requests.fetch_add(1, std::memory_order_relaxed);
         reply_error(c, ErrorCode::Usage, "empty request frame", true);
@@ -562,10 +570,18 @@ void Service::Impl::answer_read(Client& c) {
   const Request& r = c.request;
   bool ok = false;
   switch (r.kind) {
-    case RequestKind::ShowPaths: ok = core::render_paths(s, w); break;
-    case RequestKind::ShowMaps: ok = core::render_maps(s, w); break;
-    case RequestKind::ShowTopology: ok = core::render_topology(s, sc, w); break;
-    case RequestKind::ShowStatus: ok = core::render_status(s, w); break;
+    case RequestKind::ShowPaths:
+      ok = core::render_paths(s, w);
+      break;
+    case RequestKind::ShowMaps:
+      ok = core::render_maps(s, w);
+      break;
+    case RequestKind::ShowTopology:
+      ok = core::render_topology(s, sc, w);
+      break;
+    case RequestKind::ShowStatus:
+      ok = core::render_status(s, w);
+      break;
     case RequestKind::ShowMap: {
       const core::MapRecord* m = core::find_map(s, r.target);
       if (!m) {
@@ -600,7 +616,8 @@ void Service::Impl::answer_read(Client& c) {
       ok = true;
       break;
     }
-    default: break;  // commands never come here
+    default:
+      break;  // commands never come here
   }
   if (!ok || !finish_reply(w, buf)) {
     reply_errorf(c, ErrorCode::Internal, "the reply does not fit the %zu bytes reserved for it", big_size);
@@ -683,7 +700,8 @@ void Service::Impl::expire(TimePoint now) {
                      static_cast<long long>(options.command_timeout.count()));
         break;
       case Phase::WaitBig:  // bounded by the send timeout of the reply before it
-      case Phase::Free: break;
+      case Phase::Free:
+        break;
     }
   }
 }
@@ -760,7 +778,8 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
   struct {
     int fd;
     uint64_t tag;
-  } const sources[] = {{s.listen_fd, kListenTag}, {commands.results_fd(), kResultsTag}, {s.wake_fd, kWakeTag}};
+  } const sources[] = {
+      {s.listen_fd, kListenTag}, {commands.results_fd(), kResultsTag}, {s.wake_fd, kWakeTag}};
   for (const auto& src : sources) {
     epoll_event ev{};
     ev.events = EPOLLIN;

@@ -30,7 +30,8 @@ void choose_group(FakeMap& m) {
       if (m.active[k]) return true;
     return false;
   };
-  if (m.active_group >= 1 && m.active_group <= m.table.groups.size() && has_active(m.active_group - 1)) return;
+  if (m.active_group >= 1 && m.active_group <= m.table.groups.size() && has_active(m.active_group - 1))
+    return;
   for (size_t g = 0; g < m.table.groups.size(); ++g) {
     if (has_active(g)) {
       m.active_group = static_cast<uint16_t>(g + 1);
@@ -65,8 +66,8 @@ void FakeStorage::set_behaviour(std::string_view dev, Behaviour b) {
     // A hung command comes back once the storage answers again.
     if (p.behaviour == Behaviour::Hang && b != Behaviour::Hang && p.in_flight) {
       p.in_flight = false;
-      completions[completion_head++ % completions.size()] = {p.daemon_index, b == Behaviour::Up ? checkers::Verdict::Up
-                                                                                                : checkers::Verdict::Down};
+      completions[completion_head++ % completions.size()] = {
+          p.daemon_index, b == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
       signal_fd(completion_fd);
     }
     p.behaviour = b;
@@ -434,13 +435,19 @@ checkers::StartResult FakeChecker::start(checkers::PathIndex path, core::MonoTim
       p.in_flight = true;
       return {checkers::StartResult::Kind::InFlight, checkers::Verdict::Down};
     }
-    checkers::Completion done{path, p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
+    checkers::Completion done{path,
+                              p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
     if (p.behaviour == Behaviour::Up) {
       switch (p.alua) {
         case core::AluaState::Standby:
-        case core::AluaState::Unavailable: done.verdict = checkers::Verdict::Ghost; break;
-        case core::AluaState::Transitioning: done.verdict = checkers::Verdict::Pending; break;
-        default: break;
+        case core::AluaState::Unavailable:
+          done.verdict = checkers::Verdict::Ghost;
+          break;
+        case core::AluaState::Transitioning:
+          done.verdict = checkers::Verdict::Pending;
+          break;
+        default:
+          break;
       }
       if (done.verdict != checkers::Verdict::Up) done.alua.said = p.alua;
     }

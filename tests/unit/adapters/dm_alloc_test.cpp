@@ -69,7 +69,8 @@ TEST(DmAllocations, CodecAllocatesNothing) {
   while (reader.next(e)) ++entries;
   pk::test::heap_guard::disarm();
 
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_GT(n1, 0u);
   EXPECT_GT(n2, 0u);
   EXPECT_GT(n3, 0u);
@@ -116,7 +117,8 @@ TEST(DmAllocations, DataPlaneCallsAllocateNothing) {
     ok &= !dm->status("nope", params, event_nr, err);
   }
   pk::test::heap_guard::disarm();
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_TRUE(ok) << err.c_str();
   EXPECT_EQ(count, 2u);
 }
@@ -129,7 +131,8 @@ TEST(DmAllocations, UdevParsingAllocatesNothing) {
                                        "sdb", true);
   auto v = udevparse::trim("Linux   ");
   pk::test::heap_guard::disarm();
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_EQ(w, "t10.ATA_QEMU_HARDDISK_QM00001");
   EXPECT_EQ(t, pk::core::Transport::Iscsi);
   EXPECT_EQ(v, "Linux");

@@ -2,10 +2,9 @@
 // guard (tests/support/heap_guard.h) counts every heap call, and the count
 // stays at zero across many start/reap rounds, and across attach/detach.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cerrno>

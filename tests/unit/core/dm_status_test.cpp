@@ -14,9 +14,7 @@ struct Parsed {
   MultipathStatus status;
   ParseResult result;
 
-  explicit Parsed(std::string_view text) {
-    result = parse_multipath_status(text, groups, paths, status);
-  }
+  explicit Parsed(std::string_view text) { result = parse_multipath_status(text, groups, paths, status); }
 };
 
 }  // namespace

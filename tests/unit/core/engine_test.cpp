@@ -1,11 +1,11 @@
 #include "core/engine.h"
 
-#include "tests/support/heap_guard.h"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
+
+#include "tests/support/heap_guard.h"
 
 using namespace pk::core;
 using namespace std::chrono_literals;
@@ -92,7 +92,8 @@ class EngineTest : public ::testing::Test {
   }
 
   static size_t count(const std::vector<Action>& v, Kind k) {
-    return static_cast<size_t>(std::count_if(v.begin(), v.end(), [k](const Action& a) { return a.kind == k; }));
+    return static_cast<size_t>(
+        std::count_if(v.begin(), v.end(), [k](const Action& a) { return a.kind == k; }));
   }
 
   Limits limits;
@@ -316,7 +317,9 @@ TEST_F(EngineTest, FailbackImmediateManualAndDelayed) {
     auto a = take();
     if (mode == Failback::Immediate) {
       ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
-      EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group, 1);
+      EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })
+                    ->group,
+                1);
     } else if (mode == Failback::Manual) {
       EXPECT_EQ(count(a, Kind::SwitchGroup), 0u);
     } else {
@@ -346,7 +349,9 @@ TEST_F(EngineTest, FailbackPrefersAnUpGroupOverAGhostOneAndSkipsKernelFailedPath
   engine.on_check_result(path_ids[0], CheckVerdict::Ghost, clock.now());
   auto a = take();
   ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
-  EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group, 2);
+  EXPECT_EQ(
+      std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group,
+      2);
 
   // The kernel failed sdb on I/O; its check has not run yet. sdc (group 3)
   // is up and active: I/O belongs there, not on sdb's group.
@@ -488,7 +493,8 @@ TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
     (void)engine.next_wakeup();
   }
   pk::test::heap_guard::disarm();
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_GT(engine.paths().at(path_ids[0]).checks, 100u) << "the loop really ran checks";
 }
 

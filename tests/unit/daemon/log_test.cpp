@@ -203,8 +203,8 @@ TEST_F(LogTest, FullRateFromManyThreadsAllocatesNothing) {
   may_exit = true;
   for (auto& t : threads) t.join();
   LogCounters c = log_counters();
-  EXPECT_EQ(test::heap_guard::count(), 0u) << "heap calls while logging at full rate, the first from "
-                                           << test::heap_guard::first_caller();
+  EXPECT_EQ(test::heap_guard::count(), 0u)
+      << "heap calls while logging at full rate, the first from " << test::heap_guard::first_caller();
   EXPECT_EQ((c.written - before_c.written) + (c.ring_dropped - before_c.ring_dropped),
             uint64_t{kThreads} * kEach)
       << "every record accepted or counted as dropped";

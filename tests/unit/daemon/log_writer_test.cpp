@@ -201,11 +201,11 @@ TEST_F(LogWriterTest, RingDropsAreNotedInEverySink) {
   for (int i = 0; i < 6; ++i) push("r" + std::to_string(i));
   EXPECT_EQ(ring.dropped(), 2u);
   writer.run_once(mono(), false);
-  EXPECT_EQ(file_messages(),
-            (std::vector<std::string>{"r0", "r1", "r2", "r3",
-                                      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one message, two lines
-                                      "2 log messages were dropped: the log ring (4 records) was "
-                                      "full"}));
+  EXPECT_EQ(file_messages(), (std::vector<std::string>{
+                                 "r0", "r1", "r2", "r3",
+                                 // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one message, two lines
+                                 "2 log messages were dropped: the log ring (4 records) was "
+                                 "full"}));
   EXPECT_NE(read_pipe().find("<4>warning log: 2 log messages were dropped"), std::string::npos);
 }
 

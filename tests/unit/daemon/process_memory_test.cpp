@@ -1,10 +1,9 @@
 // Process set-up that needs no privilege: thread stacks and the heap reserve.
 #include "daemon/process_memory.h"
 
+#include <gtest/gtest.h>
 #include <malloc.h>
 #include <pthread.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <thread>

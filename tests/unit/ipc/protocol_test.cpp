@@ -3,8 +3,8 @@
 #include "ipc/protocol.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -109,7 +109,8 @@ TEST(ParseRequest, MalformedRequestsSayWhatIsWrong) {
       {"", "not a pathkeeper request: it must start with \"pk1\""},
       {"pk1", "empty request: a command must follow pk1"},
       {payload({"shwo", "paths"}), "unknown command 'shwo'"},
-      {payload({"show"}), "'show' needs what to show: paths, maps, topology, map NAME, path DEV, status or config"},
+      {payload({"show"}),
+       "'show' needs what to show: paths, maps, topology, map NAME, path DEV, status or config"},
       {payload({"show", "pathz"}),
        "cannot show 'pathz': expected paths, maps, topology, map NAME, path DEV, status or config"},
       {payload({"show", "paths", "now"}), "unexpected word 'now' after 'show paths'"},
@@ -193,7 +194,8 @@ TEST(Frames, CheckFrameFollowsTheHeader) {
   EXPECT_EQ(check_frame(std::string_view("\0\0\0\0", 4), 4096, len), FrameState::Empty);
   EXPECT_EQ(check_frame(std::string_view("\x01\x10\0\0", 4), 4096, len), FrameState::TooLarge);
   EXPECT_EQ(len, 4097u);
-  EXPECT_EQ(check_frame(std::string_view("\0\x10\0\0", 4), 4096, len), FrameState::NeedMore) << "exactly 4096";
+  EXPECT_EQ(check_frame(std::string_view("\0\x10\0\0", 4), 4096, len), FrameState::NeedMore)
+      << "exactly 4096";
   EXPECT_EQ(check_frame("\xff\xff\xff\xff", 4096, len), FrameState::TooLarge);
   EXPECT_EQ(len, 0xFFFFFFFFu);
 }
@@ -307,9 +309,12 @@ TEST(Authorisation, ControlGroupResolvesByNameOrNumber) {
 
 TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
   std::vector<std::string> payloads = {
-      payload({"show", "paths"}),        payload({"switch", "group", "mpatha", "2"}),
-      payload({"shwo"}),                 payload({"switch", "group", "m", "x"}),
-      std::string(5000, 'x'),            "pk2",
+      payload({"show", "paths"}),
+      payload({"switch", "group", "mpatha", "2"}),
+      payload({"shwo"}),
+      payload({"switch", "group", "m", "x"}),
+      std::string(5000, 'x'),
+      "pk2",
       payload({"show", "map", std::string(300, 'm')}),
   };
   char reply[1024];
@@ -331,7 +336,8 @@ TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
     encode_request(words, reply);
   }
   pk::test::heap_guard::disarm();
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "ipc/service.h"
 
 #include <grp.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,16 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <string>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "ipc/protocol.h"
@@ -107,7 +106,7 @@ class RawClient {
   bool connected_ = false;
 };
 
-// NOLINTNEXTLINE(bugprone-exception-escape): a null json, which cannot throw, though its constructor is not noexcept
+// NOLINTNEXTLINE(bugprone-exception-escape): a null json cannot throw; its constructor is not noexcept
 struct Answer {
   bool replied = false;
   bool ok = false;
@@ -687,8 +686,8 @@ TEST_F(ServiceTest, ServingAllocatesNothingAfterInit) {
   }
   test::heap_guard::disarm();
   EXPECT_TRUE(all);
-  EXPECT_EQ(test::heap_guard::count(), 0u) << "the service allocated after init; first heap call from "
-                                          << test::heap_guard::first_caller();
+  EXPECT_EQ(test::heap_guard::count(), 0u)
+      << "the service allocated after init; first heap call from " << test::heap_guard::first_caller();
 }
 
 // A snapshot too big for the socket buffers, and a client that never reads.

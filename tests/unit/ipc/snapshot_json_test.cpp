@@ -3,10 +3,10 @@
 #include "core/snapshot_json.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -250,8 +250,9 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["dm_errors"], 12);
   EXPECT_EQ(s["log_dropped"], 13);
   EXPECT_EQ(s["log_write_errors"], 14);
-  EXPECT_EQ(s["log_sinks"]["file"], json({{"active", true}, {"written", 21}, {"dropped", 2}, {"write_errors", 1},
-                                          {"would_block", 3}}));
+  EXPECT_EQ(
+      s["log_sinks"]["file"],
+      json({{"active", true}, {"written", 21}, {"dropped", 2}, {"write_errors", 1}, {"would_block", 3}}));
   EXPECT_EQ(s["log_sinks"]["journal"]["active"], false);
   EXPECT_EQ(s["reconfigures"], 15);
   EXPECT_EQ(s["config_source"], "/etc/pathkeeper/pathkeeper.yaml");
@@ -288,7 +289,8 @@ TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(JsonString, KeepsValidUtf8AndEscapesInvalidBytes) {
-  EXPECT_EQ(escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"");
+  EXPECT_EQ(escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"");
   EXPECT_EQ(escaped("\xff"), "\"\\u00ff\"");
   EXPECT_EQ(escaped("\xc3"), "\"\\u00c3\"") << "truncated sequence";
   EXPECT_EQ(escaped("\xc0\xaf"), "\"\\u00c0\\u00af\"") << "overlong encoding";
@@ -462,7 +464,8 @@ TEST_F(SnapshotJson, RenderingAllocatesNothing) {
     find_path(snap, "sde");
   }
   pk::test::heap_guard::disarm();
-  EXPECT_EQ(pk::test::heap_guard::count(), 0u) << "first heap call from " << pk::test::heap_guard::first_caller();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace
