@@ -470,10 +470,11 @@ bool KernelDm::list(std::span<DmMapInfo> out, size_t& count, core::Error& err) {
     }
     DmMapInfo& info = out[n++];
     info = DmMapInfo{};
+    // An empty name or UUID may have no storage (nullptr): not for memcpy.
     size_t nl = std::min(e.name.size(), sizeof info.name - 1);
-    std::memcpy(info.name, e.name.data(), nl);
+    if (nl > 0) std::memcpy(info.name, e.name.data(), nl);
     size_t ul = std::min(e.uuid.size(), sizeof info.uuid - 1);
-    std::memcpy(info.uuid, e.uuid.data(), ul);
+    if (ul > 0) std::memcpy(info.uuid, e.uuid.data(), ul);
     info.devt = e.devt;
     info.event_nr = e.event_nr;
   }

@@ -3,6 +3,7 @@
 // and new threads, which it replaces here for the whole process.
 #include "tests/steady/guard.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -10,7 +11,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
 
 #include "tests/support/heap_guard.h"
 
@@ -30,10 +35,45 @@ template <typename Fn>
 Fn next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
+
+// Whether every other thread of the process is asleep (state S or D in
+// /proc/self/task/TID/stat), as the daemon's threads are when idle.
+bool other_threads_asleep() {
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return true;
+  const pid_t self = ::gettid();
+  bool asleep = true;
+  while (const dirent* e = ::readdir(tasks)) {
+    const long tid = std::strtol(e->d_name, nullptr, 10);
+    if (tid <= 0 || tid == self) continue;
+    char path[64], stat[512];
+    std::snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    FILE* f = std::fopen(path, "re");
+    if (f == nullptr) continue;  // it ended
+    const size_t n = std::fread(stat, 1, sizeof stat - 1, f);
+    std::fclose(f);
+    stat[n] = '\0';
+    const char* end = std::strrchr(stat, ')');  // "tid (comm) S ...": comm may hold anything
+    if (end != nullptr && end[1] == ' ' && end[2] != 'S' && end[2] != 'D') asleep = false;
+  }
+  ::closedir(tasks);
+  return asleep;
+}
+
+// Under AddressSanitizer a thread's start allocates (the sanitizer reads the
+// thread's attributes, glibc reallocs for it). A thread created just before
+// the guard is armed may not have run yet on a busy machine: wait, at most
+// 5 s, until every other thread has gone to sleep, so its start is behind it.
+void let_new_threads_start() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!other_threads_asleep() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 }  // namespace
 
 namespace pk::steady {
 void guard_arm() {
+  if (test::heap_guard::uses_sanitizer_hooks()) let_new_threads_start();
   g_armed = true;
   // Under a sanitizer the first heap call prints its stack: its address is
   // not known there.

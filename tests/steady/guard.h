@@ -19,6 +19,8 @@ struct Violations {
   void* first_heap_caller = nullptr;
 };
 
+// Under a sanitizer, first waits until every other thread sleeps (their
+// start allocates there).
 void guard_arm();
 void guard_disarm();
 Violations guard_violations();
