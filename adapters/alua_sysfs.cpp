@@ -28,14 +28,16 @@ bool AluaSysfs::init(uint32_t capacity, int sysfs_fd, core::Error& err) {
 
 core::Alua AluaSysfs::attach(core::PathId path, std::string_view dev) {
   core::Alua alua;  // None
-  if (path >= capacity_ || dev.empty() || dev.size() > 32 || dev.find('/') != std::string_view::npos) return alua;
+  if (path >= capacity_ || dev.empty() || dev.size() > 32 || dev.find('/') != std::string_view::npos)
+    return alua;
   detach(path);
   char rel[96];
   Files& f = files_[path];
   std::snprintf(rel, sizeof rel, "block/%.*s/device/access_state", static_cast<int>(dev.size()), dev.data());
   f.access = ::openat(sysfs_fd_, rel, O_RDONLY | O_CLOEXEC);
   if (f.access < 0) return alua;  // no such attribute: no ALUA
-  std::snprintf(rel, sizeof rel, "block/%.*s/device/preferred_path", static_cast<int>(dev.size()), dev.data());
+  std::snprintf(rel, sizeof rel, "block/%.*s/device/preferred_path", static_cast<int>(dev.size()),
+                dev.data());
   f.preferred = ::openat(sysfs_fd_, rel, O_RDONLY | O_CLOEXEC);
 
   bool preferred = false;

@@ -46,8 +46,7 @@ class Dm {
   virtual bool status(std::string_view map, std::string_view& params, uint32_t& event_nr,
                       core::Error& err) = 0;
   // The table parameters as the kernel reports them now, and the map length.
-  virtual bool table(std::string_view map, std::string_view& params, uint64_t& sectors,
-                     core::Error& err) = 0;
+  virtual bool table(std::string_view map, std::string_view& params, uint64_t& sectors, core::Error& err) = 0;
   // How many openers the DM device has now (mounted file systems, LVM,
   // kpartx partitions, processes): DM_DEV_STATUS, header only. Data plane:
   // no allocation, never waits on a device.
@@ -73,12 +72,11 @@ class Dm {
   virtual bool arm_events(core::Error& err) = 0;
 
   // Control plane.
-  virtual bool create(std::string_view name, std::string_view uuid, uint64_t sectors,
-                      std::string_view params, core::Error& err) = 0;
+  virtual bool create(std::string_view name, std::string_view uuid, uint64_t sectors, std::string_view params,
+                      core::Error& err) = 0;
   // Loads a new table and swaps it in with a noflush suspend, so queued I/O
   // stays queued.
-  virtual bool reload(std::string_view name, uint64_t sectors, std::string_view params,
-                      core::Error& err) = 0;
+  virtual bool reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) = 0;
   virtual bool remove(std::string_view name, core::Error& err) = 0;
   // Renames a map; its table, device number and queued I/O are untouched.
   virtual bool rename(std::string_view name, std::string_view new_name, core::Error& err) = 0;

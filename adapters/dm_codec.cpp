@@ -28,11 +28,10 @@ T load(std::span<const std::byte> buf, size_t offset) {
 // A header for a request addressed by `name` (empty: none). The interface
 // version claimed is the minimum the adapter needs, so a newer kernel accepts
 // it and an older one says so.
-bool put_header(std::span<std::byte> buf, std::string_view name, uint32_t flags,
-                size_t data_size, core::Error& err) {
+bool put_header(std::span<std::byte> buf, std::string_view name, uint32_t flags, size_t data_size,
+                core::Error& err) {
   if (buf.size() < kHeaderBytes || data_size > buf.size() || data_size < kHeaderBytes) {
-    err.set("DM ioctl buffer of %zu bytes cannot hold a %zu-byte request", buf.size(),
-            data_size);
+    err.set("DM ioctl buffer of %zu bytes cannot hold a %zu-byte request", buf.size(), data_size);
     return false;
   }
   if (name.size() > kNameMax) {
@@ -47,7 +46,8 @@ bool put_header(std::span<std::byte> buf, std::string_view name, uint32_t flags,
   h.data_size = static_cast<uint32_t>(data_size);
   h.data_start = static_cast<uint32_t>(kHeaderBytes);
   h.flags = flags;
-  std::memcpy(h.name, name.data(), name.size());
+  // An empty name may have no storage (nullptr): memcpy must not be given it.
+  if (!name.empty()) std::memcpy(h.name, name.data(), name.size());
   std::memcpy(buf.data(), &h, sizeof h);
   return true;
 }
@@ -104,8 +104,8 @@ size_t encode_dev_status(std::span<std::byte> buf, std::string_view name, core::
   return put_header(buf, name, 0, kHeaderBytes, err) ? kHeaderBytes : 0;
 }
 
-size_t encode_table_status(std::span<std::byte> buf, std::string_view name, bool table,
-                           size_t window, core::Error& err) {
+size_t encode_table_status(std::span<std::byte> buf, std::string_view name, bool table, size_t window,
+                           core::Error& err) {
   if (name.empty()) {
     err.set("DM map name is empty");
     return 0;
@@ -127,14 +127,12 @@ size_t encode_target_msg(std::span<std::byte> buf, std::string_view name, std::s
     return 0;
   }
   if (text.empty() || text.find('\0') != std::string_view::npos) {
-    err.set("DM message to %.*s is empty or holds a NUL", static_cast<int>(name.size()),
-            name.data());
+    err.set("DM message to %.*s is empty or holds a NUL", static_cast<int>(name.size()), name.data());
     return 0;
   }
   size_t size = align8(kHeaderBytes + kTargetMsgBytes + text.size() + 1);
   if (size > buf.size()) {
-    err.set("DM message of %zu bytes does not fit the %zu-byte DM buffer", text.size(),
-            buf.size());
+    err.set("DM message of %zu bytes does not fit the %zu-byte DM buffer", text.size(), buf.size());
     return 0;
   }
   if (!put_header(buf, name, 0, size, err)) return 0;
@@ -175,13 +173,11 @@ bool decode_header(std::span<const std::byte> buf, Header& out, core::Error& err
   out.name = bounded_string(raw + offsetof(struct dm_ioctl, name), kNameMax + 1);
   out.uuid = bounded_string(raw + offsetof(struct dm_ioctl, uuid), kUuidMax + 1);
   if (out.data_size > buf.size()) {
-    err.set("DM answer claims %u bytes, more than the %zu-byte buffer", out.data_size,
-            buf.size());
+    err.set("DM answer claims %u bytes, more than the %zu-byte buffer", out.data_size, buf.size());
     return false;
   }
   if (out.data_start > buf.size()) {
-    err.set("DM answer's payload offset %u lies outside the %zu-byte buffer", out.data_start,
-            buf.size());
+    err.set("DM answer's payload offset %u lies outside the %zu-byte buffer", out.data_start, buf.size());
     return false;
   }
   return true;
@@ -195,8 +191,7 @@ bool decode_first_target(std::span<const std::byte> buf, const Header& h, Target
   size_t start = h.data_start;
   size_t end = std::min<size_t>(h.data_size, buf.size());
   if (start < kHeaderBytes || start + kTargetSpecBytes > end) {
-    err.set("DM status answer too short for a target (payload %u..%u)", h.data_start,
-            h.data_size);
+    err.set("DM status answer too short for a target (payload %u..%u)", h.data_start, h.data_size);
     return false;
   }
   out.start = load<uint64_t>(buf, start + offsetof(struct dm_target_spec, sector_start));
@@ -208,8 +203,7 @@ bool decode_first_target(std::span<const std::byte> buf, const Header& h, Target
   size_t params_at = start + kTargetSpecBytes;
   size_t params_end = find_nul(buf, params_at, end);
   if (params_end == std::string_view::npos) {
-    err.set("DM status answer's parameters are not NUL-terminated within %u bytes",
-            h.data_size);
+    err.set("DM status answer's parameters are not NUL-terminated within %u bytes", h.data_size);
     return false;
   }
   out.params = view_at(buf, params_at, params_end);
@@ -258,7 +252,8 @@ bool NameListReader::next(NameEntry& out) {
   if (next == 0) {
     done_ = true;
   } else {
-    if (next < kNameAt + 1 || pos_ + next >= end_) return fail("a device record's next offset is out of range");
+    if (next < kNameAt + 1 || pos_ + next >= end_)
+      return fail("a device record's next offset is out of range");
     pos_ += next;
   }
   return true;

@@ -63,8 +63,8 @@ size_t encode_dev_status(std::span<std::byte> buf, std::string_view name, core::
 // DM_TABLE_STATUS by name: status (info) form, or the table with `table` set
 // (DM_STATUS_TABLE_FLAG). DM_NOFLUSH_FLAG is always set so no target flushes
 // metadata to answer. The answer's header also carries the map's uuid.
-size_t encode_table_status(std::span<std::byte> buf, std::string_view name, bool table,
-                           size_t window, core::Error& err);
+size_t encode_table_status(std::span<std::byte> buf, std::string_view name, bool table, size_t window,
+                           core::Error& err);
 // DM_TARGET_MSG by name, sector 0. data_size is exactly what the message needs
 // (multipath messages answer nothing).
 size_t encode_target_msg(std::span<std::byte> buf, std::string_view name, std::string_view text,
@@ -107,17 +107,16 @@ struct TargetReply {
 // Reads the first target of a TABLE_STATUS answer whose header is `h`. With
 // target_count 0 it succeeds with an empty reply. The caller checks
 // DM_BUFFER_FULL_FLAG first: a full answer has a cut (or no) params string.
-bool decode_first_target(std::span<const std::byte> buf, const Header& h, TargetReply& out,
-                         core::Error& err);
+bool decode_first_target(std::span<const std::byte> buf, const Header& h, TargetReply& out, core::Error& err);
 
 // One record of a DM_LIST_DEVICES answer.
 struct NameEntry {
   std::string_view name;
   core::DevT devt;
   uint32_t event_nr = 0;
-  uint32_t flags = 0;         // DM_NAME_LIST_FLAG_*
-  bool uuid_known = false;    // the kernel said whether there is a uuid
-  std::string_view uuid;      // valid when uuid_known ("" = the device has none)
+  uint32_t flags = 0;       // DM_NAME_LIST_FLAG_*
+  bool uuid_known = false;  // the kernel said whether there is a uuid
+  std::string_view uuid;    // valid when uuid_known ("" = the device has none)
 };
 
 // Walks the records of a DM_LIST_DEVICES answer, checking every offset against
@@ -133,8 +132,8 @@ class NameListReader {
  private:
   bool fail(const char* why);
   std::span<const std::byte> buf_;
-  size_t pos_ = 0;   // offset of the next record in buf_
-  size_t end_ = 0;   // end of the answer in buf_
+  size_t pos_ = 0;  // offset of the next record in buf_
+  size_t end_ = 0;  // end of the answer in buf_
   bool done_ = false;
   bool failed_ = false;
   const char* why_ = "";

@@ -28,9 +28,7 @@ bool DmEventWatcher::init(size_t capacity, core::Error& err) {
 
 void DmEventWatcher::sort(DmMapInfo* maps, uint32_t* order, size_t count) {
   for (size_t i = 0; i < count; ++i) order[i] = static_cast<uint32_t>(i);
-  auto by_name = [maps](uint32_t a, uint32_t b) {
-    return std::strcmp(maps[a].name, maps[b].name) < 0;
-  };
+  auto by_name = [maps](uint32_t a, uint32_t b) { return std::strcmp(maps[a].name, maps[b].name) < 0; };
   // The kernel lists by name already (its name tree is ordered by strcmp).
   if (!std::is_sorted(order, order + count, by_name)) std::sort(order, order + count, by_name);
 }

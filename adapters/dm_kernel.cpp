@@ -68,9 +68,7 @@ constexpr size_t kInitialListWindow = 4096;  // a dozen devices with uuids
 // and pathkeeper's maps) or none at all (made by hand). Other UUIDs belong to
 // other owners (LVM-, CRYPT-, part1-mpath-... for kpartx partitions) and are
 // never asked for their table, so the data plane never touches their targets.
-bool may_be_multipath(const char* uuid) {
-  return uuid[0] == '\0' || std::strncmp(uuid, "mpath-", 6) == 0;
-}
+bool may_be_multipath(const char* uuid) { return uuid[0] == '\0' || std::strncmp(uuid, "mpath-", 6) == 0; }
 
 // strerror() may allocate (unknown errno) or translate; this never does.
 const char* describe(int e) {
@@ -96,9 +94,8 @@ struct LibdmLog {
 };
 LibdmLog g_libdm_log;
 
-__attribute__((format(printf, 5, 6))) void libdm_log(int level, const char* /*file*/,
-                                                     int /*line*/, int /*dm_errno_or_class*/,
-                                                     const char* f, ...) {
+__attribute__((format(printf, 5, 6))) void libdm_log(int level, const char* /*file*/, int /*line*/,
+                                                     int /*dm_errno_or_class*/, const char* f, ...) {
   // Warnings, notices and debug output are dropped: nothing goes to stderr.
   if (!g_libdm_log.capturing || (level & kLibdmLevelMask) > kLibdmLogErr) return;
   if (g_libdm_log.have) {
@@ -137,8 +134,7 @@ bool udev_running() { return ::access("/run/udev/control", F_OK) == 0; }
 // flags described at the top of this file, and never waits for udev.
 bool run_with_udev_flags(dm_task* t, uint16_t extra_flags) {
   uint32_t cookie = 0;
-  if (udev_running() &&
-      !dm_task_set_cookie(t, &cookie, DM_UDEV_DISABLE_LIBRARY_FALLBACK | extra_flags)) {
+  if (udev_running() && !dm_task_set_cookie(t, &cookie, DM_UDEV_DISABLE_LIBRARY_FALLBACK | extra_flags)) {
     return false;
   }
   int ok = dm_task_run(t);
@@ -179,18 +175,15 @@ class KernelDm final : public Dm {
 
   bool open(size_t buffer_bytes, core::Error& err) override;
   bool message(std::string_view map, std::string_view text, core::Error& err) override;
-  bool status(std::string_view map, std::string_view& params, uint32_t& event_nr,
-              core::Error& err) override;
-  bool table(std::string_view map, std::string_view& params, uint64_t& sectors,
-             core::Error& err) override;
+  bool status(std::string_view map, std::string_view& params, uint32_t& event_nr, core::Error& err) override;
+  bool table(std::string_view map, std::string_view& params, uint64_t& sectors, core::Error& err) override;
   bool open_count(std::string_view map, int32_t& count, core::Error& err) override;
   bool list(std::span<DmMapInfo> out, size_t& count, core::Error& err) override;
   int event_fd() const override { return fd_; }
   bool arm_events(core::Error& err) override;
-  bool create(std::string_view name, std::string_view uuid, uint64_t sectors,
-              std::string_view params, core::Error& err) override;
-  bool reload(std::string_view name, uint64_t sectors, std::string_view params,
+  bool create(std::string_view name, std::string_view uuid, uint64_t sectors, std::string_view params,
               core::Error& err) override;
+  bool reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) override;
   bool remove(std::string_view name, core::Error& err) override;
   bool rename(std::string_view name, std::string_view new_name, core::Error& err) override;
 
@@ -202,10 +195,9 @@ class KernelDm final : public Dm {
   bool header(Header& h, core::Error& err) { return dmio::decode_header(buf(), h, err); }
   // DM_TABLE_STATUS with window growth. On success `t` describes the first
   // target; on an ioctl failure `*ioctl_errno` (if given) is its errno.
-  bool table_status(std::string_view map, bool table, Header& h, TargetReply& t,
-                    core::Error& err, int* ioctl_errno = nullptr);
-  bool first_multipath_target(std::string_view map, bool table, Header& h, TargetReply& t,
-                              core::Error& err);
+  bool table_status(std::string_view map, bool table, Header& h, TargetReply& t, core::Error& err,
+                    int* ioctl_errno = nullptr);
+  bool first_multipath_target(std::string_view map, bool table, Header& h, TargetReply& t, core::Error& err);
   // Fills the uuid of `info` (DM_DEV_STATUS; for kernels whose list has
   // none); false with gone=true if the device vanished since the list.
   bool fetch_uuid(DmMapInfo& info, bool& gone, core::Error& err);
@@ -265,8 +257,8 @@ bool KernelDm::open(size_t buffer_bytes, core::Error& err) {
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT || e == ENODEV || e == ENXIO) {
-      err.set("no device-mapper control device %s (%s): load the dm_mod module",
-              opt_.control_path, describe(e));
+      err.set("no device-mapper control device %s (%s): load the dm_mod module", opt_.control_path,
+              describe(e));
     } else {
       err.set("cannot open %s: %s", opt_.control_path, describe(e));
     }
@@ -291,9 +283,10 @@ bool KernelDm::open(size_t buffer_bytes, core::Error& err) {
   }
   std::copy(h.version, h.version + 3, version_);
   if (version_[0] != dmio::kMinMajor || version_[1] < dmio::kMinMinor) {
-    err.set("kernel device-mapper ioctl interface %u.%u.%u is too old: pathkeeper needs "
-            "%u.%u (Linux 4.14) for DM_DEV_ARM_POLL and event counters in device lists",
-            version_[0], version_[1], version_[2], dmio::kMinMajor, dmio::kMinMinor);
+    err.set(
+        "kernel device-mapper ioctl interface %u.%u.%u is too old: pathkeeper needs "
+        "%u.%u (Linux 4.14) for DM_DEV_ARM_POLL and event counters in device lists",
+        version_[0], version_[1], version_[2], dmio::kMinMajor, dmio::kMinMinor);
     ::close(fd_);
     fd_ = -1;
     return false;
@@ -314,25 +307,26 @@ bool KernelDm::message(std::string_view map, std::string_view text, core::Error&
   int n = int_len(map), tl = int_len(text);
   switch (e) {
     case EBUSY:
-      err.set("DM message '%.*s' to %.*s refused: the map is suspended (EBUSY); retry", tl,
-              text.data(), n, map.data());
+      err.set("DM message '%.*s' to %.*s refused: the map is suspended (EBUSY); retry", tl, text.data(), n,
+              map.data());
       break;
     case ENXIO:
       // The map is missing, or the message names a path device that is.
       if (map_exists(map)) {
-        err.set("DM message '%.*s' to %.*s rejected (ENXIO): no such path device", tl,
-                text.data(), n, map.data());
+        err.set("DM message '%.*s' to %.*s rejected (ENXIO): no such path device", tl, text.data(), n,
+                map.data());
       } else {
         err.set("DM message '%.*s': no DM device %.*s", tl, text.data(), n, map.data());
       }
       break;
     case EINVAL:
-      err.set("DM message '%.*s' to %.*s rejected (EINVAL): unknown path or argument, "
-              "see the kernel log", tl, text.data(), n, map.data());
+      err.set(
+          "DM message '%.*s' to %.*s rejected (EINVAL): unknown path or argument, "
+          "see the kernel log",
+          tl, text.data(), n, map.data());
       break;
     default:
-      err.set("DM message '%.*s' to %.*s failed: %s", tl, text.data(), n, map.data(),
-              describe(e));
+      err.set("DM message '%.*s' to %.*s failed: %s", tl, text.data(), n, map.data(), describe(e));
   }
   return false;
 }
@@ -343,8 +337,8 @@ bool KernelDm::map_exists(std::string_view map) {
   return call(DM_DEV_STATUS) == 0;
 }
 
-bool KernelDm::table_status(std::string_view map, bool table, Header& h, TargetReply& t,
-                            core::Error& err, int* ioctl_errno) {
+bool KernelDm::table_status(std::string_view map, bool table, Header& h, TargetReply& t, core::Error& err,
+                            int* ioctl_errno) {
   if (!ready(err)) return false;
   size_t& window = table ? table_window_ : status_window_;
   const char* what = table ? "table" : "status";
@@ -362,8 +356,10 @@ bool KernelDm::table_status(std::string_view map, bool table, Header& h, TargetR
     if (!header(h, err)) return false;
     if (!h.buffer_full()) break;
     if (window >= bytes_) {
-      err.set("DM %s of %.*s does not fit the %zu-byte DM buffer (DM_BUFFER_FULL_FLAG): "
-              "raise the DM buffer capacity", what, int_len(map), map.data(), bytes_);
+      err.set(
+          "DM %s of %.*s does not fit the %zu-byte DM buffer (DM_BUFFER_FULL_FLAG): "
+          "raise the DM buffer capacity",
+          what, int_len(map), map.data(), bytes_);
       return false;
     }
     window = std::min(bytes_, window * 2);
@@ -371,23 +367,22 @@ bool KernelDm::table_status(std::string_view map, bool table, Header& h, TargetR
   return dmio::decode_first_target(buf(), h, t, err);
 }
 
-bool KernelDm::first_multipath_target(std::string_view map, bool table, Header& h,
-                                      TargetReply& t, core::Error& err) {
+bool KernelDm::first_multipath_target(std::string_view map, bool table, Header& h, TargetReply& t,
+                                      core::Error& err) {
   if (!table_status(map, table, h, t, err)) return false;
   if (t.target_count == 0) {
     err.set("DM device %.*s has no live table", int_len(map), map.data());
     return false;
   }
   if (t.target_count != 1 || t.type != "multipath") {
-    err.set("DM device %.*s is not a multipath map (%u targets, first '%.*s')", int_len(map),
-            map.data(), t.target_count, int_len(t.type), t.type.data());
+    err.set("DM device %.*s is not a multipath map (%u targets, first '%.*s')", int_len(map), map.data(),
+            t.target_count, int_len(t.type), t.type.data());
     return false;
   }
   return true;
 }
 
-bool KernelDm::status(std::string_view map, std::string_view& params, uint32_t& event_nr,
-                      core::Error& err) {
+bool KernelDm::status(std::string_view map, std::string_view& params, uint32_t& event_nr, core::Error& err) {
   Header h;
   TargetReply t;
   if (!first_multipath_target(map, false, h, t, err)) return false;
@@ -396,8 +391,7 @@ bool KernelDm::status(std::string_view map, std::string_view& params, uint32_t& 
   return true;
 }
 
-bool KernelDm::table(std::string_view map, std::string_view& params, uint64_t& sectors,
-                     core::Error& err) {
+bool KernelDm::table(std::string_view map, std::string_view& params, uint64_t& sectors, core::Error& err) {
   Header h;
   TargetReply t;
   if (!first_multipath_target(map, true, h, t, err)) return false;
@@ -476,8 +470,10 @@ bool KernelDm::list(std::span<DmMapInfo> out, size_t& count, core::Error& err) {
     if (!header(h, err)) return false;
     if (!h.buffer_full()) break;
     if (list_window_ >= bytes_) {
-      err.set("DM device list does not fit the %zu-byte DM buffer (DM_BUFFER_FULL_FLAG): "
-              "raise the DM buffer capacity", bytes_);
+      err.set(
+          "DM device list does not fit the %zu-byte DM buffer (DM_BUFFER_FULL_FLAG): "
+          "raise the DM buffer capacity",
+          bytes_);
       return false;
     }
     list_window_ = std::min(bytes_, list_window_ * 2);
@@ -491,16 +487,16 @@ bool KernelDm::list(std::span<DmMapInfo> out, size_t& count, core::Error& err) {
   while (reader.next(e)) {
     uuids_listed = uuids_listed || e.uuid_known;
     if (n == out.size()) {
-      err.set("more DM devices than the capacity of %zu (every DM device counts)",
-              out.size());
+      err.set("more DM devices than the capacity of %zu (every DM device counts)", out.size());
       return false;
     }
     DmMapInfo& info = out[n++];
     info = DmMapInfo{};
+    // An empty name or UUID may have no storage (nullptr): not for memcpy.
     size_t nl = std::min(e.name.size(), sizeof info.name - 1);
-    std::memcpy(info.name, e.name.data(), nl);
+    if (nl > 0) std::memcpy(info.name, e.name.data(), nl);
     size_t ul = std::min(e.uuid.size(), sizeof info.uuid - 1);
-    std::memcpy(info.uuid, e.uuid.data(), ul);
+    if (ul > 0) std::memcpy(info.uuid, e.uuid.data(), ul);
     info.devt = e.devt;
     info.event_nr = e.event_nr;
   }
@@ -553,8 +549,7 @@ bool KernelDm::control_plane(core::Error& err) const {
 bool check_names(std::string_view name, std::string_view params, core::Error& err) {
   if (name.empty() || name.size() > dmio::kNameMax ||
       name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos) {
-    err.set("invalid DM map name '%.*s' (1-%zu bytes, no '/')", int_len(name), name.data(),
-            dmio::kNameMax);
+    err.set("invalid DM map name '%.*s' (1-%zu bytes, no '/')", int_len(name), name.data(), dmio::kNameMax);
     return false;
   }
   if (params.empty() || params.find('\0') != std::string_view::npos) {
@@ -564,12 +559,11 @@ bool check_names(std::string_view name, std::string_view params, core::Error& er
   return true;
 }
 
-bool KernelDm::create(std::string_view name, std::string_view uuid, uint64_t sectors,
-                      std::string_view params, core::Error& err) {
+bool KernelDm::create(std::string_view name, std::string_view uuid, uint64_t sectors, std::string_view params,
+                      core::Error& err) {
   if (!control_plane(err) || !check_names(name, params, err)) return false;
   if (uuid.size() > dmio::kUuidMax) {
-    err.set("DM uuid of %.*s is longer than %zu bytes", int_len(name), name.data(),
-            dmio::kUuidMax);
+    err.set("DM uuid of %.*s is longer than %zu bytes", int_len(name), name.data(), dmio::kUuidMax);
     return false;
   }
   std::string n(name), u(uuid), p(params);
@@ -578,8 +572,7 @@ bool KernelDm::create(std::string_view name, std::string_view uuid, uint64_t sec
   if (!t) return false;
   if ((!u.empty() && !dm_task_set_uuid(t.get(), u.c_str())) ||
       !dm_task_add_target(t.get(), 0, sectors, "multipath", p.c_str())) {
-    err.set("create of map %s: libdevmapper refused the request: %s", n.c_str(),
-            log.why(t.get()));
+    err.set("create of map %s: libdevmapper refused the request: %s", n.c_str(), log.why(t.get()));
     return false;
   }
   // With a table, DM_DEVICE_CREATE is create + load + resume; libdevmapper
@@ -591,8 +584,7 @@ bool KernelDm::create(std::string_view name, std::string_view uuid, uint64_t sec
   return true;
 }
 
-bool KernelDm::reload(std::string_view name, uint64_t sectors, std::string_view params,
-                      core::Error& err) {
+bool KernelDm::reload(std::string_view name, uint64_t sectors, std::string_view params, core::Error& err) {
   if (!control_plane(err) || !check_names(name, params, err)) return false;
   std::string n(name), p(params);
   LibdmCapture log;
@@ -601,8 +593,7 @@ bool KernelDm::reload(std::string_view name, uint64_t sectors, std::string_view 
   {
     Task t = make_task(DM_DEVICE_RELOAD, n, err);
     if (!t) return false;
-    if (!dm_task_add_target(t.get(), 0, sectors, "multipath", p.c_str()) ||
-        !dm_task_run(t.get())) {
+    if (!dm_task_add_target(t.get(), 0, sectors, "multipath", p.c_str()) || !dm_task_run(t.get())) {
       err.set("reload of map %s failed, the old table stays: %s", n.c_str(), log.why(t.get()));
       return false;
     }
@@ -618,8 +609,8 @@ bool KernelDm::reload(std::string_view name, uint64_t sectors, std::string_view 
       // Drop the loaded table so a later resume cannot swap it in by surprise.
       Task c = make_task(DM_DEVICE_CLEAR, n, err);
       bool cleared = c && dm_task_run(c.get());
-      err.set("reload of map %s: noflush suspend failed (%s); the old table stays%s", n.c_str(),
-              why, cleared ? "" : ", and the loaded table could not be cleared");
+      err.set("reload of map %s: noflush suspend failed (%s); the old table stays%s", n.c_str(), why,
+              cleared ? "" : ", and the loaded table could not be cleared");
       return false;
     }
   }

@@ -21,18 +21,18 @@ enum class DeviceAction : uint8_t { Add, Change, Remove };
 
 struct BlockDevice {
   DeviceAction action = DeviceAction::Add;
-  std::string_view name;        // "sda"
+  std::string_view name;  // "sda"
   core::DevT devt;
-  std::string_view wwid;        // SCSI: ID_SERIAL, else device/wwid; NVMe: wwid; else ID_WWN / ID_SERIAL; NBD ""
-  std::string_view vendor;      // SCSI vendor/model, "" when unknown
+  std::string_view wwid;    // SCSI: ID_SERIAL, else device/wwid; NVMe: wwid; else ID_WWN / ID_SERIAL; NBD ""
+  std::string_view vendor;  // SCSI vendor/model, "" when unknown
   std::string_view product;
   core::Transport transport = core::Transport::Unknown;
-  bool alua = false;            // the LUN reports ALUA (sysfs access_state exists)
+  bool alua = false;  // the LUN reports ALUA (sysfs access_state exists)
   // dm devices only
   std::string_view dm_name;
   std::string_view dm_uuid;
-  std::string_view dm_action;   // DM_ACTION of a change uevent, e.g. "PATH_FAILED"
-  std::string_view dm_path;     // DM_PATH, "maj:min"
+  std::string_view dm_action;  // DM_ACTION of a change uevent, e.g. "PATH_FAILED"
+  std::string_view dm_path;    // DM_PATH, "maj:min"
   // Every udev property name, for blacklist rules on properties.
   std::span<const std::string_view> property_names;
 };

@@ -4,9 +4,7 @@ namespace pk::adapters::udevparse {
 
 namespace {
 
-bool blank(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+bool blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 // Blanks and control characters: what a WWID word must not contain.
 bool separator(char c) {
@@ -44,8 +42,7 @@ std::string_view normalise_wwid(std::string_view raw, std::span<char> out) {
   return {out.data(), len};
 }
 
-core::Transport detect_transport(std::string_view devpath, std::string_view name,
-                                     bool scsi_parent) {
+core::Transport detect_transport(std::string_view devpath, std::string_view name, bool scsi_parent) {
   using core::Transport;
   for (size_t at = devpath.find("/session"); at != std::string_view::npos;
        at = devpath.find("/session", at + 1)) {
@@ -57,8 +54,6 @@ core::Transport detect_transport(std::string_view devpath, std::string_view name
   return Transport::Unknown;
 }
 
-bool is_dm_name(std::string_view name) {
-  return name.starts_with("dm-") && starts_with_digit_after(name, 3);
-}
+bool is_dm_name(std::string_view name) { return name.starts_with("dm-") && starts_with_digit_after(name, 3); }
 
 }  // namespace pk::adapters::udevparse

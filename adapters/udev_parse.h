@@ -37,8 +37,7 @@ std::string_view normalise_wwid(std::string_view raw, std::span<char> out);
 // "scsi_device") is one of its parents:
 //   "/sessionN" in the devpath -> Iscsi; name "nbdN" -> Nbd; name "nvme..." ->
 //   Nvme; a SCSI parent -> Scsi (FC, SAS, scsi_debug, ...); else Unknown.
-core::Transport detect_transport(std::string_view devpath, std::string_view name,
-                                     bool scsi_parent);
+core::Transport detect_transport(std::string_view devpath, std::string_view name, bool scsi_parent);
 
 // A device-mapper device's kernel name ("dm-3").
 bool is_dm_name(std::string_view name);

@@ -77,12 +77,8 @@ class UdevSource final : public DeviceSource {
 
  private:
   void fill(udev_device* dev, DeviceAction action, BlockDevice& out);
-  const char* attr(udev_device* dev, const char* name) {
-    return udev_device_get_sysattr_value(dev, name);
-  }
-  const char* prop(udev_device* dev, const char* name) {
-    return udev_device_get_property_value(dev, name);
-  }
+  const char* attr(udev_device* dev, const char* name) { return udev_device_get_sysattr_value(dev, name); }
+  const char* prop(udev_device* dev, const char* name) { return udev_device_get_property_value(dev, name); }
 
   udev* udev_ = nullptr;
   udev_monitor* monitor_ = nullptr;
@@ -104,8 +100,7 @@ bool UdevSource::open(core::Error& err) {
   const char* source = udev_running() ? "udev" : "kernel";
   monitor_ = udev_monitor_new_from_netlink(udev_, source);
   if (!monitor_) {
-    err.set("cannot create a udev monitor on the %s socket: %s", source,
-            describe(errno));
+    err.set("cannot create a udev monitor on the %s socket: %s", source, describe(errno));
     return false;
   }
   struct Match {
@@ -113,8 +108,8 @@ bool UdevSource::open(core::Error& err) {
     const char* devtype;
   };
   constexpr Match kMatches[] = {
-      {"block", "disk"},     {"scsi", "scsi_device"}, {"iscsi_session", nullptr},
-      {"iscsi_connection", nullptr}, {"nvme", nullptr},
+      {"block", "disk"}, {"scsi", "scsi_device"}, {"iscsi_session", nullptr}, {"iscsi_connection", nullptr},
+      {"nvme", nullptr},
   };
   for (const Match& m : kMatches) {
     if (udev_monitor_filter_add_match_subsystem_devtype(monitor_, m.subsystem, m.devtype) < 0) {
@@ -179,8 +174,8 @@ void UdevSource::fill(udev_device* dev, DeviceAction action, BlockDevice& out) {
   out.dm_path = sv(prop(dev, "DM_PATH"));
 
   size_t n = 0;
-  for (udev_list_entry* e = udev_device_get_properties_list_entry(dev);
-       e && n < property_names_.size(); e = udev_list_entry_get_next(e)) {
+  for (udev_list_entry* e = udev_device_get_properties_list_entry(dev); e && n < property_names_.size();
+       e = udev_list_entry_get_next(e)) {
     property_names_[n++] = sv(udev_list_entry_get_name(e));
   }
   out.property_names = std::span<const std::string_view>(property_names_.data(), n);

@@ -24,17 +24,17 @@
 namespace pk::checkers {
 
 // The core's vocabulary, under the names the checkers have always used.
-using PathIndex = core::PathId;     // the path's slot in the daemon's path table
+using PathIndex = core::PathId;  // the path's slot in the daemon's path table
 using Verdict = core::CheckVerdict;
 using Transport = core::Transport;
 
 // What a checker needs to know of a path. The strings are only read during attach.
 struct PathIdentity {
-  std::string_view dev;        // kernel name: "sda", "nbd0", "nvme0n1"
+  std::string_view dev;  // kernel name: "sda", "nbd0", "nvme0n1"
   core::DevT devt;
   Transport transport = Transport::Unknown;
-  int sysfs_fd = -1;           // directory fd of the sysfs root ("/sys" or a fake tree)
-  int dev_fd = -1;             // directory fd of /dev (or a fake tree)
+  int sysfs_fd = -1;  // directory fd of the sysfs root ("/sys" or a fake tree)
+  int dev_fd = -1;    // directory fd of /dev (or a fake tree)
 };
 
 struct StartResult {

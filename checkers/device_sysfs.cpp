@@ -97,10 +97,14 @@ Verdict nvme_ctrl_state_verdict(std::string_view state) {
 Verdict worse(Verdict a, Verdict b) {
   auto rank = [](Verdict v) {
     switch (v) {
-      case Verdict::Up: return 0;
-      case Verdict::Ghost: return 1;
-      case Verdict::Pending: return 2;
-      case Verdict::Down: return 3;
+      case Verdict::Up:
+        return 0;
+      case Verdict::Ghost:
+        return 1;
+      case Verdict::Pending:
+        return 2;
+      case Verdict::Down:
+        return 3;
     }
     return 3;
   };
@@ -116,8 +120,7 @@ bool read_link(int dirfd, const char* relative, std::span<char> out, std::string
   return true;
 }
 
-bool find_iscsi_session(int sysfs_fd, std::string_view dev, std::span<char> out,
-                        std::string_view& session) {
+bool find_iscsi_session(int sysfs_fd, std::string_view dev, std::span<char> out, std::string_view& session) {
   if (!valid_dev_name(dev)) return false;
   char rel[kSysfsPathMax];
   char link[1024];
@@ -135,8 +138,7 @@ bool find_iscsi_session(int sysfs_fd, std::string_view dev, std::span<char> out,
   return false;
 }
 
-bool find_nvme_controller(int sysfs_fd, std::string_view dev, std::span<char> out,
-                          std::string_view& ctrl) {
+bool find_nvme_controller(int sysfs_fd, std::string_view dev, std::span<char> out, std::string_view& ctrl) {
   if (!valid_dev_name(dev)) return false;
   char rel[kSysfsPathMax];
   char link[512];
@@ -176,8 +178,7 @@ bool find_sg_node(int sysfs_fd, std::string_view dev, std::span<char> out, std::
     std::string_view base = basename_of(target);
     if (is_sg(base)) return copy_name(base, out, node);
   }
-  if (!format_path(rel, "block/%.*s/device/scsi_generic", static_cast<int>(dev.size()),
-                   dev.data())) {
+  if (!format_path(rel, "block/%.*s/device/scsi_generic", static_cast<int>(dev.size()), dev.data())) {
     return false;
   }
   int dir = ::openat(sysfs_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -209,10 +210,14 @@ bool find_sg_node(int sysfs_fd, std::string_view dev, std::span<char> out, std::
 
 const char* verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::Up: return "up";
-    case Verdict::Down: return "down";
-    case Verdict::Ghost: return "ghost";
-    case Verdict::Pending: return "pending";
+    case Verdict::Up:
+      return "up";
+    case Verdict::Down:
+      return "down";
+    case Verdict::Ghost:
+      return "ghost";
+    case Verdict::Pending:
+      return "pending";
   }
   return "?";
 }

@@ -56,14 +56,12 @@ bool read_link(int dirfd, const char* relative, std::span<char> out, std::string
 // (/sys/block/sda -> ../devices/platform/host2/session1/target2:0:0/2:0:0:1/block/sda).
 // `session` is e.g. "session1", stored in `out`. False when the disk is not
 // below an iSCSI session.
-bool find_iscsi_session(int sysfs_fd, std::string_view dev, std::span<char> out,
-                        std::string_view& session);
+bool find_iscsi_session(int sysfs_fd, std::string_view dev, std::span<char> out, std::string_view& session);
 
 // The NVMe controller of a namespace block device: from the device link
 // (/sys/block/nvme0n1/device -> ../../nvme0), else from the name
 // (nvme0n1 -> nvme0, nvme0c1n1 -> nvme1). `ctrl` is e.g. "nvme0".
-bool find_nvme_controller(int sysfs_fd, std::string_view dev, std::span<char> out,
-                          std::string_view& ctrl);
+bool find_nvme_controller(int sysfs_fd, std::string_view dev, std::span<char> out, std::string_view& ctrl);
 
 // The SCSI generic node of a disk: the link block/<dev>/device/generic
 // (-> scsi_generic/sg3), else the entry of block/<dev>/device/scsi_generic/.

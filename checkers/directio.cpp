@@ -118,9 +118,10 @@ bool DirectIoChecker::init(uint32_t capacity, core::Error& err) {
   iovec iov{buffers_, bytes};
   rc = io_uring_register_buffers(ring_.get(), &iov, 1);
   if (rc < 0) {
-    err.set("directio: io_uring_register_buffers (%zu bytes): %s (RLIMIT_MEMLOCK too low "
-            "without CAP_IPC_LOCK?)",
-            bytes, errno_text(-rc));
+    err.set(
+        "directio: io_uring_register_buffers (%zu bytes): %s (RLIMIT_MEMLOCK too low "
+        "without CAP_IPC_LOCK?)",
+        bytes, errno_text(-rc));
     return false;
   }
   rc = io_uring_register_eventfd(ring_.get(), event_fd_);
@@ -158,8 +159,8 @@ bool DirectIoChecker::attach(PathIndex path, const PathIdentity& id, core::Error
     return false;
   }
   if (!valid_dev_name(id.dev)) {
-    err.set("directio: invalid device name \"%.*s\"",
-            static_cast<int>(std::min<size_t>(id.dev.size(), 64)), id.dev.data());
+    err.set("directio: invalid device name \"%.*s\"", static_cast<int>(std::min<size_t>(id.dev.size(), 64)),
+            id.dev.data());
     return false;
   }
   const int dev_len = static_cast<int>(id.dev.size());
@@ -203,8 +204,8 @@ bool DirectIoChecker::attach(PathIndex path, const PathIdentity& id, core::Error
     // A regular file (tests, file-backed setups): its direct I/O alignment.
     struct statx sx;
     std::memset(&sx, 0, sizeof sx);
-    if (::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
-        (sx.stx_mask & STATX_DIOALIGN) != 0 && sx.stx_dio_offset_align != 0) {
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN) != 0 &&
+        sx.stx_dio_offset_align != 0) {
       block = std::max(sx.stx_dio_offset_align, sx.stx_dio_mem_align);
     } else {
       block = static_cast<uint32_t>(kBlockBufferSize);
@@ -215,8 +216,8 @@ bool DirectIoChecker::attach(PathIndex path, const PathIdentity& id, core::Error
     return false;
   }
   if (!power_of_two(block) || block > kBlockBufferSize) {
-    err.set("directio: %s: logical block of %u bytes does not fit the %zu-byte buffer", name,
-            block, kBlockBufferSize);
+    err.set("directio: %s: logical block of %u bytes does not fit the %zu-byte buffer", name, block,
+            kBlockBufferSize);
     ::close(fd);
     return false;
   }
@@ -308,7 +309,7 @@ size_t DirectIoChecker::reap(std::span<Completion> out) {
     if (path >= capacity_) continue;
     Slot& slot = slots_[path];
     if (!slot.in_flight) continue;
-    slot.in_flight = false;  // the buffer is free again
+    slot.in_flight = false;                                         // the buffer is free again
     if (!slot.attached || generation != slot.generation) continue;  // detached meanwhile
     Verdict v;
     if (res < 0) {

@@ -41,20 +41,34 @@ Decision retry(Verdict last, const char* why) { return {last, true, why}; }
 
 Decision decode_host(uint16_t host) {
   switch (host) {
-    case kDidBusBusy: return retry(Verdict::Down, "host: bus busy");
-    case kDidReset: return retry(Verdict::Down, "host: command aborted by a reset");
-    case kDidSoftError: return retry(Verdict::Down, "host: soft error");
-    case kDidImmRetry: return retry(Verdict::Down, "host: retry requested");
-    case kDidRequeue: return retry(Verdict::Down, "host: requeue requested");
-    case kDidNoConnect: return down("host: no connection to the target");
-    case kDidTimeOut: return down("host: command timed out");
-    case kDidBadTarget: return down("host: bad target");
-    case kDidAbort: return down("host: command aborted");
-    case kDidTransportDisrupted: return down("host: transport disrupted");
-    case kDidTransportFailfast: return down("host: transport failfast");
-    case kDidTransportMarginal: return down("host: transport marginal");
-    case kDidNexusFailure: return down("host: nexus failure");
-    default: return down("host: error");
+    case kDidBusBusy:
+      return retry(Verdict::Down, "host: bus busy");
+    case kDidReset:
+      return retry(Verdict::Down, "host: command aborted by a reset");
+    case kDidSoftError:
+      return retry(Verdict::Down, "host: soft error");
+    case kDidImmRetry:
+      return retry(Verdict::Down, "host: retry requested");
+    case kDidRequeue:
+      return retry(Verdict::Down, "host: requeue requested");
+    case kDidNoConnect:
+      return down("host: no connection to the target");
+    case kDidTimeOut:
+      return down("host: command timed out");
+    case kDidBadTarget:
+      return down("host: bad target");
+    case kDidAbort:
+      return down("host: command aborted");
+    case kDidTransportDisrupted:
+      return down("host: transport disrupted");
+    case kDidTransportFailfast:
+      return down("host: transport failfast");
+    case kDidTransportMarginal:
+      return down("host: transport marginal");
+    case kDidNexusFailure:
+      return down("host: nexus failure");
+    default:
+      return down("host: error");
   }
 }
 
@@ -66,8 +80,10 @@ Decision decode_sense(const Sense& s) {
   }
   if (s.deferred) return retry(Verdict::Down, "deferred error of an earlier command");
   switch (s.key) {
-    case kKeyNoSense: return up("no sense");
-    case kKeyRecoveredError: return up("recovered error");
+    case kKeyNoSense:
+      return up("no sense");
+    case kKeyRecoveredError:
+      return up("recovered error");
     case kKeyUnitAttention:
       if (s.asc == 0x2a && s.ascq == 0x06) {
         Decision d = retry(Verdict::Down, "unit attention: asymmetric access state changed");
@@ -75,30 +91,38 @@ Decision decode_sense(const Sense& s) {
         return d;
       }
       return retry(Verdict::Down, "unit attention");
-    case kKeyAbortedCommand: return retry(Verdict::Down, "aborted command");
+    case kKeyAbortedCommand:
+      return retry(Verdict::Down, "aborted command");
     case kKeyNotReady:
       if (s.asc == 0x04) {
         switch (s.ascq) {
           case 0x0b:
-            return {Verdict::Ghost, false, "not ready: target port in standby state", core::AluaState::Standby};
+            return {Verdict::Ghost, false, "not ready: target port in standby state",
+                    core::AluaState::Standby};
           case 0x0c:
             return {Verdict::Ghost, false, "not ready: target port in unavailable state",
                     core::AluaState::Unavailable};
           case 0x0a:
             return {Verdict::Pending, false, "not ready: asymmetric access state transition",
                     core::AluaState::Transitioning};
-          case 0x01: return {Verdict::Pending, false, "not ready: becoming ready"};
-          default: break;
+          case 0x01:
+            return {Verdict::Pending, false, "not ready: becoming ready"};
+          default:
+            break;
         }
       }
       return down("not ready");
     case kKeyIllegalRequest:
       if (s.asc == 0x25 && s.ascq == 0x00) return down("illegal request: logical unit not supported");
       return down("illegal request");
-    case kKeyMediumError: return down("medium error");
-    case kKeyHardwareError: return down("hardware error");
-    case kKeyDataProtect: return down("data protect");
-    default: return down("sense key reports an error");
+    case kKeyMediumError:
+      return down("medium error");
+    case kKeyHardwareError:
+      return down("hardware error");
+    case kKeyDataProtect:
+      return down("data protect");
+    default:
+      return down("sense key reports an error");
   }
 }
 
@@ -117,14 +141,19 @@ Decision decode_tur(const Result& r) {
       return up("good");
     case kStatusReservationConflict:
       return up("reservation conflict: reachable, reserved by another initiator");
-    case kStatusBusy: return retry(Verdict::Pending, "busy");
-    case kStatusTaskSetFull: return retry(Verdict::Pending, "task set full");
-    case kStatusTaskAborted: return retry(Verdict::Down, "task aborted");
+    case kStatusBusy:
+      return retry(Verdict::Pending, "busy");
+    case kStatusTaskSetFull:
+      return retry(Verdict::Pending, "task set full");
+    case kStatusTaskAborted:
+      return retry(Verdict::Down, "task aborted");
     case kStatusCheckCondition:
     case kStatusCommandTerminated:
       return decode_sense(parse_sense(r.sense));
-    case kStatusAcaActive: return down("ACA active");
-    default: return down("unexpected status");
+    case kStatusAcaActive:
+      return down("ACA active");
+    default:
+      return down("unexpected status");
   }
 }
 

@@ -90,10 +90,10 @@ Sense parse_sense(std::span<const uint8_t> bytes);
 
 // A finished command as the sg driver reports it.
 struct Result {
-  uint8_t status = kStatusGood;       // sg_io_hdr.status (full SAM status byte)
+  uint8_t status = kStatusGood;  // sg_io_hdr.status (full SAM status byte)
   uint16_t host_status = kDidOk;
   uint16_t driver_status = kDriverOk;
-  std::span<const uint8_t> sense;     // sbp[0 .. sb_len_wr)
+  std::span<const uint8_t> sense;  // sbp[0 .. sb_len_wr)
 };
 
 struct Decision {

@@ -71,8 +71,8 @@ bool StateChecker::attach(PathIndex path, const PathIdentity& id, core::Error& e
     return false;
   }
   if (!valid_dev_name(id.dev)) {
-    err.set("state: invalid device name \"%.*s\"",
-            static_cast<int>(std::min<size_t>(id.dev.size(), 64)), id.dev.data());
+    err.set("state: invalid device name \"%.*s\"", static_cast<int>(std::min<size_t>(id.dev.size(), 64)),
+            id.dev.data());
     return false;
   }
   const int dev_len = static_cast<int>(id.dev.size());
@@ -113,13 +113,11 @@ bool StateChecker::attach(PathIndex path, const PathIdentity& id, core::Error& e
       break;
     case Transport::Nvme:
       if (!find_nvme_controller(id.sysfs_fd, id.dev, name_buf, name)) {
-        err.set("state: %.*s: no NVMe controller found (block/%.*s/device)", dev_len, dev, dev_len,
-                dev);
+        err.set("state: %.*s: no NVMe controller found (block/%.*s/device)", dev_len, dev, dev_len, dev);
         return false;
       }
       primary = Source::NvmeCtrl;
-      if (!format_path(primary_path, "class/nvme/%.*s/state", static_cast<int>(name.size()),
-                       name.data()) ||
+      if (!format_path(primary_path, "class/nvme/%.*s/state", static_cast<int>(name.size()), name.data()) ||
           !sysfs.read(primary_path, buf, value)) {
         err.set("state: %.*s: cannot read %s", dev_len, dev, primary_path);
         return false;
@@ -131,21 +129,21 @@ bool StateChecker::attach(PathIndex path, const PathIdentity& id, core::Error& e
       primary = Source::ScsiDevice;
       if (!format_path(primary_path, "block/%.*s/device/state", dev_len, dev) ||
           !sysfs.read(primary_path, buf, value)) {
-        err.set("state: %.*s: cannot read block/%.*s/device/state: not a SCSI device?", dev_len,
-                dev, dev_len, dev);
+        err.set("state: %.*s: cannot read block/%.*s/device/state: not a SCSI device?", dev_len, dev, dev_len,
+                dev);
         return false;
       }
       if (find_iscsi_session(id.sysfs_fd, id.dev, name_buf, name)) {
         secondary = Source::IscsiSession;
-        if (!format_path(secondary_path, "class/iscsi_session/%.*s/state",
-                         static_cast<int>(name.size()), name.data()) ||
+        if (!format_path(secondary_path, "class/iscsi_session/%.*s/state", static_cast<int>(name.size()),
+                         name.data()) ||
             !sysfs.read(secondary_path, buf, value)) {
           err.set("state: %.*s: cannot read %s", dev_len, dev, secondary_path);
           return false;
         }
       } else if (transport == Transport::Iscsi) {
-        err.set("state: %.*s: no iSCSI session found in the sysfs path of block/%.*s", dev_len,
-                dev, dev_len, dev);
+        err.set("state: %.*s: no iSCSI session found in the sysfs path of block/%.*s", dev_len, dev, dev_len,
+                dev);
         return false;
       }
       break;
@@ -177,11 +175,16 @@ Verdict read_source(const adapters::Sysfs& sysfs, Source source, const char* pat
   std::string_view value;
   bool ok = sysfs.read(path, buf, value);
   switch (source) {
-    case Source::None: return Verdict::Up;
-    case Source::NbdPid: return ok ? Verdict::Up : Verdict::Down;
-    case Source::ScsiDevice: return ok ? scsi_device_state_verdict(value) : Verdict::Down;
-    case Source::IscsiSession: return ok ? iscsi_session_state_verdict(value) : Verdict::Down;
-    case Source::NvmeCtrl: return ok ? nvme_ctrl_state_verdict(value) : Verdict::Down;
+    case Source::None:
+      return Verdict::Up;
+    case Source::NbdPid:
+      return ok ? Verdict::Up : Verdict::Down;
+    case Source::ScsiDevice:
+      return ok ? scsi_device_state_verdict(value) : Verdict::Down;
+    case Source::IscsiSession:
+      return ok ? iscsi_session_state_verdict(value) : Verdict::Down;
+    case Source::NvmeCtrl:
+      return ok ? nvme_ctrl_state_verdict(value) : Verdict::Down;
   }
   return Verdict::Down;
 }

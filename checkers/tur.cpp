@@ -21,21 +21,21 @@ namespace pk::checkers {
 // Per-path state: plain data, allocated and zeroed for every path in init().
 struct TurChecker::Slot {
   int sg_fd;
-  int state_fd;           // block/<dev>/device/state, kept open: re-read with pread at 0
-  int session_fd;         // its iSCSI session's state, kept open likewise (-1: none)
+  int state_fd;    // block/<dev>/device/state, kept open: re-read with pread at 0
+  int session_fd;  // its iSCSI session's state, kept open likewise (-1: none)
   int sysfs_fd;
   bool attached;
   bool in_flight;
-  bool dead;              // the sg node hung up (device being removed)
-  bool alua_changed;      // this check met a unit attention 2a/06 (then retried)
+  bool dead;          // the sg node hung up (device being removed)
+  bool alua_changed;  // this check met a unit attention 2a/06 (then retried)
   uint8_t retries_left;
-  int pack_id;            // id of the command last written
+  int pack_id;  // id of the command last written
   int last_errno;
   const char* last_reason;
   char dev[kDevNameMax];
   char state_path[kSysfsPathMax];
   char session_state_path[kSysfsPathMax];  // "" unless the disk is below an iSCSI session
-  unsigned char cdb[6];   // TEST UNIT READY: opcode 0x00, all zero
+  unsigned char cdb[6];                    // TEST UNIT READY: opcode 0x00, all zero
   unsigned char sense[scsi::kSenseBufferSize];
   sg_io_hdr_t request;
   sg_io_hdr_t reply;
@@ -142,10 +142,11 @@ bool TurChecker::attach(PathIndex path, const PathIdentity& id, core::Error& err
   char sg_buf[kDevNameMax];
   std::string_view sg_name;
   if (!find_sg_node(id.sysfs_fd, id.dev, sg_buf, sg_name)) {
-    err.set("tur: %.*s has no SCSI generic node (no block/%.*s/device/generic, no "
-            "block/%.*s/device/scsi_generic/sg*): load the sg module, or use the state "
-            "or directio checker for this path",
-            dev_len, dev, dev_len, dev, dev_len, dev);
+    err.set(
+        "tur: %.*s has no SCSI generic node (no block/%.*s/device/generic, no "
+        "block/%.*s/device/scsi_generic/sg*): load the sg module, or use the state "
+        "or directio checker for this path",
+        dev_len, dev, dev_len, dev, dev_len, dev);
     return false;
   }
   if (!format_path(slot.state_path, "block/%.*s/device/state", dev_len, dev) ||
@@ -157,8 +158,8 @@ bool TurChecker::attach(PathIndex path, const PathIdentity& id, core::Error& err
   char session_buf[kDevNameMax];
   std::string_view session;
   if (find_iscsi_session(id.sysfs_fd, id.dev, session_buf, session) &&
-      !format_path(slot.session_state_path, "class/iscsi_session/%.*s/state", static_cast<int>(session.size()),
-                   session.data()))
+      !format_path(slot.session_state_path, "class/iscsi_session/%.*s/state",
+                   static_cast<int>(session.size()), session.data()))
     slot.session_state_path[0] = '\0';
   int fd = ::openat(id.dev_fd, sg_buf, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
@@ -270,7 +271,7 @@ TurChecker::Issue TurChecker::issue(PathIndex /*path*/, Slot& slot) {
     case EBUSY:
       slot.last_reason = "command not accepted by the device";
       return Issue::Down;
-    default:      // EPERM (credentials changed), EDOM, EFAULT, ...: our fault, not the path's
+    default:  // EPERM (credentials changed), EDOM, EFAULT, ...: our fault, not the path's
       slot.last_reason = "command could not be written";
       return Issue::Failed;
   }
@@ -308,9 +309,12 @@ StartResult TurChecker::start(PathIndex path, core::MonoTime /*now*/) {
   slot.retries_left = options_.retries;
   slot.alua_changed = false;
   switch (issue(path, slot)) {
-    case Issue::Sent: return {StartResult::Kind::InFlight};
-    case Issue::Down: return {StartResult::Kind::Done, Verdict::Down};
-    case Issue::Failed: break;
+    case Issue::Sent:
+      return {StartResult::Kind::InFlight};
+    case Issue::Down:
+      return {StartResult::Kind::Done, Verdict::Down};
+    case Issue::Failed:
+      break;
   }
   return {StartResult::Kind::Failed};
 }
@@ -366,7 +370,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
         if (errno == ENODEV) flags |= EPOLLHUP;
         break;
       }
-      if (r != static_cast<ssize_t>(sizeof slot.reply)) continue;  // not an sg v3 answer
+      if (r != static_cast<ssize_t>(sizeof slot.reply)) continue;           // not an sg v3 answer
       if (!slot.in_flight || slot.reply.pack_id != slot.pack_id) continue;  // stale
       slot.in_flight = false;
       size_t sense_len = std::min<size_t>(slot.reply.sb_len_wr, sizeof slot.sense);

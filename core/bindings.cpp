@@ -163,36 +163,38 @@ std::string_view describe(const BindingsProblem& p, std::span<char> out) {
   int n = 0;
   switch (p.kind) {
     case BindingsProblem::Kind::NoWwid:
-      n = std::snprintf(out.data(), out.size(), "line %u: alias %.*s has no WWID; skipped", p.line, v(p.alias),
-                        p.alias.data());
+      n = std::snprintf(out.data(), out.size(), "line %u: alias %.*s has no WWID; skipped", p.line,
+                        v(p.alias), p.alias.data());
       break;
     case BindingsProblem::Kind::Invalid:
-      n = std::snprintf(out.data(), out.size(),
-                        "line %u: '%.*s %.*s' is no binding (an alias of at most %zu characters without '/' or "
-                        "'#', a WWID of at most %zu); skipped",
-                        p.line, v(p.alias.substr(0, 64)), p.alias.data(), v(p.wwid.substr(0, 64)), p.wwid.data(),
-                        kMaxAlias, kMaxWwid);
+      n = std::snprintf(
+          out.data(), out.size(),
+          "line %u: '%.*s %.*s' is no binding (an alias of at most %zu characters without '/' or "
+          "'#', a WWID of at most %zu); skipped",
+          p.line, v(p.alias.substr(0, 64)), p.alias.data(), v(p.wwid.substr(0, 64)), p.wwid.data(), kMaxAlias,
+          kMaxWwid);
       break;
     case BindingsProblem::Kind::ExtraWords:
       n = std::snprintf(out.data(), out.size(), "line %u: words after WWID %.*s ignored; %.*s kept", p.line,
                         v(p.wwid), p.wwid.data(), v(p.alias), p.alias.data());
       break;
     case BindingsProblem::Kind::Duplicate:
-      n = std::snprintf(out.data(), out.size(), "line %u: %.*s %.*s again (first on line %u)", p.line, v(p.alias),
-                        p.alias.data(), v(p.wwid), p.wwid.data(), o ? o->line : 0);
+      n = std::snprintf(out.data(), out.size(), "line %u: %.*s %.*s again (first on line %u)", p.line,
+                        v(p.alias), p.alias.data(), v(p.wwid), p.wwid.data(), o ? o->line : 0);
       break;
     case BindingsProblem::Kind::AliasTaken:
-      n = std::snprintf(out.data(), out.size(),
-                        "line %u: alias %.*s is bound to WWID %s (line %u) and to WWID %.*s; the binding to %.*s "
-                        "is refused",
-                        p.line, v(p.alias), p.alias.data(), o->wwid.c_str(), o->line, v(p.wwid), p.wwid.data(),
-                        v(p.wwid), p.wwid.data());
+      n = std::snprintf(
+          out.data(), out.size(),
+          "line %u: alias %.*s is bound to WWID %s (line %u) and to WWID %.*s; the binding to %.*s "
+          "is refused",
+          p.line, v(p.alias), p.alias.data(), o->wwid.c_str(), o->line, v(p.wwid), p.wwid.data(), v(p.wwid),
+          p.wwid.data());
       break;
     case BindingsProblem::Kind::WwidBound:
       n = std::snprintf(out.data(), out.size(),
-                        "line %u: WWID %.*s is bound to %s (line %u) and to %.*s; the alias %.*s is refused", p.line,
-                        v(p.wwid), p.wwid.data(), o->alias.c_str(), o->line, v(p.alias), p.alias.data(), v(p.alias),
-                        p.alias.data());
+                        "line %u: WWID %.*s is bound to %s (line %u) and to %.*s; the alias %.*s is refused",
+                        p.line, v(p.wwid), p.wwid.data(), o->alias.c_str(), o->line, v(p.alias),
+                        p.alias.data(), v(p.alias), p.alias.data());
       break;
     case BindingsProblem::Kind::Full:
       n = std::snprintf(out.data(), out.size(), "line %u: no room for %.*s %.*s; skipped", p.line, v(p.alias),
@@ -200,7 +202,7 @@ std::string_view describe(const BindingsProblem& p, std::span<char> out) {
       break;
   }
   if (n < 0) n = 0;
-  return {out.data(), std::min(static_cast<size_t>(n), out.size() ? out.size() - 1 : 0)};
+  return {out.data(), std::min(static_cast<size_t>(n), out.empty() ? 0 : out.size() - 1)};
 }
 
 size_t count_lines(std::string_view text) {
@@ -241,12 +243,24 @@ BindingsRead parse_bindings(std::string_view text, BindingTable& into,
     const bool extra = !next_word(line, at).empty();
     BindingTable::AddResult r = into.add(p.alias, p.wwid, p.line);
     switch (r.outcome) {
-      case BindingTable::Outcome::Added: ++read.bindings; break;
-      case BindingTable::Outcome::Exists: report(Kind::Duplicate, r.other); break;
-      case BindingTable::Outcome::AliasTaken: report(Kind::AliasTaken, r.other); break;
-      case BindingTable::Outcome::WwidBound: report(Kind::WwidBound, r.other); break;
-      case BindingTable::Outcome::Full: report(Kind::Full); break;
-      case BindingTable::Outcome::Invalid: report(Kind::Invalid); break;
+      case BindingTable::Outcome::Added:
+        ++read.bindings;
+        break;
+      case BindingTable::Outcome::Exists:
+        report(Kind::Duplicate, r.other);
+        break;
+      case BindingTable::Outcome::AliasTaken:
+        report(Kind::AliasTaken, r.other);
+        break;
+      case BindingTable::Outcome::WwidBound:
+        report(Kind::WwidBound, r.other);
+        break;
+      case BindingTable::Outcome::Full:
+        report(Kind::Full);
+        break;
+      case BindingTable::Outcome::Invalid:
+        report(Kind::Invalid);
+        break;
     }
     if (extra && r.outcome == BindingTable::Outcome::Added) report(Kind::ExtraWords);
   }

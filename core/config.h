@@ -30,8 +30,8 @@ enum class Failback : uint8_t { Immediate, Manual, Followover, Delayed };
 struct NoPathRetry {
   enum class Kind : uint8_t { Queue, Fail, Checks, Time };
   Kind kind = Kind::Time;
-  uint32_t checks = 0;        // Kind::Checks: fail after this many polling intervals with no path
-  Seconds duration{300};      // Kind::Time: fail after queueing this long
+  uint32_t checks = 0;    // Kind::Checks: fail after this many polling intervals with no path
+  Seconds duration{300};  // Kind::Time: fail after queueing this long
   friend bool operator==(const NoPathRetry&, const NoPathRetry&) = default;
 };
 
@@ -48,7 +48,7 @@ struct MapSettings {
   Selector selector = Selector::ServiceTime;
   CheckerKind checker = CheckerKind::Tur;
   Failback failback = Failback::Immediate;
-  Seconds failback_delay{0};       // Failback::Delayed
+  Seconds failback_delay{0};  // Failback::Delayed
   NoPathRetry no_path_retry;
   HwHandler hw_handler = HwHandler::Auto;
   uint32_t pg_init_retries = 50;
@@ -61,16 +61,16 @@ struct MapSettings {
 struct DeviceRule {
   enum class Field : uint8_t { Devnode, Wwid, VendorProduct, Property };
   Field field = Field::Devnode;
-  std::string pattern;           // devnode/wwid/property name (Property), vendor (VendorProduct)
-  std::string product_pattern;   // VendorProduct only; "" matches any product
-  std::string file_position;     // "file:line:col" of the rule, for messages
+  std::string pattern;          // devnode/wwid/property name (Property), vendor (VendorProduct)
+  std::string product_pattern;  // VendorProduct only; "" matches any product
+  std::string file_position;    // "file:line:col" of the rule, for messages
 };
 
 struct MapConfig {
-  std::string wwid;              // identity; for NBD an invented one, e.g. "nbd-export1"
-  std::string alias;             // map name; "" = the WWID (or a friendly name)
+  std::string wwid;                // identity; for NBD an invented one, e.g. "nbd-export1"
+  std::string alias;               // map name; "" = the WWID (or a friendly name)
   std::vector<std::string> paths;  // explicit member devnodes (paths without a WWID: NBD)
-  MapSettings settings;          // defaults with this map's overrides applied
+  MapSettings settings;            // defaults with this map's overrides applied
   std::string file_position;
 };
 
@@ -89,9 +89,9 @@ struct Limits {
 };
 
 struct Timing {
-  Seconds polling_interval{5};      // healthy paths
+  Seconds polling_interval{5};         // healthy paths
   Seconds failed_polling_interval{1};  // failed, timed out or pending paths
-  Millis checker_timeout{10000};    // a check still unanswered after this is a timeout
+  Millis checker_timeout{10000};       // a check still unanswered after this is a timeout
   // Paths that are not usable: how often their transport's state is read
   // (sysfs, no I/O to the device). When it says the transport is back, the
   // path is checked at once instead of at its next failed_polling_interval.
@@ -101,24 +101,24 @@ struct Timing {
 };
 
 struct LoggingConfig {
-  std::string file;                 // absolute; the loader fills in PK_LOGDIR/pathkeeperd.log
+  std::string file;  // absolute; the loader fills in PK_LOGDIR/pathkeeperd.log
   uint64_t file_size_bytes = 16ull << 20;
-  std::string level = "info";       // error, warning, notice, info, debug
-  bool journal = true;              // journald native protocol when under systemd
+  std::string level = "info";  // error, warning, notice, info, debug
+  bool journal = true;         // journald native protocol when under systemd
 };
 
 struct Config {
-  std::string source;               // file it came from, "" for built-in defaults
+  std::string source;  // file it came from, "" for built-in defaults
   Timing timing;
   Limits limits;
   LoggingConfig logging;
   std::string control_socket = "/run/pathkeeper/control.sock";
-  std::string control_group;        // members may change state; "" = root only
+  std::string control_group;         // members may change state; "" = root only
   bool user_friendly_names = false;  // maps without an alias are named <alias_prefix><letters>
   std::string alias_prefix = "mpath";
   std::string bindings_file = "/var/lib/pathkeeper/bindings";
   std::string wwids_file = "/etc/multipath/wwids";  // "" = not kept
-  uint32_t min_paths_for_map = 2;   // auto maps: a WWID seen on this many paths becomes a map
+  uint32_t min_paths_for_map = 2;                   // auto maps: a WWID seen on this many paths becomes a map
   MapSettings defaults;
   std::vector<DeviceRule> blacklist;
   std::vector<DeviceRule> blacklist_exceptions;

@@ -75,8 +75,10 @@ bool glob_match(std::string_view p, std::string_view t) {
 
 bool rule_matches(const DeviceRule& rule, const DeviceFacts& dev) {
   switch (rule.field) {
-    case DeviceRule::Field::Devnode: return glob_match(rule.pattern, dev.devnode);
-    case DeviceRule::Field::Wwid: return !dev.wwid.empty() && glob_match(rule.pattern, dev.wwid);
+    case DeviceRule::Field::Devnode:
+      return glob_match(rule.pattern, dev.devnode);
+    case DeviceRule::Field::Wwid:
+      return !dev.wwid.empty() && glob_match(rule.pattern, dev.wwid);
     case DeviceRule::Field::VendorProduct:
       return glob_match(rule.pattern, dev.vendor) &&
              (rule.product_pattern.empty() || glob_match(rule.product_pattern, dev.product));

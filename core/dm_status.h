@@ -27,7 +27,7 @@ struct StatusPath {
   DevT devt;
   bool active = false;  // A: usable by the kernel; F: failed
   uint32_t fail_count = 0;
-  uint16_t group = 0;   // 0-based index of its group
+  uint16_t group = 0;  // 0-based index of its group
 };
 
 struct StatusGroup {
@@ -37,9 +37,9 @@ struct StatusGroup {
 };
 
 struct MultipathStatus {
-  bool queue_io = false;     // I/O is held while a path group initialises
+  bool queue_io = false;  // I/O is held while a path group initialises
   uint32_t pg_init_count = 0;
-  uint16_t next_group = 0;   // 1-based, 0 when the map has no group
+  uint16_t next_group = 0;  // 1-based, 0 when the map has no group
   std::span<const StatusGroup> groups;
   std::span<const StatusPath> paths;
 

@@ -13,9 +13,11 @@ namespace {
 // queue-length take a repeat count, 1 so that every request is balanced.
 std::string_view per_path_args(Selector s) {
   switch (s) {
-    case Selector::ServiceTime: return "1 1";
-    case Selector::RoundRobin: return "1";
-    case Selector::QueueLength: return "1";
+    case Selector::ServiceTime:
+      return "1 1";
+    case Selector::RoundRobin:
+    case Selector::QueueLength:
+      return "1";
   }
   return "";
 }
@@ -23,9 +25,8 @@ std::string_view per_path_args(Selector s) {
 unsigned per_path_arg_count(Selector s) { return s == Selector::ServiceTime ? 2 : 1; }
 
 unsigned feature_word_count(const TableFeatures& f) {
-  return (f.queue_if_no_path ? 1 : 0) + (f.retain_attached_hw_handler ? 1 : 0) +
-         (f.pg_init_retries ? 2 : 0) + (f.pg_init_delay_msecs ? 2 : 0) +
-         (f.queue_mode_bio ? 2 : 0);
+  return (f.queue_if_no_path ? 1 : 0) + (f.retain_attached_hw_handler ? 1 : 0) + (f.pg_init_retries ? 2 : 0) +
+         (f.pg_init_delay_msecs ? 2 : 0) + (f.queue_mode_bio ? 2 : 0);
 }
 
 bool groups_cover_paths(const MultipathTable& t) {
@@ -41,9 +42,12 @@ bool groups_cover_paths(const MultipathTable& t) {
 
 std::string_view selector_name(Selector s) {
   switch (s) {
-    case Selector::ServiceTime: return "service-time";
-    case Selector::RoundRobin: return "round-robin";
-    case Selector::QueueLength: return "queue-length";
+    case Selector::ServiceTime:
+      return "service-time";
+    case Selector::RoundRobin:
+      return "round-robin";
+    case Selector::QueueLength:
+      return "queue-length";
   }
   return "";
 }
@@ -122,7 +126,8 @@ ParseResult parse_features(Words& words, TableFeatures& f) {
 ParseResult parse_hw_handler(Words& words, std::string_view& handler) {
   size_t at = words.offset();
   unsigned count = 0;
-  if (!parse_uint(words.next(), count)) return ParseResult::error("hardware handler count is not a number", at);
+  if (!parse_uint(words.next(), count))
+    return ParseResult::error("hardware handler count is not a number", at);
   handler = {};
   for (unsigned i = 0; i < count; ++i) {
     at = words.offset();
@@ -157,7 +162,8 @@ ParseResult parse_multipath_table(std::string_view text, std::span<TableGroup> g
   if (!parse_uint(words.next(), group_count)) return ParseResult::error("group count is not a number", at);
   if (group_count > group_store.size()) return ParseResult::error("more path groups than the capacity", at);
   at = words.offset();
-  if (!parse_uint(words.next(), t.initial_group)) return ParseResult::error("initial group is not a number", at);
+  if (!parse_uint(words.next(), t.initial_group))
+    return ParseResult::error("initial group is not a number", at);
 
   size_t path_count = 0;
   for (unsigned g = 0; g < group_count; ++g) {
@@ -166,21 +172,25 @@ ParseResult parse_multipath_table(std::string_view text, std::span<TableGroup> g
     if (!parse_selector(words.next(), group.selector)) return ParseResult::error("unknown path selector", at);
     at = words.offset();
     unsigned selector_args = 0;
-    if (!parse_uint(words.next(), selector_args)) return ParseResult::error("selector argument count is not a number", at);
+    if (!parse_uint(words.next(), selector_args))
+      return ParseResult::error("selector argument count is not a number", at);
     if (ParseResult r = skip_words(words, selector_args, "selector arguments are cut short"); !r) return r;
 
     unsigned paths = 0, path_args = 0;
     at = words.offset();
-    if (!parse_uint(words.next(), paths) || paths == 0) return ParseResult::error("path count is not a positive number", at);
+    if (!parse_uint(words.next(), paths) || paths == 0)
+      return ParseResult::error("path count is not a positive number", at);
     at = words.offset();
-    if (!parse_uint(words.next(), path_args)) return ParseResult::error("per-path argument count is not a number", at);
+    if (!parse_uint(words.next(), path_args))
+      return ParseResult::error("per-path argument count is not a number", at);
     if (path_count + paths > path_store.size()) return ParseResult::error("more paths than the capacity", at);
 
     group.first_path = static_cast<uint16_t>(path_count);
     group.path_count = static_cast<uint16_t>(paths);
     for (unsigned p = 0; p < paths; ++p) {
       at = words.offset();
-      if (!parse_devt(words.next(), path_store[path_count++])) return ParseResult::error("path is not major:minor", at);
+      if (!parse_devt(words.next(), path_store[path_count++]))
+        return ParseResult::error("path is not major:minor", at);
       if (ParseResult r = skip_words(words, path_args, "per-path arguments are cut short"); !r) return r;
     }
   }

@@ -28,9 +28,9 @@ bool parse_selector(std::string_view name, Selector& out);
 struct TableFeatures {
   bool queue_if_no_path = false;
   bool retain_attached_hw_handler = false;
-  uint32_t pg_init_retries = 0;       // 0: kernel default
-  uint32_t pg_init_delay_msecs = 0;   // 0: kernel default
-  bool queue_mode_bio = false;        // kernel reports "queue_mode bio" only when set
+  uint32_t pg_init_retries = 0;      // 0: kernel default
+  uint32_t pg_init_delay_msecs = 0;  // 0: kernel default
+  bool queue_mode_bio = false;       // kernel reports "queue_mode bio" only when set
 
   friend bool operator==(const TableFeatures&, const TableFeatures&) = default;
 };

@@ -6,13 +6,20 @@ namespace pk::core {
 
 std::string_view action_name(Action::Kind k) {
   switch (k) {
-    case Action::Kind::StartCheck: return "start_check";
-    case Action::Kind::FailPath: return "fail_path";
-    case Action::Kind::ReinstatePath: return "reinstate_path";
-    case Action::Kind::QueueIfNoPath: return "queue_if_no_path";
-    case Action::Kind::FailIfNoPath: return "fail_if_no_path";
-    case Action::Kind::SwitchGroup: return "switch_group";
-    case Action::Kind::ProbeTransport: return "probe_transport";
+    case Action::Kind::StartCheck:
+      return "start_check";
+    case Action::Kind::FailPath:
+      return "fail_path";
+    case Action::Kind::ReinstatePath:
+      return "reinstate_path";
+    case Action::Kind::QueueIfNoPath:
+      return "queue_if_no_path";
+    case Action::Kind::FailIfNoPath:
+      return "fail_if_no_path";
+    case Action::Kind::SwitchGroup:
+      return "switch_group";
+    case Action::Kind::ProbeTransport:
+      return "probe_transport";
   }
   return "?";
 }
@@ -196,7 +203,7 @@ bool Engine::emit(Action a) {
 
 Duration Engine::interval_for(const Path& p) const {
   return p.state == PathState::Up || p.state == PathState::Ghost ? Duration(timing_.polling_interval)
-                                                                  : Duration(timing_.failed_polling_interval);
+                                                                 : Duration(timing_.failed_polling_interval);
 }
 
 void Engine::set_state(Path& p, PathState s, MonoTime now) {
@@ -259,10 +266,14 @@ void Engine::tick(MonoTime now) {
 // own check interval), so a migrated configuration keeps its meaning.
 Duration Engine::queue_limit(const NoPathRetry& retry) const {
   switch (retry.kind) {
-    case NoPathRetry::Kind::Queue: return Duration::max();
-    case NoPathRetry::Kind::Fail: return Duration::zero();
-    case NoPathRetry::Kind::Checks: return Duration(timing_.polling_interval) * retry.checks;
-    case NoPathRetry::Kind::Time: return Duration(retry.duration);
+    case NoPathRetry::Kind::Queue:
+      return Duration::max();
+    case NoPathRetry::Kind::Fail:
+      return Duration::zero();
+    case NoPathRetry::Kind::Checks:
+      return Duration(timing_.polling_interval) * retry.checks;
+    case NoPathRetry::Kind::Time:
+      return Duration(retry.duration);
   }
   return Duration::zero();
 }
@@ -307,18 +318,25 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
   const bool was_usable = usable(p.state);
 
   switch (verdict) {
-    case CheckVerdict::Up: set_state(p, PathState::Up, now); break;
-    case CheckVerdict::Ghost: set_state(p, PathState::Ghost, now); break;
-    case CheckVerdict::Down: set_state(p, PathState::Down, now); break;
+    case CheckVerdict::Up:
+      set_state(p, PathState::Up, now);
+      break;
+    case CheckVerdict::Ghost:
+      set_state(p, PathState::Ghost, now);
+      break;
+    case CheckVerdict::Down:
+      set_state(p, PathState::Down, now);
+      break;
     case CheckVerdict::Pending:
-      if (p.state != PathState::Pending && p.state != PathState::Timeout) set_state(p, PathState::Pending, now);
+      if (p.state != PathState::Pending && p.state != PathState::Timeout)
+        set_state(p, PathState::Pending, now);
       // Blocked for longer than a check may take: as good as a timeout, so
       // I/O moves to another path instead of waiting in this one. A port in
       // ALUA transition is the array at work, not a failure: it gets as long
       // as the kernel's alua handler gives it.
-      if (p.state == PathState::Pending &&
-          now - p.pending_since >= (p.alua.state == AluaState::Transitioning ? Duration(kAluaTransitionTimeout)
-                                                                             : Duration(timing_.checker_timeout)))
+      if (p.state == PathState::Pending && now - p.pending_since >= (p.alua.state == AluaState::Transitioning
+                                                                         ? Duration(kAluaTransitionTimeout)
+                                                                         : Duration(timing_.checker_timeout)))
         set_state(p, PathState::Timeout, now);
       break;
   }
@@ -403,7 +421,8 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
     case Action::Kind::SwitchGroup:
       if (maps_.in_use(a.map)) maps_.at(a.map).current_group = 0;
       break;
-    case Action::Kind::ProbeTransport: break;  // probed again at the next interval
+    case Action::Kind::ProbeTransport:
+      break;  // probed again at the next interval
   }
 }
 
@@ -419,7 +438,8 @@ uint16_t Engine::best_group(MapId id) const {
   bool current_has_ghost = false;
   for (PathId pid : members(id)) {
     const Path& p = paths_.at(pid);
-    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed || p.kernel_failed)
+    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed ||
+        p.kernel_failed)
       continue;
     uint16_t& best = p.state == PathState::Up ? best_up : best_ghost;
     if (best == 0 || p.group < best) best = p.group;
@@ -480,8 +500,11 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
   }
   bool now_due = false;
   switch (m.settings.failback) {
-    case Failback::Manual: return;
-    case Failback::Immediate: now_due = true; break;
+    case Failback::Manual:
+      return;
+    case Failback::Immediate:
+      now_due = true;
+      break;
     case Failback::Followover:
       now_due = became_usable != kNoSlot && paths_.at(became_usable).group == best &&
                 std::count_if(list.begin(), list.end(), [&](PathId pid) {

@@ -23,13 +23,13 @@ namespace pk::core {
 
 struct Action {
   enum class Kind : uint8_t {
-    StartCheck,     // path
-    FailPath,       // map, path
-    ReinstatePath,  // map, path
-    QueueIfNoPath,  // map: keep I/O queued while no path is usable
-    FailIfNoPath,   // map: fail I/O while no path is usable (and flush what is queued)
-    SwitchGroup,    // map, group
-    ProbeTransport, // path: read its transport's state (no I/O) and report on_transport_state
+    StartCheck,      // path
+    FailPath,        // map, path
+    ReinstatePath,   // map, path
+    QueueIfNoPath,   // map: keep I/O queued while no path is usable
+    FailIfNoPath,    // map: fail I/O while no path is usable (and flush what is queued)
+    SwitchGroup,     // map, group
+    ProbeTransport,  // path: read its transport's state (no I/O) and report on_transport_state
   };
   Kind kind = Kind::StartCheck;
   MapId map = kNoSlot;
@@ -44,10 +44,10 @@ std::string_view action_name(Action::Kind k);
 inline constexpr Seconds kAluaTransitionTimeout{60};
 
 struct EngineCounters {
-  uint64_t paths_refused = 0;     // no free path slot
-  uint64_t maps_refused = 0;      // no free map slot
-  uint64_t actions_dropped = 0;   // action queue full (then retried next round)
-  uint64_t late_results = 0;      // a check answered after its deadline
+  uint64_t paths_refused = 0;    // no free path slot
+  uint64_t maps_refused = 0;     // no free map slot
+  uint64_t actions_dropped = 0;  // action queue full (then retried next round)
+  uint64_t late_results = 0;     // a check answered after its deadline
 };
 
 class Engine {
@@ -62,28 +62,27 @@ class Engine {
   void remove_map(MapId map);
   MapId find_map_by_name(std::string_view name) const;
   MapId find_map_by_wwid(std::string_view wwid) const;
-  PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker,
-                  MonoTime now);
-  void remove_path(PathId path);
+  PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker, MonoTime now);
+  void remove_path(PathId id);
   PathId find_path(std::string_view dev) const;
   PathId find_path(DevT devt) const;
   // What discovery and sysfs know of a path beyond its identity.
-  void set_path_facts(PathId path, Transport transport, uint64_t sectors);
+  void set_path_facts(PathId id, Transport transport, uint64_t sectors);
   // A path's ALUA state as now known (core/topology's alua_after_check).
   // Counts a change; returns true when its priority for grouping changed, so
   // its map's table must be planned again.
-  bool set_path_alua(PathId path, const Alua& alua);
+  bool set_path_alua(PathId id, const Alua& alua);
   // Moves a path into a map (kNoSlot: out of any). False when the map is full.
-  bool set_path_map(PathId path, MapId map, uint16_t group, uint8_t priority);
-  std::span<const PathId> members(MapId map) const;
+  bool set_path_map(PathId id, MapId map, uint16_t group, uint8_t priority);
+  std::span<const PathId> members(MapId id) const;
   // The map now exists in the kernel (created or adopted).
-  void set_map_in_kernel(MapId map, uint64_t sectors);
+  void set_map_in_kernel(MapId id, uint64_t sectors);
   void set_map_devt(MapId map, DevT devt) { maps_.at(map).devt = devt; }
   // The map was renamed in the kernel. False when the name does not fit.
   bool set_map_name(MapId map, std::string_view name) { return maps_.at(map).name.assign(name); }
   // The kernel's map is gone (removed by someone else): the map stays known,
   // without a kernel device, until its paths come again.
-  void set_map_gone(MapId map);
+  void set_map_gone(MapId id);
   // A DM device with our UUID whose table cannot be understood: it is never
   // reloaded, and no path joins it.
   void set_map_left_alone(MapId map) { maps_.at(map).left_alone = true; }
@@ -94,7 +93,7 @@ class Engine {
   // Why the last size its paths said was not applied ("" when none).
   void set_map_resize_note(MapId map, std::string_view note) { maps_.at(map).resize_note.assign(note); }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
-  void set_map_settings(MapId map, const MapSettings& settings, MonoTime now);
+  void set_map_settings(MapId id, const MapSettings& settings, MonoTime now);
 
   // --- Data plane ---
   // Decides what is due at `now`: checks to start, deadlines passed,
@@ -103,29 +102,29 @@ class Engine {
   // When tick() next has something to do.
   MonoTime next_wakeup() const;
 
-  void on_check_started(PathId path, MonoTime now);
-  void on_check_busy(PathId path, MonoTime now);  // previous command still in flight
-  void on_check_result(PathId path, CheckVerdict verdict, MonoTime now);
+  void on_check_started(PathId id, MonoTime now);
+  void on_check_busy(PathId id, MonoTime now);  // previous command still in flight
+  void on_check_result(PathId id, CheckVerdict verdict, MonoTime now);
   // The kernel's view of a map (after a DM event or an action). `queueing` is
   // whether the table currently has queue_if_no_path.
-  void on_status(MapId map, const MultipathStatus& status, bool queueing, MonoTime now);
+  void on_status(MapId id, const MultipathStatus& status, bool queueing, MonoTime now);
   // Something says the path changed (uevent, PATH_FAILED): check it now.
-  void request_check(PathId path, MonoTime now);
+  void request_check(PathId id, MonoTime now);
   // The outcome of a ProbeTransport. A transport seen down and now up again
   // means the path may be back: it is checked at once.
-  void on_transport_state(PathId path, bool up, MonoTime now);
+  void on_transport_state(PathId id, bool up, MonoTime now);
   // The map's DM event counter as last read, to tell which maps an event concerns.
   void record_event_nr(MapId map, uint32_t event_nr) { maps_.at(map).event_nr = event_nr; }
   // A carried-out action failed (e.g. EBUSY on a suspended map): retry later.
   void on_action_failed(const Action& action, MonoTime now);
 
   // Operator commands.
-  bool admin_fail(PathId path, MonoTime now);
-  bool admin_reinstate(PathId path, MonoTime now);
-  bool set_queueing_disabled(MapId map, bool disabled, MonoTime now);
+  bool admin_fail(PathId id, MonoTime now);
+  bool admin_reinstate(PathId id, MonoTime now);
+  bool set_queueing_disabled(MapId id, bool disabled, MonoTime now);
   // An operator's switch to `group` (1-based): a SwitchGroup action. False
   // when the map has no such group. The failback policy may switch back.
-  bool admin_switch_group(MapId map, uint16_t group);
+  bool admin_switch_group(MapId id, uint16_t group);
 
   // The actions decided so far; the daemon carries them out, then clears.
   std::span<const Action> actions() const { return {actions_.get(), action_count_}; }
@@ -153,7 +152,7 @@ class Engine {
 
   SlotPool<Path> paths_;
   SlotPool<Map> maps_;
-  std::unique_ptr<PathId[]> members_;      // max_maps x max_paths_per_map
+  std::unique_ptr<PathId[]> members_;  // max_maps x max_paths_per_map
   std::unique_ptr<uint32_t[]> member_count_;
   uint32_t max_members_ = 0;
   std::unique_ptr<Action[]> actions_;

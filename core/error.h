@@ -15,8 +15,11 @@ class Error {
 
   // printf-style; replaces any earlier message.
   void set(const char* format, ...) __attribute__((format(printf, 2, 3)));
-  void setv(const char* format, va_list args);
-  void clear() { len_ = 0; text_[0] = '\0'; }
+  void setv(const char* format, va_list args) __attribute__((format(printf, 2, 0)));
+  void clear() {
+    len_ = 0;
+    text_[0] = '\0';
+  }
 
   bool empty() const { return len_ == 0; }
   std::string_view view() const { return {text_, len_}; }

@@ -5,29 +5,38 @@
 
 namespace pk::core {
 
-uint8_t alua_priority(std::string_view s) {
-  if (s.empty()) return 1;  // no ALUA: all paths alike
-  if (s == "active/optimized") return 50;
-  if (s == "active/non-optimized") return 10;
-  if (s == "lba-dependent") return 5;
-  if (s == "standby") return 1;
-  return 0;  // unavailable, transitioning, offline
+uint8_t alua_priority(std::string_view access_state) {
+  Alua a;  // "": no ALUA, all paths alike
+  if (!access_state.empty()) {
+    if (!parse_alua_state(access_state, a.state)) return 0;
+    a.settled = a.state;
+  }
+  return path_priority(a);
 }
 
 uint8_t path_priority(const Alua& a) {
   uint8_t prio = 0;
   switch (a.settled) {
-    case AluaState::None: return 1;
-    case AluaState::Optimized: prio = 50; break;
-    case AluaState::NonOptimized: prio = 10; break;
-    case AluaState::LbaDependent: prio = 5; break;
-    case AluaState::Standby: prio = 1; break;
+    case AluaState::None:
+      return 1;
+    case AluaState::Optimized:
+      prio = 50;
+      break;
+    case AluaState::NonOptimized:
+      prio = 10;
+      break;
+    case AluaState::LbaDependent:
+      prio = 5;
+      break;
+    case AluaState::Standby:
     case AluaState::Unknown:  // not read yet: alike, as without ALUA
       prio = 1;
       break;
     case AluaState::Unavailable:
     case AluaState::Transitioning:
-    case AluaState::Offline: prio = 0; break;
+    case AluaState::Offline:
+      prio = 0;
+      break;
   }
   return a.preferred ? static_cast<uint8_t>(prio + 80) : prio;
 }
@@ -37,9 +46,12 @@ namespace {
 // Paths with the same key share a group.
 uint64_t group_key(Grouping g, const GroupInput& in, size_t index) {
   switch (g) {
-    case Grouping::Failover: return index;
-    case Grouping::Multibus: return 0;
-    case Grouping::GroupByPrio: return in.priority;
+    case Grouping::Failover:
+      return index;
+    case Grouping::Multibus:
+      return 0;
+    case Grouping::GroupByPrio:
+      return in.priority;
     case Grouping::GroupByTpg:
       // Port groups first by id; a path whose group is unknown groups by priority.
       return in.tpg_known ? in.tpg : (uint64_t{1} << 32) | in.priority;

@@ -28,7 +28,8 @@ constexpr std::array<const char*, 8> kLevelNames{"?",       "?",      "?",    "e
 uint8_t put_identity(LogRecord& r, size_t& used, size_t& budget, std::string_view s, size_t max) {
   size_t n = std::min({s.size(), max, budget});
   if (n < s.size()) r.flags |= LogRecord::kIdentityTruncated;
-  std::memcpy(r.text + used, s.data(), n);
+  // An empty view may have no storage (nullptr), which memcpy must not be given.
+  if (n > 0) std::memcpy(r.text + used, s.data(), n);
   used += n;
   budget -= n;
   return static_cast<uint8_t>(n);
@@ -47,7 +48,7 @@ size_t fill_head(LogRecord& r, int64_t realtime_ns, LogLevel level, std::string_
   size_t budget = LogRecord::kTextCapacity - LogRecord::kMessageReserve;
   // A cut subsystem is not an identity worth a flag: it is a constant in the code.
   r.subsystem_len = static_cast<uint8_t>(std::min(subsystem.size(), LogRecord::kSubsystemMax));
-  std::memcpy(r.text, subsystem.data(), r.subsystem_len);
+  if (r.subsystem_len > 0) std::memcpy(r.text, subsystem.data(), r.subsystem_len);
   used += r.subsystem_len;
   budget -= r.subsystem_len;
   // The path and map first: they are short and what people filter by.
@@ -109,7 +110,7 @@ void fill_log_record_text(LogRecord& r, int64_t realtime_ns, LogLevel level, std
   size_t start = fill_head(r, realtime_ns, level, subsystem, id);
   size_t room = LogRecord::kTextCapacity - start;
   size_t n = std::min(message.size(), room);
-  std::memcpy(r.text + start, message.data(), n);
+  if (n > 0) std::memcpy(r.text + start, message.data(), n);
   r.message_len = static_cast<uint16_t>(n);
   if (n < message.size()) mark_cut(r, start);
   clear_tail(r, start);
@@ -120,7 +121,7 @@ size_t format_log_line(const LogRecord& r, char* out, size_t size) {
   size_t len = 0;
   auto put = [&](std::string_view s) {
     size_t n = std::min(s.size(), size - 1 - len);  // keep one byte for the newline
-    std::memcpy(out + len, s.data(), n);
+    if (n > 0) std::memcpy(out + len, s.data(), n);
     len += n;
   };
   char prio[4] = {'<', static_cast<char>('0' + (r.level & 7)), '>', '\0'};

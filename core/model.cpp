@@ -4,32 +4,46 @@ namespace pk::core {
 
 std::string_view path_state_name(PathState s) {
   switch (s) {
-    case PathState::Unchecked: return "unchecked";
-    case PathState::Up: return "up";
-    case PathState::Ghost: return "ghost";
-    case PathState::Pending: return "pending";
-    case PathState::Down: return "down";
-    case PathState::Timeout: return "timeout";
+    case PathState::Unchecked:
+      return "unchecked";
+    case PathState::Up:
+      return "up";
+    case PathState::Ghost:
+      return "ghost";
+    case PathState::Pending:
+      return "pending";
+    case PathState::Down:
+      return "down";
+    case PathState::Timeout:
+      return "timeout";
   }
   return "?";
 }
 
 std::string_view dm_state_name(DmState s) {
   switch (s) {
-    case DmState::Unknown: return "unknown";
-    case DmState::Active: return "active";
-    case DmState::Failed: return "failed";
+    case DmState::Unknown:
+      return "unknown";
+    case DmState::Active:
+      return "active";
+    case DmState::Failed:
+      return "failed";
   }
   return "?";
 }
 
 std::string_view transport_name(Transport t) {
   switch (t) {
-    case Transport::Scsi: return "scsi";
-    case Transport::Iscsi: return "iscsi";
-    case Transport::Nbd: return "nbd";
-    case Transport::Nvme: return "nvme";
-    case Transport::Unknown: break;
+    case Transport::Scsi:
+      return "scsi";
+    case Transport::Iscsi:
+      return "iscsi";
+    case Transport::Nbd:
+      return "nbd";
+    case Transport::Nvme:
+      return "nvme";
+    case Transport::Unknown:
+      break;
   }
   return "unknown";
 }

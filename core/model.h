@@ -19,10 +19,10 @@ using MapId = uint32_t;
 enum class PathState : uint8_t {
   Unchecked,  // not checked yet
   Up,
-  Ghost,      // answers, in standby: usable as a last resort
-  Pending,    // cannot tell yet (device blocked, ALUA transitioning)
+  Ghost,    // answers, in standby: usable as a last resort
+  Pending,  // cannot tell yet (device blocked, ALUA transitioning)
   Down,
-  Timeout,    // the check did not answer before its deadline
+  Timeout,  // the check did not answer before its deadline
 };
 std::string_view path_state_name(PathState s);
 
@@ -57,7 +57,7 @@ enum class AluaState : uint8_t {
   Transitioning,
   Offline,
 };
-std::string_view alua_state_name(AluaState s);  // sysfs spelling: "active/optimized", ...
+std::string_view alua_state_name(AluaState s);                 // sysfs spelling: "active/optimized", ...
 bool parse_alua_state(std::string_view text, AluaState& out);  // sysfs access_state text
 // I/O can be served through a port in this state.
 inline bool alua_active(AluaState s) {
@@ -73,30 +73,30 @@ struct AluaReport {
 
 // What is known of a path's target port group.
 struct Alua {
-  AluaState state = AluaState::None;  // now (may be Transitioning)
+  AluaState state = AluaState::None;    // now (may be Transitioning)
   AluaState settled = AluaState::None;  // the last state that was not Transitioning: what grouping uses
-  uint16_t group_id = 0;             // target port group id (VPD page 0x83)
+  uint16_t group_id = 0;                // target port group id (VPD page 0x83)
   bool group_id_known = false;
-  bool preferred = false;            // the PREF bit: the array prefers this port group
+  bool preferred = false;  // the PREF bit: the array prefers this port group
   friend bool operator==(const Alua&, const Alua&) = default;
 };
 
 inline bool usable(PathState s) { return s == PathState::Up || s == PathState::Ghost; }
 
 struct Path {
-  FixedString<32> dev;         // "sda"
+  FixedString<32> dev;  // "sda"
   DevT devt;
   FixedString<256> wwid;
   Transport transport = Transport::Unknown;
-  uint64_t sectors = 0;        // size of the LUN seen through this path
+  uint64_t sectors = 0;  // size of the LUN seen through this path
   Alua alua;
-  MapId map = UINT32_MAX;      // kNoSlot when in no map
-  uint16_t group = 0;          // 1-based group in its map's table, 0 when unknown
-  uint8_t priority = 1;        // higher is preferred (ALUA: optimized 50, non-optimized 10, standby 1)
+  MapId map = UINT32_MAX;  // kNoSlot when in no map
+  uint16_t group = 0;      // 1-based group in its map's table, 0 when unknown
+  uint8_t priority = 1;    // higher is preferred (ALUA: optimized 50, non-optimized 10, standby 1)
   CheckerKind checker = CheckerKind::Tur;
   PathState state = PathState::Unchecked;
   DmState dm_state = DmState::Unknown;
-  bool admin_failed = false;   // failed by an operator: stays failed until reinstated by one
+  bool admin_failed = false;  // failed by an operator: stays failed until reinstated by one
   // The kernel failed it (an I/O error) since its last check. A reload makes
   // every path active in the new table, so dm_state alone forgets this; no
   // I/O is sent its way by a group switch until a check has run.
@@ -107,19 +107,19 @@ struct Path {
   MonoTime next_check{0};
   MonoTime state_since{0};
   MonoTime pending_since{0};
-  MonoTime next_probe{0};      // next read of the transport's state (paths not usable)
-  bool transport_down = false; // a probe saw the transport down since the last usable check
+  MonoTime next_probe{0};       // next read of the transport's state (paths not usable)
+  bool transport_down = false;  // a probe saw the transport down since the last usable check
 
   uint64_t checks = 0;
-  uint64_t failures = 0;       // transitions from usable to not usable
+  uint64_t failures = 0;  // transitions from usable to not usable
   uint64_t timeouts = 0;
-  uint64_t alua_changes = 0;   // ALUA state changes seen (Transitioning included)
+  uint64_t alua_changes = 0;  // ALUA state changes seen (Transitioning included)
 };
 
 struct Map {
   FixedString<128> name;
   FixedString<256> wwid;
-  DevT devt;                   // the dm device, 0:0 until known
+  DevT devt;  // the dm device, 0:0 until known
   MapSettings settings;
   uint64_t sectors = 0;
   bool in_kernel = false;      // the DM device exists
@@ -140,7 +140,7 @@ struct Map {
   bool failback_pending = false;
 
   uint64_t path_faults = 0;
-  uint64_t queue_disables = 0;   // times no_path_retry stopped queueing
+  uint64_t queue_disables = 0;  // times no_path_retry stopped queueing
 
   // Lifecycle, for operators (status): why a map whose every path was
   // removed is still there (it is open), and why a size its paths say was

@@ -10,14 +10,7 @@ void Snapshot::init(uint32_t max_paths, uint32_t max_maps) {
 }
 
 void SnapshotExchange::init(uint32_t max_paths, uint32_t max_maps) {
-  for (Snapshot& s : buffers_) s.init(max_paths, max_maps);
-}
-
-void SnapshotExchange::publish() { index_.publish(); }
-
-const Snapshot& SnapshotExchange::latest() {
-  index_.take();
-  return buffers_[index_.front()];
+  for (Snapshot& s : buffers()) s.init(max_paths, max_maps);
 }
 
 }  // namespace pk::core

@@ -7,7 +7,6 @@
 // (the service thread). Blocking: never. Allocation: init() only.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -15,7 +14,7 @@
 #include "core/fixed_string.h"
 #include "core/model.h"
 #include "core/startup.h"
-#include "core/triple_index.h"
+#include "core/triple_buffer.h"
 
 namespace pk::core {
 
@@ -23,15 +22,15 @@ struct PathRecord {
   FixedString<32> dev;
   DevT devt;
   FixedString<256> wwid;
-  FixedString<128> map;        // "" when in no map
+  FixedString<128> map;  // "" when in no map
   CheckerKind checker = CheckerKind::Tur;
   PathState state = PathState::Unchecked;
   DmState dm_state = DmState::Unknown;
   uint16_t group = 0;
   uint8_t priority = 0;
-  Alua alua;                   // ALUA state and port group (state None: the LUN has no ALUA)
+  Alua alua;  // ALUA state and port group (state None: the LUN has no ALUA)
   bool admin_failed = false;
-  int64_t state_age_ms = 0;    // time since the state last changed
+  int64_t state_age_ms = 0;  // time since the state last changed
   uint64_t checks = 0;
   uint64_t failures = 0;
   uint64_t timeouts = 0;
@@ -40,7 +39,7 @@ struct PathRecord {
 struct MapRecord {
   FixedString<128> name;
   FixedString<256> wwid;
-  DevT devt;                   // the dm device, 0:0 until created
+  DevT devt;  // the dm device, 0:0 until created
   uint64_t sectors = 0;
   MapSettings settings;
   bool in_kernel = false;
@@ -48,10 +47,10 @@ struct MapRecord {
   bool all_down = false;
   bool retry_exhausted = false;
   bool queueing_disabled_by_admin = false;
-  int64_t all_down_ms = 0;     // how long no path has been usable
+  int64_t all_down_ms = 0;  // how long no path has been usable
   uint16_t paths_total = 0;
-  uint16_t paths_active = 0;   // active in the kernel
-  uint16_t paths_usable = 0;   // up or ghost by the checks
+  uint16_t paths_active = 0;  // active in the kernel
+  uint16_t paths_usable = 0;  // up or ghost by the checks
   uint16_t current_group = 0;
   uint16_t group_count = 0;
   uint64_t path_faults = 0;
@@ -77,13 +76,13 @@ struct LogSinkUse {
 // A file the daemon keeps for other tools: the bindings file (friendly
 // names) or the wwids file (WWIDs made into maps).
 struct NameFileUse {
-  FixedString<256> file;        // "" when not kept
-  PoolUse entries;              // the table behind it (bindings, WWIDs)
-  bool pending = false;         // the newest entries are not on disk yet
-  uint64_t writes = 0;          // times written (temp file, fsync, rename)
-  uint64_t write_errors = 0;    // failed attempts (each one is retried)
-  uint64_t refused = 0;         // entries not kept: the table was full, or a name could not be given
-  FixedString<256> error;       // the last failure, "" once a write succeeds
+  FixedString<256> file;      // "" when not kept
+  PoolUse entries;            // the table behind it (bindings, WWIDs)
+  bool pending = false;       // the newest entries are not on disk yet
+  uint64_t writes = 0;        // times written (temp file, fsync, rename)
+  uint64_t write_errors = 0;  // failed attempts (each one is retried)
+  uint64_t refused = 0;       // entries not kept: the table was full, or a name could not be given
+  FixedString<256> error;     // the last failure, "" once a write succeeds
 };
 
 // What the daemon measures of itself (design rule 1: proven, not hoped for).
@@ -110,13 +109,13 @@ struct DaemonStatus {
   uint64_t log_write_errors = 0;
   LogSinkUse log_file, log_journal, log_stderr;
   uint64_t reconfigures = 0;
-  uint64_t requests = 0;        // control socket requests read, whatever their outcome
-  uint64_t error_replies = 0;   // ... answered with an error (malformed, refused, failed)
-  uint64_t refused_busy = 0;    // connections over limits.max_clients, answered "busy"
+  uint64_t requests = 0;       // control socket requests read, whatever their outcome
+  uint64_t error_replies = 0;  // ... answered with an error (malformed, refused, failed)
+  uint64_t refused_busy = 0;   // connections over limits.max_clients, answered "busy"
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
   NameFileUse bindings_file, wwids_file;
-  StartupReport startup;        // what the daemon started without, and why (core/startup.h)
+  StartupReport startup;  // what the daemon started without, and why (core/startup.h)
 };
 
 struct Snapshot {
@@ -130,22 +129,11 @@ struct Snapshot {
   void init(uint32_t max_paths, uint32_t max_maps);
 };
 
-// A single-producer, single-consumer triple buffer of snapshots.
-class SnapshotExchange {
+// The loop's snapshots handed to the service thread: back(), publish() and
+// latest() of the triple buffer (core/triple_buffer.h), sized at init.
+class SnapshotExchange : public TripleBuffer<Snapshot> {
  public:
   void init(uint32_t max_paths, uint32_t max_maps);
-
-  // Writer: the buffer to fill, then publish() it.
-  Snapshot& back() { return buffers_[index_.back()]; }
-  void publish();
-
-  // Reader: the newest published snapshot; stays valid and unchanged until
-  // the reader's next call.
-  const Snapshot& latest();
-
- private:
-  Snapshot buffers_[3];
-  TripleIndex index_;
 };
 
 }  // namespace pk::core

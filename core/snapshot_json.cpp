@@ -12,49 +12,68 @@ namespace {
 // so that no other file's own helpers of the same name become ambiguous).
 std::string_view checker_name(CheckerKind k) {
   switch (k) {
-    case CheckerKind::Tur: return "tur";
-    case CheckerKind::DirectIo: return "directio";
-    case CheckerKind::State: return "state";
-    case CheckerKind::None: return "none";
+    case CheckerKind::Tur:
+      return "tur";
+    case CheckerKind::DirectIo:
+      return "directio";
+    case CheckerKind::State:
+      return "state";
+    case CheckerKind::None:
+      return "none";
   }
   return "?";
 }
 
 std::string_view grouping_name(Grouping g) {
   switch (g) {
-    case Grouping::Failover: return "failover";
-    case Grouping::Multibus: return "multibus";
-    case Grouping::GroupByPrio: return "group_by_prio";
-    case Grouping::GroupByTpg: return "group_by_tpg";
+    case Grouping::Failover:
+      return "failover";
+    case Grouping::Multibus:
+      return "multibus";
+    case Grouping::GroupByPrio:
+      return "group_by_prio";
+    case Grouping::GroupByTpg:
+      return "group_by_tpg";
   }
   return "?";
 }
 
 std::string_view failback_name(Failback f) {
   switch (f) {
-    case Failback::Immediate: return "immediate";
-    case Failback::Manual: return "manual";
-    case Failback::Followover: return "followover";
-    case Failback::Delayed: return "delayed";
+    case Failback::Immediate:
+      return "immediate";
+    case Failback::Manual:
+      return "manual";
+    case Failback::Followover:
+      return "followover";
+    case Failback::Delayed:
+      return "delayed";
   }
   return "?";
 }
 
 std::string_view hw_handler_name(HwHandler h) {
   switch (h) {
-    case HwHandler::Auto: return "auto";
-    case HwHandler::Alua: return "alua";
-    case HwHandler::None: return "none";
+    case HwHandler::Auto:
+      return "auto";
+    case HwHandler::Alua:
+      return "alua";
+    case HwHandler::None:
+      return "none";
   }
   return "?";
 }
 
 std::string_view no_path_retry_mode_name(NoPathRetry::Kind k) {
   switch (k) {
-    case NoPathRetry::Kind::Queue: return "queue";
-    case NoPathRetry::Kind::Fail: return "fail";
-    case NoPathRetry::Kind::Checks: return "checks";
-    case NoPathRetry::Kind::Time: return "time";
+    case NoPathRetry::Kind::Queue:
+      return "queue";
+    case NoPathRetry::Kind::Fail:
+      return "fail";
+    case NoPathRetry::Kind::Checks:
+      return "checks";
+    case NoPathRetry::Kind::Time:
+      return "time";
   }
   return "?";
 }
@@ -82,14 +101,29 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 
 void write_escape(FixedWriter& w, unsigned char c) {
   switch (c) {
-    case '"': w.text("\\\""); return;
-    case '\\': w.text("\\\\"); return;
-    case '\b': w.text("\\b"); return;
-    case '\f': w.text("\\f"); return;
-    case '\n': w.text("\\n"); return;
-    case '\r': w.text("\\r"); return;
-    case '\t': w.text("\\t"); return;
-    default: break;
+    case '"':
+      w.text("\\\"");
+      return;
+    case '\\':
+      w.text("\\\\");
+      return;
+    case '\b':
+      w.text("\\b");
+      return;
+    case '\f':
+      w.text("\\f");
+      return;
+    case '\n':
+      w.text("\\n");
+      return;
+    case '\r':
+      w.text("\\r");
+      return;
+    case '\t':
+      w.text("\\t");
+      return;
+    default:
+      break;
   }
   static constexpr char kHex[] = "0123456789abcdef";
   char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};

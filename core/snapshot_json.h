@@ -63,5 +63,4 @@ const MapRecord* find_map(const Snapshot& s, std::string_view name);
 // \u00XX (the byte read as Latin-1), so the output is always valid JSON.
 void write_json_string(FixedWriter& w, std::string_view text);
 
-
 }  // namespace pk::core

@@ -65,8 +65,8 @@ NameChoice choose_map_name(const Config& config, const BindingTable& bindings, s
     return c;
   }
   std::string_view name = bindings.free_name(
-      config.alias_prefix, [&](std::string_view n) { return configured_for_another(config, n, wwid) || taken(n); },
-      scratch);
+      config.alias_prefix,
+      [&](std::string_view n) { return configured_for_another(config, n, wwid) || taken(n); }, scratch);
   if (name.empty()) {
     c.gave_way = nullptr;
     c.why = "no friendly name is left";
@@ -108,7 +108,8 @@ DeviceDecision plan_device(const DiscoveredDevice& dev, const Config& config) {
   }
   d.map_config = explicit_map ? explicit_map : map_config_for_wwid(config, d.wwid);
   d.checker = (d.map_config ? d.map_config->settings : config.defaults).checker;
-  if (d.checker == CheckerKind::Tur && !is_scsi(dev.transport)) d.checker = CheckerKind::DirectIo;  // TUR needs SCSI
+  if (d.checker == CheckerKind::Tur && !is_scsi(dev.transport))
+    d.checker = CheckerKind::DirectIo;  // TUR needs SCSI
   d.kind = DeviceDecision::Kind::Accept;
   d.reason = d.map_config ? "in a configured map" : "has a WWID";
   return d;
@@ -276,7 +277,8 @@ MapPlan plan_map(const MapSettings& settings, std::span<const MemberFacts> membe
   if (kernel.table.empty() ||
       !parse_multipath_table(kernel.table, st.current_groups, st.current_paths, have)) {
     plan.kind = MapPlan::Kind::Reload;
-    plan.reason = kernel.table.empty() ? "the kernel's map has no table" : "the kernel's table is not understood";
+    plan.reason =
+        kernel.table.empty() ? "the kernel's map has no table" : "the kernel's table is not understood";
     return plan;
   }
   if (plan.sectors != kernel.sectors) {
@@ -324,15 +326,17 @@ ResizeDecision plan_resize(uint64_t map_sectors, std::span<const MemberFacts> me
   }
   if (d.sectors < map_sectors) {
     d.kind = Kind::Shrink;
-    d.reason = "the LUN is smaller than the map; shrinking is never applied (data beyond the new end would be lost)";
+    d.reason =
+        "the LUN is smaller than the map; shrinking is never applied (data beyond the new end would be lost)";
     return d;
   }
   for (size_t k = 0; k < members.size(); ++k) {
     const MemberFacts& m = members[k];
     if (m.usable || m.sectors == 0 || m.sectors >= d.sectors) continue;
     d.kind = Kind::TooSmall;
-    d.reason = "a path that is not usable still says a smaller size, and the kernel refuses a map larger than any "
-               "of its paths";
+    d.reason =
+        "a path that is not usable still says a smaller size, and the kernel refuses a map larger than any "
+        "of its paths";
     d.first = k;
     return d;
   }

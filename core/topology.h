@@ -31,10 +31,10 @@ inline constexpr std::string_view kUuidPrefix = "mpath-";  // DM UUID of a map: 
 
 // What discovery knows of a block device.
 struct DiscoveredDevice {
-  DeviceFacts id;              // name, WWID, vendor/product, udev properties
+  DeviceFacts id;  // name, WWID, vendor/product, udev properties
   DevT devt;
   Transport transport = Transport::Unknown;
-  uint64_t sectors = 0;        // 0: no medium yet (NBD not connected, LUN not mapped)
+  uint64_t sectors = 0;  // 0: no medium yet (NBD not connected, LUN not mapped)
 };
 
 struct DeviceDecision {
@@ -44,9 +44,9 @@ struct DeviceDecision {
     NotYet,  // not a path now; a later uevent may make it one
   };
   Kind kind = Kind::Ignore;
-  const char* reason = "";           // static text, for the log
-  const DeviceRule* rule = nullptr;  // Ignore by a blacklist rule: which
-  std::string_view wwid;             // Accept: the WWID the path serves
+  const char* reason = "";                 // static text, for the log
+  const DeviceRule* rule = nullptr;        // Ignore by a blacklist rule: which
+  std::string_view wwid;                   // Accept: the WWID the path serves
   CheckerKind checker = CheckerKind::Tur;  // Accept
   const MapConfig* map_config = nullptr;   // Accept: the map configured for it, if any
 };
@@ -82,7 +82,7 @@ struct NameChoice {
   enum class Source : uint8_t { Alias, Binding, NewBinding, Wwid };
   Source source = Source::Wwid;
   std::string_view name;
-  const char* why = "";              // why not a friendly name, or why a new one; for the log
+  const char* why = "";               // why not a friendly name, or why a new one; for the log
   const Binding* gave_way = nullptr;  // NewBinding: the WWID's binding to drop first
 };
 NameChoice choose_map_name(const Config& config, const BindingTable& bindings, std::string_view wwid,
@@ -105,7 +105,7 @@ bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen)
 
 struct DmOwnership {
   bool ours = false;
-  std::string_view wwid;  // ours: the WWID from the UUID
+  std::string_view wwid;    // ours: the WWID from the UUID
   const char* reason = "";  // not ours: why (for the one log line)
 };
 
@@ -145,8 +145,8 @@ struct MemberFacts {
 // The kernel's map as it is now (in_kernel false: there is none).
 struct KernelMap {
   bool in_kernel = false;
-  bool queueing = false;           // queue_if_no_path now (no_path_retry may have ended it)
-  std::string_view table;          // params as DM reports them; "" when unread
+  bool queueing = false;   // queue_if_no_path now (no_path_retry may have ended it)
+  std::string_view table;  // params as DM reports them; "" when unread
   uint64_t sectors = 0;
 };
 
@@ -236,9 +236,9 @@ struct RemovalPlan {
     Keep,    // something holds it open: it stays (and keeps queueing per no_path_retry)
   };
   Kind kind = Kind::Keep;
-  const char* reason = "";      // Keep: why, static text
-  std::string_view partition;   // Keep because a partition is open: which one
-  int32_t holders = 0;          // Keep: the map's openers other than its partitions (or the partition's)
+  const char* reason = "";     // Keep: why, static text
+  std::string_view partition;  // Keep because a partition is open: which one
+  int32_t holders = 0;         // Keep: the map's openers other than its partitions (or the partition's)
 };
 
 // Removing a map that is mounted, held by LVM or has a partition in use

@@ -34,8 +34,12 @@ void Actions::run() {
             engine.on_check_started(a.path, t);
             engine.on_check_result(a.path, r.verdict, t);
             break;
-          case checkers::StartResult::Kind::InFlight: engine.on_check_started(a.path, t); break;
-          case checkers::StartResult::Kind::Busy: engine.on_check_busy(a.path, t); break;
+          case checkers::StartResult::Kind::InFlight:
+            engine.on_check_started(a.path, t);
+            break;
+          case checkers::StartResult::Kind::Busy:
+            engine.on_check_busy(a.path, t);
+            break;
           case checkers::StartResult::Kind::Failed:
             engine.on_check_started(a.path, t);
             engine.on_check_result(a.path, core::CheckVerdict::Down, t);
@@ -50,11 +54,12 @@ void Actions::run() {
           const bool back = p.transport_down && ts == checkers::TransportState::Up;
           engine.on_transport_state(a.path, ts == checkers::TransportState::Up, t);
           if (back) {
-            std::string_view map = p.map != core::kNoSlot ? engine.maps().at(p.map).name.view() : std::string_view();
+            std::string_view map =
+                p.map != core::kNoSlot ? engine.maps().at(p.map).name.view() : std::string_view();
             // The check it asked for starts at the next turn (within the timer
             // quantum): no tick of every path here for each path that returns.
-            log_path(LogLevel::Info, "path", map, p.dev.view(), p.wwid.view(), "%s: transport back, checking now",
-                     p.dev.c_str());
+            log_path(LogLevel::Info, "path", map, p.dev.view(), p.wwid.view(),
+                     "%s: transport back, checking now", p.dev.c_str());
           }
         }
         continue;
@@ -65,12 +70,16 @@ void Actions::run() {
         w.text(a.kind == Action::Kind::FailPath ? "fail_path " : "reinstate_path ");
         w.number(p.devt.major).ch(':').number(p.devt.minor);
         const core::Map& m = engine.maps().at(a.map);
-        log_path(LogLevel::Notice, "path", m.name.view(), p.dev.view(), p.wwid.view(), "%s: %s %s (checker says %.*s)",
-                 m.name.c_str(), a.kind == Action::Kind::FailPath ? "failing" : "reinstating", p.dev.c_str(),
-                 static_cast<int>(core::path_state_name(p.state).size()), core::path_state_name(p.state).data());
+        log_path(LogLevel::Notice, "path", m.name.view(), p.dev.view(), p.wwid.view(),
+                 "%s: %s %s (checker says %.*s)", m.name.c_str(),
+                 a.kind == Action::Kind::FailPath ? "failing" : "reinstating", p.dev.c_str(),
+                 static_cast<int>(core::path_state_name(p.state).size()),
+                 core::path_state_name(p.state).data());
         break;
       }
-      case Action::Kind::QueueIfNoPath: w.text("queue_if_no_path"); break;
+      case Action::Kind::QueueIfNoPath:
+        w.text("queue_if_no_path");
+        break;
       case Action::Kind::FailIfNoPath:
         w.text("fail_if_no_path");
         if (const core::Map& m = engine.maps().at(a.map); m.queueing_disabled_by_admin) {

@@ -22,7 +22,7 @@ class Actions {
   // Carries out every queued action, then clears the queue.
   void run();
   // Reads the map's table (queueing now) and status into the engine.
-  void read_map_status(core::MapId map);
+  void read_map_status(core::MapId id);
 
  private:
   Context& ctx_;

@@ -54,7 +54,8 @@ ipc::CommandResult Commands::run(const ipc::Command& c) {
       bool disable = c.kind == ipc::Command::Kind::DisableQueueing;
       unsigned changed = 0;
       engine.maps().for_each([&](core::MapId id, const core::Map& m) {
-        if (c.all || m.name == c.target.view()) changed += engine.set_queueing_disabled(id, disable, t) ? 1 : 0;
+        if (c.all || m.name == c.target.view())
+          changed += engine.set_queueing_disabled(id, disable, t) ? 1 : 0;
       });
       r.ok = changed > 0;
       if (r.ok) {
@@ -67,9 +68,15 @@ ipc::CommandResult Commands::run(const ipc::Command& c) {
     case ipc::Command::Kind::RemoveMap:
       r.ok = c.all ? topology_.remove_all_maps(w) : topology_.remove_map_by_operator(c.target.view(), w);
       break;
-    case ipc::Command::Kind::RemovePath: r.ok = topology_.remove_path_by_operator(c.target.view(), w); break;
-    case ipc::Command::Kind::AddPath: r.ok = topology_.add_path_by_operator(c.target.view(), w); break;
-    case ipc::Command::Kind::ResizeMap: r.ok = topology_.resize_by_operator(c.target.view(), w); break;
+    case ipc::Command::Kind::RemovePath:
+      r.ok = topology_.remove_path_by_operator(c.target.view(), w);
+      break;
+    case ipc::Command::Kind::AddPath:
+      r.ok = topology_.add_path_by_operator(c.target.view(), w);
+      break;
+    case ipc::Command::Kind::ResizeMap:
+      r.ok = topology_.resize_by_operator(c.target.view(), w);
+      break;
     case ipc::Command::Kind::Reconfigure: {
       core::Error err;
       r.ok = reconfigure_ && reconfigure_(err);

@@ -28,7 +28,7 @@
 namespace pk::daemon {
 
 struct Options {
-  std::string config_path;         // "" = built-in defaults
+  std::string config_path;  // "" = built-in defaults
   bool foreground = false;
   bool allow_unlocked_memory = false;  // kept for scripts: the daemon starts unlocked anyway, and says so
   std::string sysfs_root = "/sys";
@@ -64,9 +64,9 @@ struct Context {
   Notifier notify;
   NameFiles names;  // friendly names (bindings) and the wwids file
 
-  bool ready = false;  // READY sent: from here on, the memory rule holds
+  bool ready = false;           // READY sent: from here on, the memory rule holds
   core::StartupReport startup;  // what the daemon started without, and why
-  bool dirty = true;   // something changed that readers should see
+  bool dirty = true;            // something changed that readers should see
   uint64_t dm_errors = 0;
   uint64_t reconfigures = 0;
   core::Error last_error;

@@ -14,8 +14,8 @@
 #include <system_error>
 #include <tuple>
 
-#include "core/text.h"
 #include "adapters/dm_kernel.h"
+#include "core/text.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/log.h"
 #include "ipc/service.h"
@@ -209,8 +209,8 @@ bool Daemon::stop(core::StartupStep step) {
 }
 
 bool Daemon::open_checkers(core::Error& err) {
-  for (core::CheckerKind kind : {core::CheckerKind::Tur, core::CheckerKind::DirectIo, core::CheckerKind::State,
-                                 core::CheckerKind::None}) {
+  for (core::CheckerKind kind : {core::CheckerKind::Tur, core::CheckerKind::DirectIo,
+                                 core::CheckerKind::State, core::CheckerKind::None}) {
     auto c = ctx_.platform.make_checker(kind);
     if (!c) {
       err.set("no checker for kind %d", static_cast<int>(kind));
@@ -269,8 +269,9 @@ void Daemon::seal() {
   }
   text[w.size()] = '\0';
   ctx_.notify.ready(w.view());
-  log_info("daemon", "ready: checking %u paths in %u maps; %u threads, %llu KiB locked", ctx_.engine.paths().used(),
-           ctx_.engine.maps().used(), at_ready.threads, static_cast<unsigned long long>(at_ready.locked_bytes / 1024));
+  log_info("daemon", "ready: checking %u paths in %u maps; %u threads, %llu KiB locked",
+           ctx_.engine.paths().used(), ctx_.engine.maps().used(), at_ready.threads,
+           static_cast<unsigned long long>(at_ready.locked_bytes / 1024));
   // Said again at READY, where an operator looks first.
   for (size_t i = 0; i < ctx_.startup.size(); ++i) {
     const core::Degradation& d = ctx_.startup[i];
@@ -279,7 +280,8 @@ void Daemon::seal() {
   }
   auto ms = [](core::Duration d) { return static_cast<long long>(d.count() / 1000000); };
   const core::MonoTime t = ctx_.now();
-  log_info("daemon", "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
+  log_info("daemon",
+           "ready %lld ms after start: memory %lld ms, discovery %lld ms, maps %lld ms, service %lld ms",
            ms(t - started_), ms(phases_.memory - started_), ms(phases_.discovery - phases_.memory),
            ms(phases_.maps - phases_.discovery), ms(t - phases_.maps));
   publisher_.publish(true);
@@ -312,12 +314,24 @@ bool Daemon::step(int timeout_ms) {
     auto source = static_cast<Source>(events[i].data.u64 >> 32);
     auto index = static_cast<uint32_t>(events[i].data.u64);
     switch (source) {
-      case Source::Timer: on_timer(); break;
-      case Source::Signal: on_signal(); break;
-      case Source::DmEvents: topology_.on_dm_event(); break;
-      case Source::Udev: on_udev(); break;
-      case Source::Commands: command_handler_.handle(); break;
-      case Source::Checker: on_checker(*ctx_.checkers[index]); break;
+      case Source::Timer:
+        on_timer();
+        break;
+      case Source::Signal:
+        on_signal();
+        break;
+      case Source::DmEvents:
+        topology_.on_dm_event();
+        break;
+      case Source::Udev:
+        on_udev();
+        break;
+      case Source::Commands:
+        command_handler_.handle();
+        break;
+      case Source::Checker:
+        on_checker(*ctx_.checkers[index]);
+        break;
     }
   }
   ctx_.engine.tick(ctx_.now());
@@ -368,7 +382,8 @@ void Daemon::on_signal() {
   while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
     if (si.ssi_signo == SIGHUP) {
       core::Error err;
-      if (!reconfigure(err)) log_error("config", "reconfigure refused, the running configuration stays: %s", err.c_str());
+      if (!reconfigure(err))
+        log_error("config", "reconfigure refused, the running configuration stays: %s", err.c_str());
     } else {
       running_ = false;
     }
@@ -421,14 +436,16 @@ bool Daemon::reconfigure(core::Error& err) {
   fresh.limits = ctx_.config.limits;
   fresh.source = ctx_.config.source;
   // The files' places are the writer's since start-up: a restart moves them.
-  for (auto [now, run, key] : {std::tuple{&fresh.bindings_file, &ctx_.config.bindings_file, "naming.bindings_file"},
-                               std::tuple{&fresh.wwids_file, &ctx_.config.wwids_file, "naming.wwids_file"}}) {
+  for (auto [now, run, key] :
+       {std::tuple{&fresh.bindings_file, &ctx_.config.bindings_file, "naming.bindings_file"},
+        std::tuple{&fresh.wwids_file, &ctx_.config.wwids_file, "naming.wwids_file"}}) {
     if (*now != *run)
       log_warning("config", "%s changes at the next start; %s stays in use", key, run->c_str());
     *now = *run;
   }
   if (fresh.user_friendly_names && !ctx_.names.friendly_refused().empty()) {
-    log_warning("config", "user_friendly_names stays off until a restart: %s", ctx_.names.friendly_refused().c_str());
+    log_warning("config", "user_friendly_names stays off until a restart: %s",
+                ctx_.names.friendly_refused().c_str());
     fresh.user_friendly_names = false;
   }
   core::Config before = std::move(ctx_.config);

@@ -185,7 +185,8 @@ bool log_start(const core::LoggingConfig& cfg, uint32_t records, bool foreground
     g_atexit = std::atexit(log_stop) == 0;
   }
   if (g_degraded.file.empty()) {
-    log_info("log", "%s: %s; %u records in the ring", file.c_str(), writer->notes().c_str(), ring->capacity());
+    log_info("log", "%s: %s; %u records in the ring", file.c_str(), writer->notes().c_str(),
+             ring->capacity());
   } else {
     log_warning("log", "no log file: %s; %s; %u records in the ring", g_degraded.file.c_str(),
                 writer->notes().c_str(), ring->capacity());

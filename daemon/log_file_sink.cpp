@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -19,6 +17,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "daemon/idle_parker.h"
 #include "daemon/process_memory.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -32,7 +31,6 @@ namespace {
 constexpr int64_t kFirstBackoffNs = 10'000'000;    // 10 ms
 constexpr int64_t kLastBackoffNs = 1'000'000'000;  // 1 s
 constexpr uint32_t kMaxIov = 64;
-constexpr int64_t kIdleSleepNs = 1'000'000'000;
 constexpr uint64_t kStackPrefault = 64 * 1024;
 
 int64_t mono_ns() {
@@ -63,7 +61,7 @@ std::string human_bytes(uint64_t b) {
 // stop (the disk never answers), it is left behind and so is this.
 struct LogFileSink::Io {
   int fd = -1;
-  int event_fd = -1;
+  IdleParker parker;  // the I/O thread sleeps here; publishing wakes it
   bool direct = true;
   std::atomic<bool> nowait{true};
   core::LogFileHeader header;
@@ -74,14 +72,13 @@ struct LogFileSink::Io {
   std::atomic<uint64_t> published{0};  // staging pages handed over (writer thread)
   std::atomic<uint64_t> done_upto{0};  // staging pages written (I/O thread)
   std::atomic<uint64_t> written{0}, dropped{0}, write_errors{0}, would_block{0};
-  std::atomic<bool> idle{false}, stop{false}, done{false}, io_flusher{false};
+  std::atomic<bool> stop{false}, done{false}, io_flusher{false};
   std::atomic<int64_t> grace_ns{0};
   int64_t retry_at = 0;
   int64_t backoff_ns = 0;
 
   ~Io() {
     if (fd >= 0) ::close(fd);
-    if (event_fd >= 0) ::close(event_fd);
     std::free(pages);
     delete[] file_page;
     delete[] new_records;
@@ -89,31 +86,7 @@ struct LogFileSink::Io {
   char* page(uint64_t n) const { return pages + (n % npages) * core::kLogFileBlock; }
 
   // Writer thread, after publishing: wakes the I/O thread if it sleeps.
-  void notify() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (idle.load(std::memory_order_relaxed) && idle.exchange(false)) wake();
-  }
-  void wake() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(event_fd, &one, sizeof one);
-  }
-  void sleep(int64_t ns, bool until_published) {
-    if (until_published) {
-      idle.store(true, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (published.load(std::memory_order_acquire) != done_upto.load(std::memory_order_relaxed) ||
-          stop.load(std::memory_order_relaxed)) {
-        idle.store(false, std::memory_order_relaxed);
-        return;
-      }
-    }
-    if (ns < 0 || ns > kIdleSleepNs) ns = kIdleSleepNs;
-    pollfd p{event_fd, POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>((ns + 999'999) / 1'000'000));
-    idle.store(false, std::memory_order_relaxed);
-    uint64_t v;
-    [[maybe_unused]] ssize_t n = ::read(event_fd, &v, sizeof v);
-  }
+  void notify() { parker.wake_if_idle(); }
 
   // One write of the oldest staged pages that follow each other in the file.
   // True when it wrote something.
@@ -174,14 +147,17 @@ struct LogFileSink::Io {
       if (stopping && deadline == 0) deadline = now + grace_ns.load();
       if (published.load(std::memory_order_acquire) == done_upto.load(std::memory_order_relaxed)) {
         if (stopping) break;
-        sleep(-1, true);
+        parker.park(-1, [this] {
+          return published.load(std::memory_order_acquire) != done_upto.load(std::memory_order_relaxed) ||
+                 stop.load(std::memory_order_relaxed);
+        });
         continue;
       }
       if (now >= retry_at && write_some(now)) continue;
       if (stopping && now >= deadline) break;
       int64_t wait = std::max<int64_t>(retry_at - now, 1'000'000);
       if (stopping) wait = std::min(wait, deadline - now);
-      sleep(wait, false);
+      parker.sleep(wait);
     }
     // What the disk did not take in time is lost.
     for (uint64_t k = done_upto.load(); k < published.load(); ++k) {
@@ -264,11 +240,7 @@ bool LogFileSink::open_or_create(const std::string& path, uint64_t file_bytes, u
     err.set("the log file %s is not a regular file", path.c_str());
     return false;
   }
-  io.event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (io.event_fd < 0) {
-    err.set("eventfd: %s", std::strerror(errno));
-    return false;
-  }
+  if (!io.parker.open(err)) return false;
 
   io.npages = std::max<uint32_t>(staging_pages, 2);
   void* mem = nullptr;
@@ -324,7 +296,8 @@ bool LogFileSink::open_or_create(const std::string& path, uint64_t file_bytes, u
 }
 
 namespace {
-bool write_all(int fd, const char* data, size_t size, uint64_t offset, const std::string& path, core::Error& err) {
+bool write_all(int fd, const char* data, size_t size, uint64_t offset, const std::string& path,
+               core::Error& err) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
@@ -358,8 +331,8 @@ bool LogFileSink::create(uint64_t file_bytes, int64_t now_ns, core::Error& err) 
   size_t chunk = size_t{io.npages} * core::kLogFileBlock;
   std::memset(io.pages, 0, chunk);
   for (uint64_t off = core::kLogFileBlock; off < file_bytes; off += chunk) {
-    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off, path_,
-                   err))
+    if (!write_all(io.fd, io.pages, static_cast<size_t>(std::min<uint64_t>(chunk, file_bytes - off)), off,
+                   path_, err))
       return false;
   }
   core::encode_log_file_header(io.header,
@@ -440,7 +413,7 @@ void LogFileSink::stop(int64_t grace_ns) {
   if (!thread_.joinable()) return;
   io_->grace_ns.store(grace_ns);
   io_->stop.store(true, std::memory_order_release);
-  io_->wake();
+  io_->parker.wake();
   // A thread stuck in the kernel on a disk that never answers is not waited
   // for beyond the grace: it is left behind with its state (io_).
   until =

@@ -120,7 +120,8 @@ bool LogJournalSink::send(const core::LogRecord& r, int64_t mono_ns, bool count_
     // journald went away (restart): connect again, at most once a second.
     if ((e == ECONNREFUSED || e == ENOTCONN || e == ENOENT) && mono_ns >= reconnect_at_) {
       reconnect_at_ = mono_ns + kReconnectNs;
-      ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_);
+      // Whether it worked shows at the next send; a failure here is counted there.
+      [[maybe_unused]] int connected = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_);
     }
   }
   return false;

@@ -1,9 +1,7 @@
 #include "daemon/log_writer.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,8 +25,7 @@ namespace pk::daemon {
 
 namespace {
 
-constexpr size_t kDrainBatch = 256;              // records between two looks at the file
-constexpr int64_t kIdleSleepNs = 1'000'000'000;  // even when nothing is due, look once a second
+constexpr size_t kDrainBatch = 256;  // records between two looks at the file
 constexpr uint64_t kStackPrefault = 64 * 1024;
 
 int64_t clock_ns(clockid_t id) {
@@ -49,19 +46,12 @@ bool is_journal_stream(int fd) {
 
 }  // namespace
 
-LogWriter::~LogWriter() {
-  stop();
-  if (event_fd_ >= 0) ::close(event_fd_);
-}
+LogWriter::~LogWriter() { stop(); }
 
 bool LogWriter::open(const LogWriterOptions& options, core::LogRing& ring, core::Error& err) {
   options_ = options;
   ring_ = &ring;
-  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd_ < 0) {
-    err.set("eventfd: %s", std::strerror(errno));
-    return false;
-  }
+  if (!parker_.open(err)) return false;
   if (!options.file.empty()) {
     if (file_.open(options.file, options.file_size_bytes, options.staging_pages, clock_ns(CLOCK_REALTIME),
                    file_problem_)) {
@@ -107,21 +97,12 @@ bool LogWriter::start(core::Error& err) {
   return true;
 }
 
-void LogWriter::notify() {
-  // Pairs with the fence in sleep(): either the writer sees the new record,
-  // or this sees that it is idle.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false)) {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
-  }
-}
+void LogWriter::notify() { parker_.wake_if_idle(); }
 
 void LogWriter::stop() {
   if (thread_.joinable()) {
     stop_.store(true);
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+    parker_.wake();
     thread_.join();
   }
   file_.stop(options_.stop_grace_ns);
@@ -135,23 +116,11 @@ void LogWriter::thread_main() {
     bool stopping = stop_.load(std::memory_order_acquire);
     int64_t wait = run_once(clock_ns(CLOCK_MONOTONIC), stopping);
     if (stopping && wait != 0) break;  // drained; the page being filled went to the file's thread
-    if (wait != 0) sleep(wait);
+    if (wait != 0) {
+      parker_.park(wait,
+                   [this] { return ring_->front() != nullptr || stop_.load(std::memory_order_relaxed); });
+    }
   }
-}
-
-void LogWriter::sleep(int64_t ns) {
-  idle_.store(true, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (ring_->front() != nullptr || stop_.load(std::memory_order_relaxed)) {
-    idle_.store(false, std::memory_order_relaxed);
-    return;
-  }
-  if (ns < 0 || ns > kIdleSleepNs) ns = kIdleSleepNs;
-  pollfd p{event_fd_, POLLIN, 0};
-  ::poll(&p, 1, static_cast<int>((ns + 999'999) / 1'000'000));
-  idle_.store(false, std::memory_order_relaxed);
-  uint64_t v;
-  [[maybe_unused]] ssize_t n = ::read(event_fd_, &v, sizeof v);
 }
 
 int64_t LogWriter::run_once(int64_t mono_ns, bool stopping) {

@@ -9,8 +9,9 @@
 // again. Records the ring itself refused are noted in every sink.
 //
 // Both threads are IO_FLUSHERs with their stacks faulted in before they first
-// wait. The writer sleeps on an eventfd that producers poke only when it said
-// it is idle, so logging at full rate costs producers no system call.
+// wait. The writer parks in an IdleParker (daemon/idle_parker.h): producers
+// wake it only when it said it is idle, so logging at full rate costs
+// producers no system call.
 //
 // Threads: open/start/stop on the main thread (start-up, shut-down); notify
 // from any thread; run_once on the writer thread, or in tests on the caller's
@@ -27,6 +28,7 @@
 #include "core/error.h"
 #include "core/log_record.h"
 #include "core/log_ring.h"
+#include "daemon/idle_parker.h"
 #include "daemon/log_file_sink.h"
 #include "daemon/log_journal.h"
 
@@ -87,7 +89,6 @@ class LogWriter {
 
  private:
   void thread_main();
-  void sleep(int64_t ns);
   void deliver(const core::LogRecord& r, int64_t mono_ns);
   bool to_stderr(const core::LogRecord& r, bool count_drop);
   void note_drops(int64_t mono_ns);
@@ -100,9 +101,8 @@ class LogWriter {
   LogFileSink file_;
   LogJournalSink journal_;
   int stderr_fd_ = -1;
-  int event_fd_ = -1;
+  IdleParker parker_;  // the writer sleeps here; notify() wakes it
   std::thread thread_;
-  std::atomic<bool> idle_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> io_flusher_{false};
   std::string notes_;

@@ -20,7 +20,8 @@ constexpr const char* kUsage =
     "Discovers the paths to network disks, builds dm-multipath maps over them,\n"
     "checks every path and keeps I/O queued while all paths are down.\n"
     "\n"
-    "  --config FILE            configuration (default: " PK_SYSCONFDIR "/pathkeeper/pathkeeper.yaml if it\n"
+    "  --config FILE            configuration (default: " PK_SYSCONFDIR
+    "/pathkeeper/pathkeeper.yaml if it\n"
     "                           exists, else built-in defaults)\n"
     "  --check-config FILE      validate FILE, print the problems, exit 0 if it is valid\n"
     "  --foreground             stay attached to the terminal and log to stderr\n"
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &files) != 0) log_warning("daemon", "cannot raise the open files limit: %s", std::strerror(errno));
+    if (::setrlimit(RLIMIT_NOFILE, &files) != 0)
+      log_warning("daemon", "cannot raise the open files limit: %s", std::strerror(errno));
   }
 
   pk::daemon::Daemon daemon;

@@ -33,13 +33,20 @@ constexpr uint64_t kStackPrefault = 64 * 1024;
 enum Step : uint32_t { kOpen = 1, kWrite, kFsync, kRename, kRead, kTooLarge, kNoRoom };
 const char* step_name(uint32_t step) {
   switch (step) {
-    case kOpen: return "create";
-    case kWrite: return "write";
-    case kFsync: return "fsync";
-    case kRename: return "rename";
-    case kRead: return "read";
-    case kTooLarge: return "merge";
-    case kNoRoom: return "format";
+    case kOpen:
+      return "create";
+    case kWrite:
+      return "write";
+    case kFsync:
+      return "fsync";
+    case kRename:
+      return "rename";
+    case kRead:
+      return "read";
+    case kTooLarge:
+      return "merge";
+    case kNoRoom:
+      return "format";
   }
   return "write";
 }
@@ -142,29 +149,31 @@ void NameFiles::read_bindings(const core::Config& config, const NameFilesOptions
   for (const core::MapConfig& m : config.maps) {
     const core::Binding* b = m.alias.empty() ? nullptr : bindings_.find_alias(m.alias);
     if (b && b->wwid != m.wwid)
-      log_warning("names", "%s line %u binds %s to WWID %s, but maps: (%s) gives %s to WWID %s: the alias in maps: "
+      log_warning("names",
+                  "%s line %u binds %s to WWID %s, but maps: (%s) gives %s to WWID %s: the alias in maps: "
                   "wins, and WWID %s gets another name",
                   from.c_str(), b->line, b->alias.c_str(), b->wwid.c_str(), m.file_position.c_str(),
                   m.alias.c_str(), m.wwid.c_str(), b->wwid.c_str());
   }
   if (ours || imported)
-    log_info("names", "%u bindings read from %s (%u lines, %u refused)%s%s", read.bindings, from.c_str(), read.lines,
-             read.refused, imported ? "; they are kept in " : "", imported ? bindings_file_.path.c_str() : "");
+    log_info("names", "%u bindings read from %s (%u lines, %u refused)%s%s", read.bindings, from.c_str(),
+             read.lines, read.refused, imported ? "; they are kept in " : "",
+             imported ? bindings_file_.path.c_str() : "");
   if (ours && read.refused > 0) {
     // Its next write leaves the refused lines out: the original stays beside it.
     std::string keep = bindings_file_.path + ".bad";
     std::ofstream(keep, std::ios::binary | std::ios::trunc) << text;
-    log_warning("names", "%s had %u refused lines; the file as it was is kept in %s", from.c_str(), read.refused,
-                keep.c_str());
+    log_warning("names", "%s had %u refused lines; the file as it was is kept in %s", from.c_str(),
+                read.refused, keep.c_str());
   }
   bindings_text_cap_ = core::bindings_text_bound(bindings_, bindings_.capacity());
-  for (auto& b : bindings_text_) b = std::make_unique<char[]>(bindings_text_cap_);
+  for (BindingsText& b : bindings_text_.buffers()) b.text = std::make_unique<char[]>(bindings_text_cap_);
   if (imported) ++bindings_gen_;  // not in pathkeeper's file yet
 }
 
 void NameFiles::read_wwids(const core::Config& config) {
   wwids_file_.set(config.wwids_file);
-    const size_t room = size_t{config.limits.max_maps} * core::kMaxWwidLine;
+  const size_t room = size_t{config.limits.max_maps} * core::kMaxWwidLine;
   std::string text;
   if (!wwids_file_.path.empty()) {
     int error = 0;
@@ -180,8 +189,8 @@ void NameFiles::read_wwids(const core::Config& config) {
                     static_cast<int>(std::min<size_t>(p.text.size(), 300)), p.text.data());
       });
   if (!wwids_file_.path.empty() && read.lines > 0)
-    log_info("names", "%u WWIDs read from %s (%u lines, %u refused)", read.wwids, wwids_file_.path.c_str(), read.lines,
-             read.refused);
+    log_info("names", "%u WWIDs read from %s (%u lines, %u refused)", read.wwids, wwids_file_.path.c_str(),
+             read.lines, read.refused);
   wwids_added_cap_ = room;
   wwids_added_ = std::make_unique<char[]>(room);
   wwids_missing_cap_ = room;
@@ -224,15 +233,15 @@ void NameFiles::wake() {
 
 void NameFiles::hand_bindings() {
   if (!bindings_writable_) return;
-  const uint8_t b = bindings_index_.back();
-  size_t len = core::format_bindings(bindings_, {bindings_text_[b].get(), bindings_text_cap_});
+  BindingsText& b = bindings_text_.back();
+  size_t len = core::format_bindings(bindings_, {b.text.get(), bindings_text_cap_});
   if (len == 0) {  // cannot happen: the buffers are sized for the table's capacity
     fail(bindings_progress_, kNoRoom, ENOSPC);
     return;
   }
-  bindings_text_len_[b] = len;
-  bindings_text_gen_[b] = bindings_gen_;
-  bindings_index_.publish();
+  b.len = len;
+  b.gen = bindings_gen_;
+  bindings_text_.publish();
   bindings_handed_ = bindings_gen_;
   wake();
 }
@@ -260,12 +269,17 @@ void NameFiles::set_friendly(bool on) {
 void NameFiles::map_made(std::string_view wwid) {
   if (wwids_file_.path.empty()) return;
   switch (wwids_.add(wwid)) {
-    case core::WwidSet::Outcome::Exists: return;
+    case core::WwidSet::Outcome::Exists:
+      return;
     case core::WwidSet::Outcome::Full:
-    case core::WwidSet::Outcome::Invalid: ++wwids_refused_; return;
-    case core::WwidSet::Outcome::Added: break;
+    case core::WwidSet::Outcome::Invalid:
+      ++wwids_refused_;
+      return;
+    case core::WwidSet::Outcome::Added:
+      break;
   }
-  size_t n = core::format_wwid_line(wwid, {wwids_added_.get() + wwids_added_len_, wwids_added_cap_ - wwids_added_len_});
+  size_t n = core::format_wwid_line(
+      wwid, {wwids_added_.get() + wwids_added_len_, wwids_added_cap_ - wwids_added_len_});
   if (n == 0) {
     ++wwids_refused_;
     return;
@@ -295,11 +309,13 @@ void NameFiles::status(core::NameFileUse& b, core::NameFileUse& w) const {
                           file.data(), why ? why : "error");
     u.error.assign(std::string_view(text, std::min<size_t>(static_cast<size_t>(std::max(n, 0)), 255)));
   };
-  fill(b, friendly_ ? std::string_view(bindings_file_.path) : std::string_view(), bindings_.size(), bindings_.capacity(),
-       friendly_ && bindings_progress_.written.load(std::memory_order_relaxed) < bindings_gen_, bindings_progress_,
-       bindings_refused_);
+  fill(b, friendly_ ? std::string_view(bindings_file_.path) : std::string_view(), bindings_.size(),
+       bindings_.capacity(),
+       friendly_ && bindings_progress_.written.load(std::memory_order_relaxed) < bindings_gen_,
+       bindings_progress_, bindings_refused_);
   fill(w, wwids_file_.path, wwids_.size(), wwids_.capacity(),
-       wwids_progress_.written.load(std::memory_order_relaxed) < wwids_added_len_, wwids_progress_, wwids_refused_);
+       wwids_progress_.written.load(std::memory_order_relaxed) < wwids_added_len_, wwids_progress_,
+       wwids_refused_);
 }
 
 bool NameFiles::settled() const {
@@ -363,10 +379,9 @@ bool NameFiles::replace_file(const Target& t, const char* a, size_t a_len, const
 }
 
 bool NameFiles::write_bindings() {
-  const uint8_t f = bindings_index_.front();
-  if (!replace_file(bindings_file_, bindings_text_[f].get(), bindings_text_len_[f], nullptr, 0, bindings_progress_))
-    return false;
-  bindings_progress_.written.store(bindings_text_gen_[f], std::memory_order_release);
+  const BindingsText& f = bindings_text_.latest();
+  if (!replace_file(bindings_file_, f.text.get(), f.len, nullptr, 0, bindings_progress_)) return false;
+  bindings_progress_.written.store(f.gen, std::memory_order_release);
   return true;
 }
 
@@ -417,7 +432,8 @@ bool NameFiles::write_wwids() {
       wwids_disk_[disk] = '\n';  // there is room: the read stopped short of the capacity
       ++head_len;
     }
-    if (!replace_file(wwids_file_, head, head_len, wwids_missing_.get(), missing, wwids_progress_)) return false;
+    if (!replace_file(wwids_file_, head, head_len, wwids_missing_.get(), missing, wwids_progress_))
+      return false;
   }
   wwids_progress_.written.store(published, std::memory_order_release);
   return true;
@@ -444,14 +460,19 @@ void NameFiles::thread_main() {
   };
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
-    if (bindings_index_.take()) files[0] = {true, 0, files[0].backoff};
+    if (!files[0].due &&
+        bindings_text_.latest().gen > bindings_progress_.written.load(std::memory_order_relaxed))
+      files[0] = {true, 0, files[0].backoff};
     if (!wwids_file_.path.empty() &&
-        wwids_published_.load(std::memory_order_acquire) > wwids_progress_.written.load(std::memory_order_relaxed) &&
+        wwids_published_.load(std::memory_order_acquire) >
+            wwids_progress_.written.load(std::memory_order_relaxed) &&
         !files[1].due)
       files[1] = {true, 0, files[1].backoff};
     const int64_t now = mono_ns();
-    attempt(files[0], [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
-    attempt(files[1], [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
+    attempt(
+        files[0], [&] { return write_bindings(); }, stopping ? files[0].next_try : now);
+    attempt(
+        files[1], [&] { return write_wwids(); }, stopping ? files[1].next_try : now);
     if (stopping) return;
     int64_t wait = -1;
     for (const File& f : files)

@@ -31,7 +31,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/snapshot.h"
-#include "core/triple_index.h"
+#include "core/triple_buffer.h"
 #include "core/wwids.h"
 
 namespace pk::daemon {
@@ -102,7 +102,8 @@ class NameFiles {
     std::string path, tmp, folder;  // the file, its temp file beside it, their folder
     void set(const std::string& file);
   };
-  bool replace_file(const Target& t, const char* a, size_t a_len, const char* b, size_t b_len, Progress& progress);
+  bool replace_file(const Target& t, const char* a, size_t a_len, const char* b, size_t b_len,
+                    Progress& progress);
   void fail(Progress& p, uint32_t step, int error);
 
   NameFilesOptions options_;
@@ -116,13 +117,15 @@ class NameFiles {
 
   // Bindings: the loop's table, its text in a triple buffer for the writer.
   core::BindingTable bindings_;
-  std::unique_ptr<char[]> bindings_text_[3];
-  size_t bindings_text_len_[3] = {};
-  uint64_t bindings_text_gen_[3] = {};
+  struct BindingsText {
+    std::unique_ptr<char[]> text;  // bindings_text_cap_ bytes
+    size_t len = 0;
+    uint64_t gen = 0;  // the content's generation (bindings_gen_ when formatted)
+  };
+  core::TripleBuffer<BindingsText> bindings_text_;
   size_t bindings_text_cap_ = 0;
-  core::TripleIndex bindings_index_;
-  uint64_t bindings_gen_ = 0;        // loop: the newest content's generation
-  uint64_t bindings_handed_ = 0;     // loop: the newest generation handed to the writer
+  uint64_t bindings_gen_ = 0;     // loop: the newest content's generation
+  uint64_t bindings_handed_ = 0;  // loop: the newest generation handed to the writer
   uint64_t bindings_refused_ = 0;
   Progress bindings_progress_;
 
@@ -130,8 +133,8 @@ class NameFiles {
   core::WwidSet wwids_;
   std::unique_ptr<char[]> wwids_added_;
   size_t wwids_added_cap_ = 0;
-  size_t wwids_added_len_ = 0;                // loop's
-  std::atomic<size_t> wwids_published_{0};    // what the writer may read
+  size_t wwids_added_len_ = 0;              // loop's
+  std::atomic<size_t> wwids_published_{0};  // what the writer may read
   uint64_t wwids_refused_ = 0;
   Progress wwids_progress_;
   // The writer's: the file as it is on disk, and the lines it lacks.

@@ -18,8 +18,8 @@ class Notifier {
   uint64_t watchdog_usec() const { return watchdog_usec_; }
 
   void send(std::string_view message);  // e.g. "READY=1\nSTATUS=..."
-  void ready(std::string_view status);
-  void status(std::string_view status);
+  void ready(std::string_view text);
+  void status(std::string_view text);
   void watchdog() { send("WATCHDOG=1"); }
 
  private:

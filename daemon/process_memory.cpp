@@ -70,10 +70,10 @@ struct Dirent64Head {
 }  // namespace
 
 void prepare_heap() {
-  mallopt(M_MMAP_MAX, 0);          // never serve a request with mmap
-  mallopt(M_TRIM_THRESHOLD, -1);   // never give memory back (it would fault again)
-  mallopt(M_ARENA_MAX, 1);         // one arena: threads do not map arenas of their own
-  mallopt(M_TOP_PAD, 1 << 20);     // grow in large steps while still at start-up
+  mallopt(M_MMAP_MAX, 0);         // never serve a request with mmap
+  mallopt(M_TRIM_THRESHOLD, -1);  // never give memory back (it would fault again)
+  mallopt(M_ARENA_MAX, 1);        // one arena: threads do not map arenas of their own
+  mallopt(M_TOP_PAD, 1 << 20);    // grow in large steps while still at start-up
 }
 
 bool reserve_heap(uint64_t bytes) {
@@ -98,9 +98,10 @@ bool lock_memory(core::Error& err) {
   rlimit lim{};
   ::getrlimit(RLIMIT_MEMLOCK, &lim);
   if (e == ENOMEM || e == EPERM) {
-    err.set("mlockall failed (%s): RLIMIT_MEMLOCK is %llu bytes; run as root with CAP_IPC_LOCK "
-            "or set LimitMEMLOCK=infinity",
-            std::strerror(e), static_cast<unsigned long long>(lim.rlim_cur));
+    err.set(
+        "mlockall failed (%s): RLIMIT_MEMLOCK is %llu bytes; run as root with CAP_IPC_LOCK "
+        "or set LimitMEMLOCK=infinity",
+        std::strerror(e), static_cast<unsigned long long>(lim.rlim_cur));
   } else {
     err.set("mlockall failed: %s", std::strerror(e));
   }

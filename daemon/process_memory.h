@@ -48,8 +48,8 @@ void prefault_stack(uint64_t bytes);
 struct SelfMeasure {
   uint64_t minor_faults = 0;
   uint64_t major_faults = 0;
-  uint64_t heap_bytes = 0;          // mallinfo2: arena + mmapped
-  uint64_t locked_bytes = 0;        // VmLck
+  uint64_t heap_bytes = 0;    // mallinfo2: arena + mmapped
+  uint64_t locked_bytes = 0;  // VmLck
   uint32_t threads = 0;
   uint32_t threads_io_flusher = 0;  // threads whose flags carry PF_MEMALLOC_NOIO
 };

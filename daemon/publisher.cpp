@@ -79,7 +79,8 @@ void Publisher::publish(bool force) {
   // A state change is published within kInterval; checks that only confirm
   // a state (their counters) within a second.
   if (engine.changes() != published_changes_) ctx_.dirty = true;
-  if (!force && !(ctx_.dirty && t - last_publish_ >= kInterval) && t - last_publish_ < std::chrono::seconds(1))
+  if (!force && !(ctx_.dirty && t - last_publish_ >= kInterval) &&
+      t - last_publish_ < std::chrono::seconds(1))
     return;
   core::Snapshot& s = snapshots_.back();
   s.generation += 3;  // each of the three buffers advances past the others
@@ -130,7 +131,8 @@ void Publisher::publish(bool force) {
     r.all_down = m.all_down;
     r.retry_exhausted = m.retry_exhausted;
     r.queueing_disabled_by_admin = m.queueing_disabled_by_admin;
-    r.all_down_ms = m.all_down ? std::chrono::duration_cast<std::chrono::milliseconds>(t - m.all_down_since).count() : 0;
+    r.all_down_ms =
+        m.all_down ? std::chrono::duration_cast<std::chrono::milliseconds>(t - m.all_down_since).count() : 0;
     r.current_group = m.current_group;
     r.group_count = m.group_count;
     r.path_faults = m.path_faults;
@@ -160,9 +162,12 @@ void Publisher::update_service_status(const core::Snapshot& s) {
   uint32_t up = 0, down = 0, unchecked = 0, stranded = 0;
   for (uint32_t i = 0; i < s.path_count; ++i) {
     const core::PathRecord& p = s.paths[i];
-    if (p.state == core::PathState::Unchecked) ++unchecked;
-    else if (core::usable(p.state) && !p.admin_failed) ++up;
-    else ++down;
+    if (p.state == core::PathState::Unchecked)
+      ++unchecked;
+    else if (core::usable(p.state) && !p.admin_failed)
+      ++up;
+    else
+      ++down;
   }
   for (uint32_t i = 0; i < s.map_count; ++i) stranded += s.maps[i].all_down && s.maps[i].queueing ? 1 : 0;
   char text[sizeof service_status_];
@@ -171,7 +176,8 @@ void Publisher::update_service_status(const core::Snapshot& s) {
   w.text(s.map_count == 1 ? " map: " : " maps: ").number(up).text(" up, ");
   w.number(down).text(" down");
   if (unchecked) w.text(", ").number(unchecked).text(" not checked yet");
-  if (stranded) w.text("; ").number(stranded).text(stranded == 1 ? " map" : " maps").text(" queueing I/O with no path");
+  if (stranded)
+    w.text("; ").number(stranded).text(stranded == 1 ? " map" : " maps").text(" queueing I/O with no path");
   if (ctx_.startup.degraded()) {
     // Kept in view for as long as the daemon runs without the part.
     w.text("; ");

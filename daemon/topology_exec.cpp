@@ -60,7 +60,8 @@ void TopologyExec::adopt(const adapters::DmMapInfo& info, bool at_start) {
   core::MultipathTable table;
   const uint32_t cap = ctx_.config.limits.max_paths_per_map;
   if (!ctx_.dm->table(info.name, params, sectors, err) ||
-      !core::parse_multipath_table(params, {current_groups_.get(), cap}, {current_paths_.get(), cap}, table)) {
+      !core::parse_multipath_table(params, {current_groups_.get(), cap}, {current_paths_.get(), cap},
+                                   table)) {
     // Not a table this daemon can keep in line: never reloaded, its paths
     // stay out of it.
     engine.set_map_left_alone(id);
@@ -137,8 +138,9 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
       if (dev.dm_action == "PATH_FAILED") {
         const core::Map& mm = engine.maps().at(m);
         std::string_view path_dev = p != core::kNoSlot ? engine.paths().at(p).dev.view() : dev.dm_path;
-        log_path(LogLevel::Notice, "path", mm.name.view(), path_dev, mm.wwid.view(), "%.*s: the kernel failed path %.*s",
-                 len(dev.dm_name), dev.dm_name.data(), len(dev.dm_path), dev.dm_path.data());
+        log_path(LogLevel::Notice, "path", mm.name.view(), path_dev, mm.wwid.view(),
+                 "%.*s: the kernel failed path %.*s", len(dev.dm_name), dev.dm_name.data(), len(dev.dm_path),
+                 dev.dm_path.data());
       }
     }
     actions_.read_map_status(m);
@@ -152,8 +154,8 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
     case adapters::DeviceAction::Add:
     case adapters::DeviceAction::Change: {
       if (removed_by_operator(dev.name)) {
-        log_debug("path", "%.*s: uevent ignored, removed by an operator (add path takes it back)", len(dev.name),
-                  dev.name.data());
+        log_debug("path", "%.*s: uevent ignored, removed by an operator (add path takes it back)",
+                  len(dev.name), dev.name.data());
         break;
       }
       core::PathId p = engine.find_path(dev.name);
@@ -203,8 +205,8 @@ core::DeviceDecision TopologyExec::plan_device(const adapters::BlockDevice& dev,
   sectors = 0;
   std::snprintf(size_path, sizeof size_path, "block/%.*s/size", len(dev.name), dev.name.data());
   if (ctx_.sysfs.read(size_path, size_buf, size_text)) core::parse_uint(size_text, sectors);
-  core::DiscoveredDevice facts{{dev.name, dev.wwid, dev.vendor, dev.product, dev.property_names},
-                               dev.devt, dev.transport, sectors};
+  core::DiscoveredDevice facts{
+      {dev.name, dev.wwid, dev.vendor, dev.product, dev.property_names}, dev.devt, dev.transport, sectors};
   return core::plan_device(facts, ctx_.config);
 }
 
@@ -236,22 +238,25 @@ bool TopologyExec::add_path(const adapters::BlockDevice& dev, core::FixedWriter*
   uint64_t sectors = 0;
   core::DeviceDecision d = plan_device(dev, sectors);
   if (d.kind != core::DeviceDecision::Kind::Accept) {
-    const char* where = d.rule == nullptr                  ? ""
-                        : d.rule->file_position.empty()    ? " by a built-in rule"
-                                                           : " by the rule at ";
+    const char* where = d.rule == nullptr               ? ""
+                        : d.rule->file_position.empty() ? " by a built-in rule"
+                                                        : " by the rule at ";
     log_debug("path", "%.*s ignored%s: %s%s%s", len(dev.name), dev.name.data(),
               d.kind == core::DeviceDecision::Kind::NotYet ? " for now" : "", d.reason, where,
               d.rule ? d.rule->file_position.c_str() : "");
     if (why)
-      why->text(dev.name).text(" is no path: ").text(d.reason).text(where).text(
-          d.rule ? std::string_view(d.rule->file_position) : std::string_view());
+      why->text(dev.name)
+          .text(" is no path: ")
+          .text(d.reason)
+          .text(where)
+          .text(d.rule ? std::string_view(d.rule->file_position) : std::string_view());
     return false;
   }
   core::Engine& engine = ctx_.engine;
   core::PathId id = engine.add_path(dev.name, dev.devt, d.wwid, d.checker, ctx_.now());
   if (id == core::kNoSlot) {
-    log_error("path", "%.*s not managed: no free path slot (limits.max_paths %u) or name too long", len(dev.name),
-              dev.name.data(), ctx_.config.limits.max_paths);
+    log_error("path", "%.*s not managed: no free path slot (limits.max_paths %u) or name too long",
+              len(dev.name), dev.name.data(), ctx_.config.limits.max_paths);
     if (why) why->text(dev.name).text(" not managed: no free path slot (limits.max_paths) or name too long");
     return false;
   }
@@ -264,9 +269,10 @@ bool TopologyExec::add_path(const adapters::BlockDevice& dev, core::FixedWriter*
     log_error("path", "%.*s: checker cannot attach: %s", len(dev.name), dev.name.data(), err.c_str());
   const core::Alua& alua = engine.paths().at(id).alua;
   if (alua.state != core::AluaState::None) {
-    log_info("path", "%.*s (%u:%u) added, wwid %.*s, ALUA %.*s, port group %u%s", len(dev.name), dev.name.data(),
-             dev.devt.major, dev.devt.minor, len(d.wwid), d.wwid.data(), len(core::alua_state_name(alua.state)),
-             core::alua_state_name(alua.state).data(), alua.group_id, alua.group_id_known ? "" : " (not known)");
+    log_info("path", "%.*s (%u:%u) added, wwid %.*s, ALUA %.*s, port group %u%s", len(dev.name),
+             dev.name.data(), dev.devt.major, dev.devt.minor, len(d.wwid), d.wwid.data(),
+             len(core::alua_state_name(alua.state)), core::alua_state_name(alua.state).data(), alua.group_id,
+             alua.group_id_known ? "" : " (not known)");
   } else {
     log_info("path", "%.*s (%u:%u) added, wwid %.*s", len(dev.name), dev.name.data(), dev.devt.major,
              dev.devt.minor, len(d.wwid), d.wwid.data());
@@ -314,8 +320,9 @@ void TopologyExec::note_readable(core::PathId id, bool readable) {
   if (readable) {
     log_info("alua", "%s: access_state readable again", p.dev.c_str());
   } else {
-    log_warning("alua", "%s: access_state cannot be read; the last known ALUA state (%.*s) stays", p.dev.c_str(),
-                len(core::alua_state_name(p.alua.state)), core::alua_state_name(p.alua.state).data());
+    log_warning("alua", "%s: access_state cannot be read; the last known ALUA state (%.*s) stays",
+                p.dev.c_str(), len(core::alua_state_name(p.alua.state)),
+                core::alua_state_name(p.alua.state).data());
   }
 }
 
@@ -366,8 +373,9 @@ void TopologyExec::after_check(core::PathId id, core::CheckVerdict verdict, core
   // port), and their checks confirm them.
   if ((said.changed || before != next.state) && p.map != core::kNoSlot) {
     log_path(LogLevel::Info, "alua", map, p.dev.view(), p.wwid.view(), "%s: %s; checking every path of %.*s",
-             p.dev.c_str(), said.changed ? "the array reports an access state change" : "its access state changed",
-             len(map), map.data());
+             p.dev.c_str(),
+             said.changed ? "the array reports an access state change" : "its access state changed", len(map),
+             map.data());
     core::MonoTime t = ctx_.now();
     for (core::PathId other : engine.members(p.map)) {
       if (other == id) continue;
@@ -417,20 +425,24 @@ std::string_view TopologyExec::take_name(const core::NameChoice& choice, std::st
   }
   if (choice.source != Source::NewBinding) return choice.name;
   if (choice.gave_way) {
-    log_map(LogLevel::Warning, "names", choice.name, wwid, "%s, bound to %.*s, is the alias of another map in maps:; "
-            "%.*s is named %.*s instead", choice.gave_way->alias.c_str(), len(wwid), wwid.data(), len(wwid),
-            wwid.data(), len(choice.name), choice.name.data());
+    log_map(LogLevel::Warning, "names", choice.name, wwid,
+            "%s, bound to %.*s, is the alias of another map in maps:; "
+            "%.*s is named %.*s instead",
+            choice.gave_way->alias.c_str(), len(wwid), wwid.data(), len(wwid), wwid.data(), len(choice.name),
+            choice.name.data());
     ctx_.names.unbind(wwid);
   }
   core::BindingTable::AddResult r = ctx_.names.bind(choice.name, wwid);
   if (r.outcome != core::BindingTable::Outcome::Added) {
     ctx_.names.note_unnamed();
-    log_map(LogLevel::Error, "names", wwid, wwid, "the map of %.*s is named by its WWID: %.*s cannot be bound",
-            len(wwid), wwid.data(), len(choice.name), choice.name.data());
+    log_map(LogLevel::Error, "names", wwid, wwid,
+            "the map of %.*s is named by its WWID: %.*s cannot be bound", len(wwid), wwid.data(),
+            len(choice.name), choice.name.data());
     return wwid;
   }
-  log_map(LogLevel::Notice, "names", choice.name, wwid, "%.*s is named %.*s (the lowest free name), bound in %s",
-          len(wwid), wwid.data(), len(choice.name), choice.name.data(), ctx_.config.bindings_file.c_str());
+  log_map(LogLevel::Notice, "names", choice.name, wwid,
+          "%.*s is named %.*s (the lowest free name), bound in %s", len(wwid), wwid.data(), len(choice.name),
+          choice.name.data(), ctx_.config.bindings_file.c_str());
   return choice.name;
 }
 
@@ -441,12 +453,12 @@ void TopologyExec::keep_adopted_name(std::string_view name, std::string_view wwi
     return;
   core::BindingTable::AddResult r = ctx_.names.bind(name, wwid);
   if (r.outcome == core::BindingTable::Outcome::Added) {
-    log_map(LogLevel::Info, "names", name, wwid, "%.*s keeps its name %.*s, now bound", len(wwid), wwid.data(),
-            len(name), name.data());
+    log_map(LogLevel::Info, "names", name, wwid, "%.*s keeps its name %.*s, now bound", len(wwid),
+            wwid.data(), len(name), name.data());
   } else if (r.outcome == core::BindingTable::Outcome::AliasTaken) {
     log_map(LogLevel::Warning, "names", name, wwid,
-            "map %.*s serves WWID %.*s, but the bindings give %.*s to WWID %s; the map keeps its name", len(name),
-            name.data(), len(wwid), wwid.data(), len(name), name.data(), r.other->wwid.c_str());
+            "map %.*s serves WWID %.*s, but the bindings give %.*s to WWID %s; the map keeps its name",
+            len(name), name.data(), len(wwid), wwid.data(), len(name), name.data(), r.other->wwid.c_str());
   }
 }
 
@@ -479,8 +491,8 @@ void TopologyExec::resolve_maps() {
     if (map == core::kNoSlot) continue;
     engine.paths().for_each([&](core::PathId j, const core::Path& p) {
       if (p.map == core::kNoSlot && p.wwid == wwid && !engine.set_path_map(j, map, 0, 1))
-        log_error("map", "%s: path %s left out: limits.max_paths_per_map is %u", engine.maps().at(map).name.c_str(),
-                  p.dev.c_str(), ctx_.config.limits.max_paths_per_map);
+        log_error("map", "%s: path %s left out: limits.max_paths_per_map is %u",
+                  engine.maps().at(map).name.c_str(), p.dev.c_str(), ctx_.config.limits.max_paths_per_map);
     });
     sync_map(map, true);
   }
@@ -513,8 +525,9 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create, uint64_t resize_to)
     err.clear();
   }
   const size_t cap = ctx_.config.limits.max_paths_per_map;
-  core::MapPlanStorage storage{{inputs_.get(), cap},        {groups_.get(), cap},         {paths_.get(), cap},
-                               {path_group_.get(), cap},    {current_groups_.get(), cap}, {current_paths_.get(), cap},
+  core::MapPlanStorage storage{{inputs_.get(), cap},         {groups_.get(), cap},
+                               {paths_.get(), cap},          {path_group_.get(), cap},
+                               {current_groups_.get(), cap}, {current_paths_.get(), cap},
                                {text_.get(), text_capacity_}};
   core::MapPlan plan = core::plan_map(m.settings, {members_.get(), n}, kernel, storage, resize_to);
   bool ok = true;
@@ -524,7 +537,8 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create, uint64_t resize_to)
       return false;
     case core::MapPlan::Kind::Create: {
       char uuid[300];
-      std::snprintf(uuid, sizeof uuid, "%.*s%s", len(core::kUuidPrefix), core::kUuidPrefix.data(), m.wwid.c_str());
+      std::snprintf(uuid, sizeof uuid, "%.*s%s", len(core::kUuidPrefix), core::kUuidPrefix.data(),
+                    m.wwid.c_str());
       ok = ctx_.dm->create(m.name.view(), uuid, plan.sectors, plan.table, err);
       if (ok) ctx_.names.map_made(m.wwid.view());
       if (ok)
@@ -535,8 +549,8 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create, uint64_t resize_to)
     case core::MapPlan::Kind::Reload:
       ok = ctx_.dm->reload(m.name.view(), plan.sectors, plan.table, err);
       if (ok)
-        log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "reloaded %s (%s): %.*s", m.name.c_str(),
-                plan.reason, len(plan.table), plan.table.data());
+        log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "reloaded %s (%s): %.*s",
+                m.name.c_str(), plan.reason, len(plan.table), plan.table.data());
       break;
     case core::MapPlan::Kind::Keep:
       log_debug("map", "%s already matches; not reloaded", m.name.c_str());
@@ -573,7 +587,8 @@ void TopologyExec::apply_config(const core::Config& before) {
       log_error("map", "%s: %s", m.name.c_str(), err.c_str());
       return;
     }
-    log_map(LogLevel::Notice, "map", to, m.wwid.view(), "renamed %s to %.*s", m.name.c_str(), len(to), to.data());
+    log_map(LogLevel::Notice, "map", to, m.wwid.view(), "renamed %s to %.*s", m.name.c_str(), len(to),
+            to.data());
     engine.set_map_name(id, to);
     ctx_.dirty = true;
   });

@@ -14,10 +14,9 @@
 #include <memory>
 #include <string_view>
 
-#include "core/text.h"
-
 #include "adapters/dm_events.h"
 #include "adapters/udev.h"
+#include "core/text.h"
 #include "core/topology.h"
 #include "daemon/actions.h"
 #include "daemon/context.h"
@@ -45,7 +44,7 @@ class TopologyExec {
 
   // After each check: the path's ALUA state from the answer and sysfs. No
   // allocation (data plane); a map whose order must change is noted.
-  void after_check(core::PathId path, core::CheckVerdict verdict, core::AluaReport said);
+  void after_check(core::PathId id, core::CheckVerdict verdict, core::AluaReport said);
   // Plans again each map noted since the last call (control plane).
   void replan_changed();
 

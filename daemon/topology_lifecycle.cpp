@@ -25,8 +25,10 @@ constexpr core::Duration kKeptRetry = std::chrono::seconds(5);
 
 void put_holders(core::FixedWriter& w, const core::RemovalPlan& plan) {
   w.text(plan.reason);
-  if (!plan.partition.empty()) w.text(": ").text(plan.partition).text(" has open count ");
-  else w.text("; open count ");
+  if (!plan.partition.empty())
+    w.text(": ").text(plan.partition).text(" has open count ");
+  else
+    w.text("; open count ");
   w.number(static_cast<uint64_t>(plan.holders));
 }
 
@@ -89,8 +91,8 @@ TopologyExec::Removal TopologyExec::remove_map(core::MapId id, core::FixedWriter
   };
   for (size_t k = 0; k < n; ++k) {
     if (!ctx_.dm->remove(parts[k].name, err)) return undo(err);
-    log_map(LogLevel::Info, "map", m.name.view(), m.wwid.view(), "%s: removed its partition %.*s", m.name.c_str(),
-            len(parts[k].name), parts[k].name.data());
+    log_map(LogLevel::Info, "map", m.name.view(), m.wwid.view(), "%s: removed its partition %.*s",
+            m.name.c_str(), len(parts[k].name), parts[k].name.data());
   }
   if (!ctx_.dm->remove(m.name.view(), err)) return undo(err);
   why.text("removed ").text(m.name.view());
@@ -104,7 +106,8 @@ void TopologyExec::last_path_gone(core::MapId id, core::FixedWriter* out) {
   if (m.left_alone) return;  // not ours to touch
   if (!m.in_kernel) {
     // Removed earlier (by an operator): with no path left, nothing brings it back.
-    log_map(LogLevel::Info, "map", m.name.view(), m.wwid.view(), "%s: its last path is gone; forgotten", m.name.c_str());
+    log_map(LogLevel::Info, "map", m.name.view(), m.wwid.view(), "%s: its last path is gone; forgotten",
+            m.name.c_str());
     engine.remove_map(id);
     return;
   }
@@ -123,10 +126,11 @@ void TopologyExec::last_path_gone(core::MapId id, core::FixedWriter* out) {
       // It stays, queueing as no_path_retry says, and status says why
       // (said once: retry_kept_maps asks again while it stays).
       if (m.kept_because == why.view()) break;
-      log_map(LogLevel::Warning, "map", m.name.view(), m.wwid.view(),
-              "%s: its last path is gone, but the map stays: %.*s. It queues I/O per no_path_retry until a path "
-              "returns; pathkeeperctl remove map %s once nothing uses it",
-              m.name.c_str(), len(why.view()), why.view().data(), m.name.c_str());
+      log_map(
+          LogLevel::Warning, "map", m.name.view(), m.wwid.view(),
+          "%s: its last path is gone, but the map stays: %.*s. It queues I/O per no_path_retry until a path "
+          "returns; pathkeeperctl remove map %s once nothing uses it",
+          m.name.c_str(), len(why.view()), why.view().data(), m.name.c_str());
       if (out) out->text("; its map ").text(m.name.view()).text(" stays: ").text(why.view());
       engine.set_map_kept(id, why.view(), ctx_.now());
       break;
@@ -147,7 +151,8 @@ core::MapId TopologyExec::live_map(std::string_view name, core::FixedWriter& out
     return core::kNoSlot;
   }
   if (!m.in_kernel) {
-    out.text(name).text(" is not in the kernel (removed earlier); add path DEV of one of its paths brings it back");
+    out.text(name).text(
+        " is not in the kernel (removed earlier); add path DEV of one of its paths brings it back");
     return core::kNoSlot;
   }
   return id;
@@ -200,9 +205,11 @@ bool TopologyExec::remove_map_by_operator(std::string_view name, core::FixedWrit
       engine.set_map_resize_note(id, {});
     }
   } else {
-    log_map(LogLevel::Warning, "admin", m.name.view(), m.wwid.view(), "remove map %s refused: %.*s", m.name.c_str(),
-            len(why.view()), why.view().data());
-    out.text(name).text(r == Removal::Kept ? " is not removed: " : " could not be removed: ").text(why.view());
+    log_map(LogLevel::Warning, "admin", m.name.view(), m.wwid.view(), "remove map %s refused: %.*s",
+            m.name.c_str(), len(why.view()), why.view().data());
+    out.text(name)
+        .text(r == Removal::Kept ? " is not removed: " : " could not be removed: ")
+        .text(why.view());
   }
   ctx_.dirty = true;
   return r == Removal::Removed;
@@ -256,8 +263,9 @@ bool TopologyExec::remove_path_by_operator(std::string_view dev, core::FixedWrit
   for (auto& d : removed_by_operator_)
     if (d.empty() && !slot) slot = &d;
   if (!slot) {
-    out.text("no room to remember more than ").number(kMaxRemovedByOperator).text(
-        " removed paths; add some back first");
+    out.text("no room to remember more than ")
+        .number(kMaxRemovedByOperator)
+        .text(" removed paths; add some back first");
     return false;
   }
   slot->assign(dev);
@@ -278,11 +286,13 @@ bool TopologyExec::add_path_by_operator(std::string_view dev, core::FixedWriter&
     if (map != core::kNoSlot && !engine.maps().at(map).in_kernel && !engine.maps().at(map).left_alone) {
       // Its map was removed by an operator: this brings it back.
       if (!sync_map(map, true)) {
-        out.text(engine.maps().at(map).name.view()).text(" could not be made again: ").text(ctx_.last_error.view());
+        out.text(engine.maps().at(map).name.view())
+            .text(" could not be made again: ")
+            .text(ctx_.last_error.view());
         return false;
       }
-      log_notice("admin", "map %s made again: path %.*s added by an operator", engine.maps().at(map).name.c_str(),
-                 len(dev), dev.data());
+      log_notice("admin", "map %s made again: path %.*s added by an operator",
+                 engine.maps().at(map).name.c_str(), len(dev), dev.data());
       out.text("made ").text(engine.maps().at(map).name.view()).text(" again with its paths");
       return true;
     }
@@ -337,13 +347,15 @@ bool TopologyExec::reread_size(core::PathId id) {
   uint64_t sectors = 0;
   std::snprintf(size_path, sizeof size_path, "block/%s/size", p.dev.c_str());
   if (!ctx_.sysfs.read(size_path, size_buf, size_text) || !core::parse_uint(size_text, sectors)) {
-    log_warning("path", "%s: its size cannot be read from sysfs %s ('%.*s'); the last known one (%llu sectors) stays",
-                p.dev.c_str(), size_path, len(size_text), size_text.data(), static_cast<unsigned long long>(p.sectors));
+    log_warning("path",
+                "%s: its size cannot be read from sysfs %s ('%.*s'); the last known one (%llu sectors) stays",
+                p.dev.c_str(), size_path, len(size_text), size_text.data(),
+                static_cast<unsigned long long>(p.sectors));
     return false;
   }
   if (sectors == p.sectors) return false;
-  log_path(LogLevel::Info, "path", p.map != core::kNoSlot ? engine.maps().at(p.map).name.view() : "", p.dev.view(),
-           p.wwid.view(), "%s: size now %llu sectors (was %llu)", p.dev.c_str(),
+  log_path(LogLevel::Info, "path", p.map != core::kNoSlot ? engine.maps().at(p.map).name.view() : "",
+           p.dev.view(), p.wwid.view(), "%s: size now %llu sectors (was %llu)", p.dev.c_str(),
            static_cast<unsigned long long>(sectors), static_cast<unsigned long long>(p.sectors));
   engine.set_path_facts(id, p.transport, sectors);
   return true;
@@ -374,16 +386,24 @@ core::ResizeDecision TopologyExec::resize(core::MapId id, bool asked, core::Fixe
       }
       engine.set_map_resize_note(id, {});
       log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(), "%s grew from %llu to %llu sectors: %s",
-              m.name.c_str(), static_cast<unsigned long long>(before), static_cast<unsigned long long>(d.sectors),
-              d.reason);
-      out.text(m.name.view()).text(" grew from ").number(before).text(" to ").number(d.sectors).text(" sectors");
+              m.name.c_str(), static_cast<unsigned long long>(before),
+              static_cast<unsigned long long>(d.sectors), d.reason);
+      out.text(m.name.view())
+          .text(" grew from ")
+          .number(before)
+          .text(" to ")
+          .number(d.sectors)
+          .text(" sectors");
       return d;
     case Kind::Disagree:
       note.text(dev(d.first)).text(" says ").number(members_[d.first].sectors).text(" sectors, ");
       note.text(dev(d.other)).text(" ").number(members_[d.other].sectors).text(": ").text(d.reason);
       break;
     case Kind::TooSmall:
-      note.text(dev(d.first)).text(" (not usable) says ").number(members_[d.first].sectors).text(" sectors, less than ");
+      note.text(dev(d.first))
+          .text(" (not usable) says ")
+          .number(members_[d.first].sectors)
+          .text(" sectors, less than ");
       note.number(d.sectors).text(": ").text(d.reason);
       level = LogLevel::Warning;
       break;

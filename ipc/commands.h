@@ -49,13 +49,13 @@ class CommandChannel {
   void close();
 
   // Service thread.
-  bool submit(const Command& c);        // false when the queue is full
+  bool submit(const Command& c);  // false when the queue is full
   int results_fd() const { return results_fd_; }
   bool pop_result(CommandResult& out);  // drains results_fd when empty
 
   // Loop thread.
   int commands_fd() const { return commands_fd_; }
-  bool pop(Command& out);               // drains commands_fd when empty
+  bool pop(Command& out);  // drains commands_fd when empty
   bool reply(const CommandResult& r);
 
  private:

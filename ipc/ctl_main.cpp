@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,9 +103,11 @@ std::string log_file(const ctl::Invocation& inv) {
   if (!inv.log_file.empty()) return inv.log_file;
   ctl::Reply reply;
   std::string ignored;
-  if (ctl::call_daemon(inv.socket, {"show", "config"}, std::chrono::milliseconds(1000), reply, ignored) && reply.ok) {
+  if (ctl::call_daemon(inv.socket, {"show", "config"}, std::chrono::milliseconds(1000), reply, ignored) &&
+      reply.ok) {
     try {
-      std::string file = ctl::log_file_from_config(nlohmann::json::parse(reply.body)["config"]["yaml"].get<std::string>());
+      std::string file =
+          ctl::log_file_from_config(nlohmann::json::parse(reply.body)["config"]["yaml"].get<std::string>());
       if (!file.empty()) return file;
     } catch (const nlohmann::json::exception&) {
     }
@@ -128,7 +130,8 @@ int show_log(const ctl::Invocation& inv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     uint64_t skipped = 0;
     std::vector<core::LogRecord> fresh = reader.poll(skipped);
-    if (skipped > 0) std::cout << "-- " << skipped << " log records were overwritten before they could be shown --\n";
+    if (skipped > 0)
+      std::cout << "-- " << skipped << " log records were overwritten before they could be shown --\n";
     for (const auto& r : fresh) std::cout << ctl::format_log_record(r) << "\n";
     std::cout.flush();
     if (!std::cout) return kFailed;  // the reader went away

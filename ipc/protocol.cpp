@@ -11,7 +11,7 @@ namespace pk::ipc {
 namespace {
 
 constexpr std::string_view kCodeNames[] = {
-    "usage", "version", "too-large", "not-found", "denied",
+    "usage", "version", "too-large", "not-found",   "denied",
     "busy",  "failed",  "timeout",   "unavailable", "internal",
 };
 static_assert(std::size(kCodeNames) == static_cast<size_t>(ErrorCode::Internal) + 1);
@@ -107,8 +107,8 @@ bool expect_word(Cursor& c, std::string_view want, const char* after, RequestErr
     return fail(err, ErrorCode::Usage, "'%s' needs '%.*s' next", after, static_cast<int>(want.size()),
                 want.data());
   Shown s = shown(w);
-  return fail(err, ErrorCode::Usage, "expected '%.*s' after '%s', not '%.*s%s'", static_cast<int>(want.size()),
-              want.data(), after, s.len, s.data, s.more);
+  return fail(err, ErrorCode::Usage, "expected '%.*s' after '%s', not '%.*s%s'",
+              static_cast<int>(want.size()), want.data(), after, s.len, s.data, s.more);
 }
 
 bool take_target(Cursor& c, const char* after, const char* what, Request& out, RequestError& err) {
@@ -185,17 +185,22 @@ bool parse_lifecycle(Cursor& c, std::string_view verb, Request& out, RequestErro
   if ((remove || verb == "add") && what == "path") {
     out.kind = remove ? RequestKind::RemovePath : RequestKind::AddPath;
     const char* full = remove ? "remove path" : "add path";
-    return take_target(c, full, "a path DEV", out, err) && expect_end(c, remove ? "remove path DEV" : "add path DEV", err);
+    return take_target(c, full, "a path DEV", out, err) &&
+           expect_end(c, remove ? "remove path DEV" : "add path DEV", err);
   }
   if (verb == "resize" && what == "map") {
     out.kind = RequestKind::ResizeMap;
     return take_target(c, "resize map", "a map NAME", out, err) && expect_end(c, "resize map NAME", err);
   }
-  const char* choices = remove ? "'map NAME', 'map --all' or 'path DEV'" : verb == "add" ? "'path DEV'" : "'map NAME'";
-  if (what.empty()) return fail(err, ErrorCode::Usage, "'%.*s' needs %s", static_cast<int>(verb.size()), verb.data(), choices);
+  const char* choices = remove          ? "'map NAME', 'map --all' or 'path DEV'"
+                        : verb == "add" ? "'path DEV'"
+                                        : "'map NAME'";
+  if (what.empty())
+    return fail(err, ErrorCode::Usage, "'%.*s' needs %s", static_cast<int>(verb.size()), verb.data(),
+                choices);
   Shown s = shown(what);
-  return fail(err, ErrorCode::Usage, "cannot %.*s '%.*s%s': expected %s", static_cast<int>(verb.size()), verb.data(),
-              s.len, s.data, s.more, choices);
+  return fail(err, ErrorCode::Usage, "cannot %.*s '%.*s%s': expected %s", static_cast<int>(verb.size()),
+              verb.data(), s.len, s.data, s.more, choices);
 }
 
 }  // namespace
@@ -208,7 +213,8 @@ bool changes_state(RequestKind k) {
     case RequestKind::ShowMap:
     case RequestKind::ShowPath:
     case RequestKind::ShowStatus:
-    case RequestKind::ShowConfig: return false;
+    case RequestKind::ShowConfig:
+      return false;
     case RequestKind::FailPath:
     case RequestKind::ReinstatePath:
     case RequestKind::SwitchGroup:
@@ -218,7 +224,8 @@ bool changes_state(RequestKind k) {
     case RequestKind::RemoveMap:
     case RequestKind::RemovePath:
     case RequestKind::AddPath:
-    case RequestKind::ResizeMap: return true;
+    case RequestKind::ResizeMap:
+      return true;
   }
   return true;
 }
@@ -282,7 +289,8 @@ bool parse_request(std::string_view payload, Request& out, RequestError& err) {
     out.kind = RequestKind::Reconfigure;
     return expect_end(c, "reconfigure", err);
   }
-  if (cmd.empty()) return fail(err, ErrorCode::Usage, "empty request: a command must follow %s", kProtocolWord.data());
+  if (cmd.empty())
+    return fail(err, ErrorCode::Usage, "empty request: a command must follow %s", kProtocolWord.data());
   Shown s = shown(cmd);
   return fail(err, ErrorCode::Usage, "unknown command '%.*s%s'", s.len, s.data, s.more);
 }
@@ -327,7 +335,8 @@ void begin_reply(core::FixedWriter& w, bool ok, ErrorCode code) {
 }
 
 bool finish_reply(core::FixedWriter& w, std::span<char> buffer) {
-  if (w.overflowed() || w.size() < kFrameHeaderBytes || w.size() - kFrameHeaderBytes > UINT32_MAX) return false;
+  if (w.overflowed() || w.size() < kFrameHeaderBytes || w.size() - kFrameHeaderBytes > UINT32_MAX)
+    return false;
   put_le32(static_cast<uint32_t>(w.size() - kFrameHeaderBytes), buffer.data());
   return true;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/snapshot_json.h"
+#include "core/triple_buffer.h"
 #include "ipc/auth.h"
 #include "ipc/protocol.h"
 
@@ -27,29 +28,28 @@ constexpr uint64_t kListenTag = ~uint64_t{0};
 constexpr uint64_t kResultsTag = ~uint64_t{0} - 1;
 constexpr uint64_t kWakeTag = ~uint64_t{0} - 2;
 constexpr uint64_t kDbusTag = ~uint64_t{0} - 3;  // the bus connection (DbusService::tick handles it)
-constexpr size_t kSmallReplyBytes = 4096;  // errors and command results
-constexpr size_t kMaxPeerGroups = 1024;    // supplementary groups read per peer
+constexpr size_t kSmallReplyBytes = 4096;        // errors and command results
+constexpr size_t kMaxPeerGroups = 1024;          // supplementary groups read per peer
 constexpr int kMaxEvents = 32;
 
-// A text handed over by one writer thread to the service thread, the same
-// triple buffer as core::SnapshotExchange: neither side ever waits.
+// A text handed over by one writer thread to the service thread through a
+// triple buffer (core/triple_buffer.h): neither side ever waits.
 class TextExchange {
  public:
   void init(size_t capacity) {
     capacity_ = capacity;
-    for (Slot& s : slots_) s.data = std::make_unique<char[]>(capacity);
+    for (Slot& s : slots_.buffers()) s.data = std::make_unique<char[]>(capacity);
   }
 
   // Writer. A text over capacity is published as "refused" (its length kept).
   bool publish(std::string_view text) {
-    Slot& s = slots_[back_];
+    Slot& s = slots_.back();
     bool fits = text.size() <= capacity_;
     s.published = true;
     s.refused_size = fits ? 0 : text.size();
     s.size = fits ? text.size() : 0;
     if (fits) std::copy(text.begin(), text.end(), s.data.get());
-    uint8_t old = middle_.exchange(static_cast<uint8_t>(back_ | kFresh), std::memory_order_acq_rel);
-    back_ = old & 3;
+    slots_.publish();
     return fits;
   }
 
@@ -60,28 +60,20 @@ class TextExchange {
   };
   // Reader: the newest text; valid until the next call.
   View latest() {
-    if (middle_.load(std::memory_order_acquire) & kFresh) {
-      uint8_t old = middle_.exchange(front_, std::memory_order_acq_rel);
-      front_ = old & 3;
-    }
-    const Slot& s = slots_[front_];
+    const Slot& s = slots_.latest();
     return {s.published, s.refused_size, {s.data.get(), s.size}};
   }
   size_t capacity() const { return capacity_; }
 
  private:
-  static constexpr uint8_t kFresh = 4;
   struct Slot {
     std::unique_ptr<char[]> data;
     size_t size = 0;
     size_t refused_size = 0;
     bool published = false;
   };
-  Slot slots_[3];
+  core::TripleBuffer<Slot> slots_;
   size_t capacity_ = 0;
-  uint8_t back_ = 0;
-  std::atomic<uint8_t> middle_{1};
-  uint8_t front_ = 2;
 };
 
 enum class Phase : uint8_t {
@@ -96,16 +88,16 @@ struct Client {
   int fd = -1;
   uint32_t generation = 0;  // tells a reused slot's events from its predecessor's
   Phase phase = Phase::Free;
-  uint32_t events = 0;      // current epoll interest
+  uint32_t events = 0;  // current epoll interest
   bool may_change = false;
   bool close_after = false;
-  bool big = false;         // the reply being written is in the shared buffer
-  uid_t uid = 0;            // for the denied message
+  bool big = false;  // the reply being written is in the shared buffer
+  uid_t uid = 0;     // for the denied message
   uint32_t token = 0;
   uint64_t wait_order = 0;  // first come, first served for the shared buffer
   TimePoint deadline{};
-  size_t have = 0;          // request bytes received
-  Request request;          // its target points into `in`
+  size_t have = 0;  // request bytes received
+  Request request;  // its target points into `in`
   const char* out = nullptr;
   size_t out_len = 0;
   size_t out_off = 0;
@@ -115,16 +107,26 @@ struct Client {
 
 Command::Kind command_kind(RequestKind k) {
   switch (k) {
-    case RequestKind::FailPath: return Command::Kind::FailPath;
-    case RequestKind::ReinstatePath: return Command::Kind::ReinstatePath;
-    case RequestKind::SwitchGroup: return Command::Kind::SwitchGroup;
-    case RequestKind::DisableQueueing: return Command::Kind::DisableQueueing;
-    case RequestKind::RestoreQueueing: return Command::Kind::RestoreQueueing;
-    case RequestKind::RemoveMap: return Command::Kind::RemoveMap;
-    case RequestKind::RemovePath: return Command::Kind::RemovePath;
-    case RequestKind::AddPath: return Command::Kind::AddPath;
-    case RequestKind::ResizeMap: return Command::Kind::ResizeMap;
-    default: return Command::Kind::Reconfigure;
+    case RequestKind::FailPath:
+      return Command::Kind::FailPath;
+    case RequestKind::ReinstatePath:
+      return Command::Kind::ReinstatePath;
+    case RequestKind::SwitchGroup:
+      return Command::Kind::SwitchGroup;
+    case RequestKind::DisableQueueing:
+      return Command::Kind::DisableQueueing;
+    case RequestKind::RestoreQueueing:
+      return Command::Kind::RestoreQueueing;
+    case RequestKind::RemoveMap:
+      return Command::Kind::RemoveMap;
+    case RequestKind::RemovePath:
+      return Command::Kind::RemovePath;
+    case RequestKind::AddPath:
+      return Command::Kind::AddPath;
+    case RequestKind::ResizeMap:
+      return Command::Kind::ResizeMap;
+    default:
+      return Command::Kind::Reconfigure;
   }
 }
 
@@ -416,7 +418,8 @@ void Service::Impl::serve(const epoll_event& ev) {
     case Phase::WaitResult:
       if (ev.events & (EPOLLHUP | EPOLLERR)) close_client(c);  // gone before its answer
       break;
-    case Phase::Free: break;
+    case Phase::Free:
+      break;
   }
 }
 
@@ -436,7 +439,8 @@ void Service::Impl::on_readable(Client& c) {
     c.have += static_cast<size_t>(n);
     size_t len = 0;
     switch (check_frame({c.in, c.have}, kMaxRequestBytes, len)) {
-      case FrameState::NeedMore: continue;
+      case FrameState::NeedMore:
+        continue;
       case FrameState::Empty:
         requests.fetch_add(1, std::memory_order_relaxed);
         reply_error(c, ErrorCode::Usage, "empty request frame", true);
@@ -576,10 +580,18 @@ void Service::Impl::answer_read(Client& c) {
   const Request& r = c.request;
   bool ok = false;
   switch (r.kind) {
-    case RequestKind::ShowPaths: ok = core::render_paths(s, w); break;
-    case RequestKind::ShowMaps: ok = core::render_maps(s, w); break;
-    case RequestKind::ShowTopology: ok = core::render_topology(s, sc, w); break;
-    case RequestKind::ShowStatus: ok = core::render_status(s, w); break;
+    case RequestKind::ShowPaths:
+      ok = core::render_paths(s, w);
+      break;
+    case RequestKind::ShowMaps:
+      ok = core::render_maps(s, w);
+      break;
+    case RequestKind::ShowTopology:
+      ok = core::render_topology(s, sc, w);
+      break;
+    case RequestKind::ShowStatus:
+      ok = core::render_status(s, w);
+      break;
     case RequestKind::ShowMap: {
       const core::MapRecord* m = core::find_map(s, r.target);
       if (!m) {
@@ -614,7 +626,8 @@ void Service::Impl::answer_read(Client& c) {
       ok = true;
       break;
     }
-    default: break;  // commands never come here
+    default:
+      break;  // commands never come here
   }
   if (!ok || !finish_reply(w, buf)) {
     reply_errorf(c, ErrorCode::Internal, "the reply does not fit the %zu bytes reserved for it", big_size);
@@ -697,7 +710,8 @@ void Service::Impl::expire(TimePoint now) {
                      static_cast<long long>(options.command_timeout.count()));
         break;
       case Phase::WaitBig:  // bounded by the send timeout of the reply before it
-      case Phase::Free: break;
+      case Phase::Free:
+        break;
     }
   }
 }
@@ -783,7 +797,8 @@ bool Service::init(const core::Config& config, core::SnapshotExchange& snapshots
   struct {
     int fd;
     uint64_t tag;
-  } const sources[] = {{s.listen_fd, kListenTag}, {commands.results_fd(), kResultsTag}, {s.wake_fd, kWakeTag}};
+  } const sources[] = {
+      {s.listen_fd, kListenTag}, {commands.results_fd(), kResultsTag}, {s.wake_fd, kWakeTag}};
   for (const auto& src : sources) {
     if (src.fd < 0) continue;  // no control socket
     epoll_event ev{};

@@ -52,14 +52,14 @@ struct ServiceOptions {
 };
 
 struct ServiceStats {
-  uint32_t clients = 0;           // connected now
-  uint32_t max_clients = 0;       // Limits::max_clients
-  uint64_t requests = 0;          // requests read (whatever their outcome)
+  uint32_t clients = 0;      // connected now
+  uint32_t max_clients = 0;  // Limits::max_clients
+  uint64_t requests = 0;     // requests read (whatever their outcome)
   uint64_t error_replies = 0;
-  uint64_t refused_busy = 0;      // connections over max_clients, answered "busy" and closed
-  uint64_t dropped_slow = 0;      // clients that did not take their reply in time
-  uint64_t dropped_idle = 0;      // clients that did not send a whole request in time
-  uint64_t command_timeouts = 0;  // the loop did not answer a command in time
+  uint64_t refused_busy = 0;          // connections over max_clients, answered "busy" and closed
+  uint64_t dropped_slow = 0;          // clients that did not take their reply in time
+  uint64_t dropped_idle = 0;          // clients that did not send a whole request in time
+  uint64_t command_timeouts = 0;      // the loop did not answer a command in time
   uint64_t reply_bytes_reserved = 0;  // the snapshot reply buffer
   DbusStats dbus;
 };

@@ -92,29 +92,31 @@ double now_seconds() {
 }
 
 void print_map(const char* prefix, const DmMapInfo& m) {
-  std::printf("%s%s uuid=%s dev=%s event_nr=%u multipath=%d\n", prefix, m.name,
-              m.uuid[0] ? m.uuid : "-", devt_text(m.devt).c_str(), m.event_nr,
-              m.multipath ? 1 : 0);
+  std::printf("%s%s uuid=%s dev=%s event_nr=%u multipath=%d\n", prefix, m.name, m.uuid[0] ? m.uuid : "-",
+              devt_text(m.devt).c_str(), m.event_nr, m.multipath ? 1 : 0);
 }
 
 const char* action_name(DeviceAction a) {
   switch (a) {
-    case DeviceAction::Add: return "add";
-    case DeviceAction::Change: return "change";
-    case DeviceAction::Remove: return "remove";
+    case DeviceAction::Add:
+      return "add";
+    case DeviceAction::Change:
+      return "change";
+    case DeviceAction::Remove:
+      return "remove";
   }
   return "?";
 }
 
 void print_device(const BlockDevice& d) {
   auto s = [](std::string_view v) { return std::string(v.empty() ? "-" : v); };
-  std::printf("%s %s %s transport=%s wwid=%s vendor=%s product=%s alua=%d dm_name=%s "
-              "dm_uuid=%s dm_action=%s dm_path=%s properties=%zu\n",
-              action_name(d.action), s(d.name).c_str(), devt_text(d.devt).c_str(),
-              std::string(pk::core::transport_name(d.transport)).c_str(),
-              s(d.wwid).c_str(), s(d.vendor).c_str(), s(d.product).c_str(), d.alua ? 1 : 0,
-              s(d.dm_name).c_str(), s(d.dm_uuid).c_str(), s(d.dm_action).c_str(),
-              s(d.dm_path).c_str(), d.property_names.size());
+  std::printf(
+      "%s %s %s transport=%s wwid=%s vendor=%s product=%s alua=%d dm_name=%s "
+      "dm_uuid=%s dm_action=%s dm_path=%s properties=%zu\n",
+      action_name(d.action), s(d.name).c_str(), devt_text(d.devt).c_str(),
+      std::string(pk::core::transport_name(d.transport)).c_str(), s(d.wwid).c_str(), s(d.vendor).c_str(),
+      s(d.product).c_str(), d.alua ? 1 : 0, s(d.dm_name).c_str(), s(d.dm_uuid).c_str(),
+      s(d.dm_action).c_str(), s(d.dm_path).c_str(), d.property_names.size());
 }
 
 int udev_command(const std::string& cmd, int argc, char** argv) {
@@ -123,7 +125,12 @@ int udev_command(const std::string& cmd, int argc, char** argv) {
   if (!src->open(err)) return fail("udev open", err);
   if (cmd == "devices") {
     size_t n = 0;
-    if (!src->enumerate([&](const BlockDevice& d) { print_device(d); ++n; }, err)) {
+    if (!src->enumerate(
+            [&](const BlockDevice& d) {
+              print_device(d);
+              ++n;
+            },
+            err)) {
       return fail("udev enumerate", err);
     }
     std::printf("%zu disks\n", n);
@@ -152,8 +159,8 @@ int udev_command(const std::string& cmd, int argc, char** argv) {
           if (t.devpath.empty()) {
             std::printf("[%.3f] transport: EVENTS LOST\n", now_seconds());
           } else {
-            std::printf("[%.3f] transport %.*s\n", now_seconds(),
-                        static_cast<int>(t.devpath.size()), t.devpath.data());
+            std::printf("[%.3f] transport %.*s\n", now_seconds(), static_cast<int>(t.devpath.size()),
+                        t.devpath.data());
           }
         });
     std::fflush(stdout);
@@ -247,10 +254,9 @@ int main(int argc, char** argv) {
       for (const auto& c : watcher.changes()) {
         const char* kind = c.kind == DmEventWatcher::Kind::Appeared  ? "appeared"
                            : c.kind == DmEventWatcher::Kind::Changed ? "changed"
-                                                                      : "vanished";
+                                                                     : "vanished";
         std::printf("  %s %s event_nr %u -> %u\n", kind, c.map->name, c.previous_event_nr,
-                    c.kind == DmEventWatcher::Kind::Vanished ? c.previous_event_nr
-                                                             : c.map->event_nr);
+                    c.kind == DmEventWatcher::Kind::Vanished ? c.previous_event_nr : c.map->event_nr);
       }
     }
     return 0;
@@ -267,10 +273,11 @@ int main(int argc, char** argv) {
     }
     double t1 = now_seconds();
     struct mallinfo2 after = mallinfo2();
-    std::printf("%ld status calls: %.2f us each; heap in use %zu -> %zu bytes, arena %zu -> "
-                "%zu\n",
-                n, (t1 - t0) * 1e6 / static_cast<double>(n ? n : 1), before.uordblks,
-                after.uordblks, before.arena, after.arena);
+    std::printf(
+        "%ld status calls: %.2f us each; heap in use %zu -> %zu bytes, arena %zu -> "
+        "%zu\n",
+        n, (t1 - t0) * 1e6 / static_cast<double>(n ? n : 1), before.uordblks, after.uordblks, before.arena,
+        after.arena);
     return 0;
   }
   return usage();

@@ -84,6 +84,7 @@ for d in $DAEMONS; do
       sleep 1
     done
     record "$d" threads_peak_growth_during_apd $((thmax - th0))
+    # shellcheck disable=SC2034  # read in wait_for's eval
     w0=$(sectors_written "$DM")
     target_unfreeze
     t_thaw=$(now)

@@ -1,38 +1,13 @@
 # Shared by the benchmark scenarios: both daemons, configured alike or with
-# their own defaults, and what is read about them from /proc.
-# Every figure goes to /results/bench.txt as "DAEMON KEY VALUE" lines, one
-# line per repetition; the host-side driver (bench/run-bench) makes medians.
+# their own defaults, and what the kernel says of their maps. The scenarios
+# run in the lab guest, after the lab library (tests/lab/guest/lab/, sourced
+# by the guest's init): now, since, log, wait_for, soft_wait, record and the
+# proc_* readers come from its core.sh.
+# Every figure goes to /results/bench.txt as "DAEMON KEY VALUE" lines (record),
+# one line per repetition; the host-side driver (bench/run-bench) makes medians.
 
-BENCH_OUT=/results/bench.txt
 POLL=${POLL:-5}            # polling interval of both daemons, seconds
 CHECKER_TIMEOUT=${CHECKER_TIMEOUT:-5}
-
-# soft_wait TIMEOUT DESC CODE: wait_for that logs instead of failing.
-soft_wait() {
-  _sw_end=$(awk -v n="$(now)" -v t="$1" 'BEGIN {print n + t}')
-  while ! eval "$3" > /dev/null 2>&1; do
-    if awk -v n="$(now)" -v e="$_sw_end" 'BEGIN {exit !(n > e)}'; then
-      log "still not true after $1 s: $2"; return 1
-    fi
-    sleep 1
-  done
-}
-
-record() { echo "$1 $2 $3" >> "$BENCH_OUT"; log "BENCH $1 $2 $3"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.3f", b - a}'; }
-
-# Nanosecond clock: date's %N if there, else the kernel's "now at N nsecs"
-# of /proc/timer_list (busybox awk, no exec), else /proc/uptime (10 ms).
-if date +%s%N 2>/dev/null | grep -qE '^[0-9]{16,}$'; then
-  now_ns() { date +%s%N; }
-  CLOCK=date-ns
-elif grep -q '^now at [0-9]* nsecs' /proc/timer_list 2>/dev/null; then
-  now_ns() { awk '/^now at/ {print $3; exit}' /proc/timer_list; }
-  CLOCK=timer_list-ns
-else
-  now_ns() { awk '{printf "%d\n", $1 * 1e9}' /proc/uptime; }
-  CLOCK=uptime-10ms
-fi
 
 # --- configuration --------------------------------------------------------------
 # MODE alike: polling POLL s (failed paths too, multipathd's interval never
@@ -121,8 +96,7 @@ daemon_start() {
 }
 
 daemon_stop() {
-  kill "$DPID" 2>/dev/null || true
-  wait "$DPID" 2>/dev/null || true
+  stop_process "$DPID"
   log "daemon $DPID stopped"
 }
 
@@ -147,13 +121,6 @@ daemon_reconfigure() {
     multipathd) multipathd reconfigure ;;
   esac
 }
-
-# --- /proc ------------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-proc_faults() { awk '{print $10 + $12}' "/proc/$1/stat"; }
-proc_threads() { ls "/proc/$1/task" | wc -l; }
-proc_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # Multipath maps where every path is active, and the active paths overall
 # (from the kernel, the same check for both daemons).

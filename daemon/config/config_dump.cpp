@@ -12,49 +12,68 @@ namespace {
 
 std::string_view grouping_name(core::Grouping g) {
   switch (g) {
-    case core::Grouping::GroupByPrio: return "group_by_prio";
-    case core::Grouping::GroupByTpg: return "group_by_tpg";
-    case core::Grouping::Failover: return "failover";
-    case core::Grouping::Multibus: return "multibus";
+    case core::Grouping::GroupByPrio:
+      return "group_by_prio";
+    case core::Grouping::GroupByTpg:
+      return "group_by_tpg";
+    case core::Grouping::Failover:
+      return "failover";
+    case core::Grouping::Multibus:
+      return "multibus";
   }
   return "?";
 }
 
 std::string_view checker_name(core::CheckerKind k) {
   switch (k) {
-    case core::CheckerKind::Tur: return "tur";
-    case core::CheckerKind::DirectIo: return "directio";
-    case core::CheckerKind::State: return "state";
-    case core::CheckerKind::None: return "none";
+    case core::CheckerKind::Tur:
+      return "tur";
+    case core::CheckerKind::DirectIo:
+      return "directio";
+    case core::CheckerKind::State:
+      return "state";
+    case core::CheckerKind::None:
+      return "none";
   }
   return "?";
 }
 
 std::string_view hw_handler_name(core::HwHandler h) {
   switch (h) {
-    case core::HwHandler::Auto: return "auto";
-    case core::HwHandler::Alua: return "alua";
-    case core::HwHandler::None: return "none";
+    case core::HwHandler::Auto:
+      return "auto";
+    case core::HwHandler::Alua:
+      return "alua";
+    case core::HwHandler::None:
+      return "none";
   }
   return "?";
 }
 
 std::string failback_text(const core::MapSettings& s) {
   switch (s.failback) {
-    case core::Failback::Immediate: return "immediate";
-    case core::Failback::Manual: return "manual";
-    case core::Failback::Followover: return "followover";
-    case core::Failback::Delayed: return format_duration(s.failback_delay);
+    case core::Failback::Immediate:
+      return "immediate";
+    case core::Failback::Manual:
+      return "manual";
+    case core::Failback::Followover:
+      return "followover";
+    case core::Failback::Delayed:
+      return format_duration(s.failback_delay);
   }
   return "?";
 }
 
 std::string no_path_retry_text(const core::NoPathRetry& r) {
   switch (r.kind) {
-    case core::NoPathRetry::Kind::Queue: return "queue";
-    case core::NoPathRetry::Kind::Fail: return "fail";
-    case core::NoPathRetry::Kind::Checks: return std::to_string(r.checks);
-    case core::NoPathRetry::Kind::Time: return format_duration(r.duration);
+    case core::NoPathRetry::Kind::Queue:
+      return "queue";
+    case core::NoPathRetry::Kind::Fail:
+      return "fail";
+    case core::NoPathRetry::Kind::Checks:
+      return std::to_string(r.checks);
+    case core::NoPathRetry::Kind::Time:
+      return format_duration(r.duration);
   }
   return "?";
 }
@@ -68,8 +87,10 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
   auto put = [&](const char* key, std::string_view value) {
     e << YAML::Key << key << YAML::Value << std::string(value);
   };
-  if (differs([](const core::MapSettings& m) { return m.grouping; })) put("grouping", grouping_name(s.grouping));
-  if (differs([](const core::MapSettings& m) { return m.selector; })) put("selector", core::selector_name(s.selector));
+  if (differs([](const core::MapSettings& m) { return m.grouping; }))
+    put("grouping", grouping_name(s.grouping));
+  if (differs([](const core::MapSettings& m) { return m.selector; }))
+    put("selector", core::selector_name(s.selector));
   if (differs([](const core::MapSettings& m) { return m.checker; })) put("checker", checker_name(s.checker));
   if (differs([](const core::MapSettings& m) { return failback_text(m); })) put("failback", failback_text(s));
   if (differs([](const core::MapSettings& m) { return m.no_path_retry; })) {
@@ -88,10 +109,14 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
 
 std::string_view rule_key(core::DeviceRule::Field f) {
   switch (f) {
-    case core::DeviceRule::Field::Devnode: return "devnode";
-    case core::DeviceRule::Field::Wwid: return "wwid";
-    case core::DeviceRule::Field::VendorProduct: return "vendor";
-    case core::DeviceRule::Field::Property: return "property";
+    case core::DeviceRule::Field::Devnode:
+      return "devnode";
+    case core::DeviceRule::Field::Wwid:
+      return "wwid";
+    case core::DeviceRule::Field::VendorProduct:
+      return "vendor";
+    case core::DeviceRule::Field::Property:
+      return "property";
   }
   return "?";
 }
@@ -106,7 +131,8 @@ void emit_rules(YAML::Emitter& e, const char* key, const std::vector<core::Devic
       ++user;
     }
   }
-  if (!built_in.empty()) e << YAML::Newline << YAML::Comment("built-in, always applied (devnode): " + built_in);
+  if (!built_in.empty())
+    e << YAML::Newline << YAML::Comment("built-in, always applied (devnode): " + built_in);
   e << YAML::Key << key << YAML::Value;
   if (user == 0) {
     e << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
@@ -128,7 +154,8 @@ void emit_rules(YAML::Emitter& e, const char* key, const std::vector<core::Devic
 bool same_rules(const std::vector<core::DeviceRule>& a, const std::vector<core::DeviceRule>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].field != b[i].field || a[i].pattern != b[i].pattern || a[i].product_pattern != b[i].product_pattern) {
+    if (a[i].field != b[i].field || a[i].pattern != b[i].pattern ||
+        a[i].product_pattern != b[i].product_pattern) {
       return false;
     }
   }
@@ -241,7 +268,8 @@ bool equivalent(const core::Config& a, const core::Config& b) {
   for (size_t i = 0; i < a.maps.size(); ++i) {
     const core::MapConfig& x = a.maps[i];
     const core::MapConfig& y = b.maps[i];
-    if (x.wwid != y.wwid || x.alias != y.alias || x.paths != y.paths || !(x.settings == y.settings)) return false;
+    if (x.wwid != y.wwid || x.alias != y.alias || x.paths != y.paths || !(x.settings == y.settings))
+      return false;
   }
   return true;
 }

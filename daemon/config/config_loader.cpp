@@ -95,11 +95,16 @@ std::string one_of(std::span<const std::string_view> choices) {
 
 std::string kind_name(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "empty";
-    case YAML::NodeType::Scalar: return "the value " + quoted(n.Scalar());
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: break;
+    case YAML::NodeType::Null:
+      return "empty";
+    case YAML::NodeType::Scalar:
+      return "the value " + quoted(n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Undefined:
+      break;
   }
   return "undefined";
 }
@@ -109,26 +114,27 @@ std::string kind_name(const YAML::Node& n) {
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 10> kTopKeys{
-    "timing", "limits", "logging", "control", "naming", "discovery", "defaults", "blacklist",
-    "blacklist_exceptions", "maps"};
+constexpr std::array<std::string_view, 10> kTopKeys{"timing",   "limits",    "logging",
+                                                    "control",  "naming",    "discovery",
+                                                    "defaults", "blacklist", "blacklist_exceptions",
+                                                    "maps"};
 constexpr std::array<std::string_view, 4> kTimingKeys{"polling_interval", "failed_polling_interval",
                                                       "checker_timeout", "transport_probe_interval"};
-constexpr std::array<std::string_view, 8> kLimitsKeys{"max_paths",          "max_maps",
-                                                      "max_paths_per_map",  "max_groups_per_map",
-                                                      "max_events_in_flight", "max_clients",
-                                                      "log_records",        "heap_reserve"};
+constexpr std::array<std::string_view, 8> kLimitsKeys{
+    "max_paths",   "max_maps",    "max_paths_per_map", "max_groups_per_map", "max_events_in_flight",
+    "max_clients", "log_records", "heap_reserve"};
 constexpr std::array<std::string_view, 4> kLoggingKeys{"file", "file_size", "level", "journal"};
 constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
-constexpr std::array<std::string_view, 8> kSettingKeys{"grouping",      "selector",         "checker",
-                                                       "failback",      "no_path_retry",    "hardware_handler",
+constexpr std::array<std::string_view, 8> kSettingKeys{"grouping",        "selector",      "checker",
+                                                       "failback",        "no_path_retry", "hardware_handler",
                                                        "pg_init_retries", "auto_resize"};
-constexpr std::array<std::string_view, 11> kMapKeys{"wwid",     "alias",         "paths",           "grouping",
-                                                    "selector", "checker",       "failback",        "no_path_retry",
-                                                    "hardware_handler", "pg_init_retries", "auto_resize"};
+constexpr std::array<std::string_view, 11> kMapKeys{
+    "wwid",       "alias",    "paths",         "grouping",         "selector",
+    "checker",    "failback", "no_path_retry", "hardware_handler", "pg_init_retries",
+    "auto_resize"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
 template <typename E>
@@ -148,11 +154,10 @@ constexpr std::array<Choice<core::CheckerKind>, 4> kCheckers{{{"tur", core::Chec
                                                               {"directio", core::CheckerKind::DirectIo},
                                                               {"state", core::CheckerKind::State},
                                                               {"none", core::CheckerKind::None}}};
-constexpr std::array<Choice<core::HwHandler>, 3> kHwHandlers{{{"auto", core::HwHandler::Auto},
-                                                              {"alua", core::HwHandler::Alua},
-                                                              {"none", core::HwHandler::None}}};
-constexpr std::array<Choice<core::AutoResize>, 2> kAutoResizes{{{"grow", core::AutoResize::Grow},
-                                                                 {"off", core::AutoResize::Off}}};
+constexpr std::array<Choice<core::HwHandler>, 3> kHwHandlers{
+    {{"auto", core::HwHandler::Auto}, {"alua", core::HwHandler::Alua}, {"none", core::HwHandler::None}}};
+constexpr std::array<Choice<core::AutoResize>, 2> kAutoResizes{
+    {{"grow", core::AutoResize::Grow}, {"off", core::AutoResize::Off}}};
 constexpr std::array<std::string_view, 5> kLevels{"error", "warning", "notice", "info", "debug"};
 
 // ---------------------------------------------------------------------------
@@ -206,8 +211,9 @@ class Walker {
   void charge(const YAML::Node& at, size_t bytes) {
     spent_ += bytes + 32;
     if (spent_ > kExpansionBudget) {
-      fail(at, "", "the configuration expands to more than " + format_size(kExpansionBudget) +
-                       " (aliases repeating large nodes?); refusing it");
+      fail(at, "",
+           "the configuration expands to more than " + format_size(kExpansionBudget) +
+               " (aliases repeating large nodes?); refusing it");
     }
   }
 
@@ -232,7 +238,8 @@ class Walker {
   void naming(const Field& f, core::Config& c);
   void discovery(const Field& f, core::Config& c);
   // Applies one settings key; records which keys were set for warnings.
-  void setting(const Field& f, std::string_view name, core::MapSettings& s, std::map<std::string, Field>& set);
+  void setting(const Field& k, std::string_view name, core::MapSettings& s,
+               std::map<std::string, Field>& set);
   void check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set);
   void rules(const Field& f, std::vector<core::DeviceRule>& out);
   void maps(const Field& f, core::Config& c);
@@ -264,11 +271,17 @@ void Walker::each_key(const YAML::Node& map, const std::string& path, Keys known
       if (name == "<<") fail(key, path, "merge keys ('<<') are not supported; write the keys out");
       std::string hint = did_you_mean(name, known);
       if (hint.empty()) hint = "; known keys: " + one_of(known);
-      fail(key, "", "unknown key " + quoted(name) + where_text + hint);
+      std::string message = "unknown key " + quoted(name);
+      message += where_text;
+      message += hint;
+      fail(key, "", message);
     }
-    std::string child = path.empty() ? name : path + "." + name;
+    std::string child = path;
+    if (!child.empty()) child += '.';
+    child += name;
     auto [first, inserted] = seen.emplace(name, key.Mark());
-    if (!inserted) fail(key, child, "is set twice (first at line " + std::to_string(first->second.line + 1) + ")");
+    if (!inserted)
+      fail(key, child, "is set twice (first at line " + std::to_string(first->second.line + 1) + ")");
     fn(name, Field{key, value, std::move(child)});
   }
 }
@@ -277,8 +290,8 @@ template <typename Fn>
 void Walker::each_item(const YAML::Node& list, const std::string& path, std::string_view what, Fn&& fn) {
   if (list.IsNull()) return;
   if (!list.IsSequence()) {
-    fail(list, path, "must be a list of " + std::string(what) + " (lines starting with '- '), not " +
-                         kind_name(list));
+    fail(list, path,
+         "must be a list of " + std::string(what) + " (lines starting with '- '), not " + kind_name(list));
   }
   size_t i = 0;
   for (auto it = list.begin(); it != list.end(); ++it, ++i) {
@@ -327,9 +340,11 @@ Millis Walker::duration(const Field& f, Millis min, Millis max, bool whole_secon
   Millis d{};
   std::string why;
   if (!parse_duration(s, d, why)) fail(f.value, f.path, why);
-  if (whole_seconds && d.count() % 1000 != 0) fail(f.value, f.path, quoted(s) + " is not a whole number of seconds");
+  if (whole_seconds && d.count() % 1000 != 0)
+    fail(f.value, f.path, quoted(s) + " is not a whole number of seconds");
   if (d < min || d > max) {
-    fail(f.value, f.path, "must be between " + format_duration(min) + " and " + format_duration(max) + ", got " + clip(s));
+    fail(f.value, f.path,
+         "must be between " + format_duration(min) + " and " + format_duration(max) + ", got " + clip(s));
   }
   return d;
 }
@@ -340,7 +355,8 @@ uint64_t Walker::size(const Field& f, uint64_t min, uint64_t max, uint64_t multi
   std::string why;
   if (!parse_size(s, v, why)) fail(f.value, f.path, why);
   if (v < min || v > max) {
-    fail(f.value, f.path, "must be between " + format_size(min) + " and " + format_size(max) + ", got " + clip(s));
+    fail(f.value, f.path,
+         "must be between " + format_size(min) + " and " + format_size(max) + ", got " + clip(s));
   }
   if (v % multiple != 0) fail(f.value, f.path, quoted(s) + " is not a multiple of " + format_size(multiple));
   return v;
@@ -351,8 +367,9 @@ std::string Walker::absolute_path(const Field& f, uint64_t max_len) {
   charge(f.value, s.size());
   if (s.empty() || s[0] != '/') fail(f.value, f.path, quoted(s) + " is not an absolute path");
   if (s.size() > max_len) {
-    fail(f.value, f.path, "is " + std::to_string(s.size()) + " characters long; at most " + std::to_string(max_len) +
-                              " are possible");
+    fail(f.value, f.path,
+         "is " + std::to_string(s.size()) + " characters long; at most " + std::to_string(max_len) +
+             " are possible");
   }
   for (char ch : s) {
     const auto u = static_cast<unsigned char>(ch);
@@ -382,7 +399,8 @@ void Walker::timing(const Field& f, core::Timing& t) {
     if (name == "polling_interval") {
       t.polling_interval = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{3600}, true));
     } else if (name == "failed_polling_interval") {
-      t.failed_polling_interval = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{3600}, true));
+      t.failed_polling_interval =
+          std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{3600}, true));
     } else if (name == "checker_timeout") {
       t.checker_timeout = duration(k, Millis{100}, Seconds{600}, false);
     } else if (name == "transport_probe_interval") {
@@ -440,7 +458,8 @@ void Walker::control(const Field& f, core::Config& c) {
     } else if (name == "group") {
       const std::string& s = scalar(k, "a group name (\"\" for root only)");
       charge(k.value, s.size());
-      bool all_digits = !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      bool all_digits =
+          !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
       bool valid = s.size() <= 32;
       for (size_t i = 0; valid && i < s.size(); ++i) {
         char ch = s[i];
@@ -449,8 +468,10 @@ void Walker::control(const Field& f, core::Config& c) {
         valid = letter || (i > 0 && other);
       }
       if (!valid && !all_digits) {
-        fail(k.value, k.path, quoted(s) + " is not a group name (letters, digits, '_', '-', '.'; "
-                              "at most 32 characters; or a numeric GID)");
+        fail(k.value, k.path,
+             quoted(s) +
+                 " is not a group name (letters, digits, '_', '-', '.'; "
+                 "at most 32 characters; or a numeric GID)");
       }
       c.control_group = s;
     }
@@ -475,14 +496,16 @@ void Walker::naming(const Field& f, core::Config& c) {
       if (s.empty() || !plain_name(s) || s.find('#') != std::string::npos)
         fail(k.value, k.path, quoted(s) + " is not a name prefix (printable, no blank, '/' or '#')");
       if (s.size() > core::kMaxAliasPrefix) {
-        fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
-                                  std::to_string(core::kMaxAliasPrefix) + " are possible");
+        fail(k.value, k.path,
+             "is " + std::to_string(s.size()) + " characters long; at most " +
+                 std::to_string(core::kMaxAliasPrefix) + " are possible");
       }
       c.alias_prefix = s;
     } else if (name == "bindings_file") {
       c.bindings_file = absolute_path(k, kPathMax);
     } else if (name == "wwids_file") {
-      c.wwids_file = scalar(k, "an absolute path, or \"\"").empty() ? std::string() : absolute_path(k, kPathMax);
+      c.wwids_file =
+          scalar(k, "an absolute path, or \"\"").empty() ? std::string() : absolute_path(k, kPathMax);
     }
   });
 }
@@ -523,8 +546,9 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
       s.failback = core::Failback::Delayed;
       s.failback_delay = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{86400}, true));
     } else {
-      fail(k.value, k.path, quoted(v) + " is not immediate, manual, followover or a delay such as 30s" +
-                                did_you_mean(v, kWords));
+      fail(k.value, k.path,
+           quoted(v) + " is not immediate, manual, followover or a delay such as 30s" +
+               did_you_mean(v, kWords));
     }
   } else if (name == "no_path_retry") {
     static constexpr std::array<std::string_view, 2> kWords{"queue", "fail"};
@@ -534,7 +558,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
       r.kind = core::NoPathRetry::Kind::Queue;
     } else if (v == "fail") {
       r.kind = core::NoPathRetry::Kind::Fail;
-    } else if (!v.empty() && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    } else if (!v.empty() &&
+               std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
       if (v.find_first_not_of('0') == std::string::npos) {
         fail(k.value, k.path, "0 checks means failing at once: write 'fail'");
       }
@@ -542,7 +567,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
       r.checks = static_cast<uint32_t>(number(k, 1, 1'000'000));
     } else if (!v.empty() && v[0] >= '0' && v[0] <= '9') {
       r.kind = core::NoPathRetry::Kind::Time;
-      r.duration = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{720}, true));
+      r.duration =
+          std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{720}, true));
     } else {
       fail(k.value, k.path,
            quoted(v) + " is not queue, fail, a number of checks (e.g. 12) or a duration (e.g. 5m)" +
@@ -562,55 +588,64 @@ void Walker::check_settings(const core::MapSettings& s, const std::map<std::stri
 }
 
 void Walker::rules(const Field& f, std::vector<core::DeviceRule>& out) {
-  each_item(f.value, f.path, "rules such as {devnode: \"sd*\"}", [&](const YAML::Node& item, const std::string& path) {
-    if (!item.IsMap() || item.size() == 0) {
-      fail(item, path, "a rule is a mapping with one of devnode, wwid, vendor (and product), property; e.g. "
-                       "{devnode: \"loop*\"}, not " + kind_name(item));
-    }
-    core::DeviceRule rule;
-    rule.file_position = where(item);
-    std::optional<Field> first;     // the key that chose the rule's field
-    std::optional<Field> product;
-    each_key(item, path, kRuleKeys, [&](const std::string& name, const Field& k) {
-      const std::string& pattern = scalar(k, "a pattern such as \"sd*\"");
-      charge(k.value, pattern.size());
-      if (pattern.size() > kPatternMax) {
-        fail(k.value, k.path, "is " + std::to_string(pattern.size()) + " characters long; at most " +
-                                  std::to_string(kPatternMax) + " are allowed");
-      }
-      std::string why;
-      if (!check_glob(pattern, why)) fail(k.value, k.path, "the pattern \"" + clip(pattern) + "\" " + why);
-      if (name == "devnode" && pattern.starts_with("/dev/")) {
-        fail(k.value, k.path, "devnode patterns match kernel names without /dev/; write \"" + pattern.substr(5) + "\"");
-      }
-      if (name == "product") {
-        product = k;
-        rule.product_pattern = pattern;
-        return;
-      }
-      if (first) {
-        fail(k.key, k.path, "a rule matches one field, and this one already has '" + first->key.Scalar() +
-                                "'; put '" + name + "' in a rule of its own");
-      }
-      first = k;
-      rule.pattern = pattern;
-      if (name == "devnode") rule.field = core::DeviceRule::Field::Devnode;
-      if (name == "wwid") rule.field = core::DeviceRule::Field::Wwid;
-      if (name == "vendor") rule.field = core::DeviceRule::Field::VendorProduct;
-      if (name == "property") rule.field = core::DeviceRule::Field::Property;
-    });
-    if (product && (!first || first->key.Scalar() != "vendor")) {
-      fail(product->key, product->path,
-           "needs a vendor in the same rule (vendor: \"*\" matches any vendor)");
-    }
-    out.push_back(std::move(rule));
-  });
+  each_item(
+      f.value, f.path, "rules such as {devnode: \"sd*\"}",
+      [&](const YAML::Node& item, const std::string& path) {
+        if (!item.IsMap() || item.size() == 0) {
+          fail(item, path,
+               "a rule is a mapping with one of devnode, wwid, vendor (and product), property; e.g. "
+               "{devnode: \"loop*\"}, not " +
+                   kind_name(item));
+        }
+        core::DeviceRule rule;
+        rule.file_position = where(item);
+        std::optional<Field> first;  // the key that chose the rule's field
+        std::optional<Field> product;
+        each_key(item, path, kRuleKeys, [&](const std::string& name, const Field& k) {
+          const std::string& pattern = scalar(k, "a pattern such as \"sd*\"");
+          charge(k.value, pattern.size());
+          if (pattern.size() > kPatternMax) {
+            fail(k.value, k.path,
+                 "is " + std::to_string(pattern.size()) + " characters long; at most " +
+                     std::to_string(kPatternMax) + " are allowed");
+          }
+          std::string why;
+          if (!check_glob(pattern, why))
+            fail(k.value, k.path, "the pattern \"" + clip(pattern) + "\" " + why);
+          if (name == "devnode" && pattern.starts_with("/dev/")) {
+            fail(k.value, k.path,
+                 "devnode patterns match kernel names without /dev/; write \"" + pattern.substr(5) + "\"");
+          }
+          if (name == "product") {
+            product = k;
+            rule.product_pattern = pattern;
+            return;
+          }
+          if (first) {
+            fail(k.key, k.path,
+                 "a rule matches one field, and this one already has '" + first->key.Scalar() + "'; put '" +
+                     name + "' in a rule of its own");
+          }
+          first = k;
+          rule.pattern = pattern;
+          if (name == "devnode") rule.field = core::DeviceRule::Field::Devnode;
+          if (name == "wwid") rule.field = core::DeviceRule::Field::Wwid;
+          if (name == "vendor") rule.field = core::DeviceRule::Field::VendorProduct;
+          if (name == "property") rule.field = core::DeviceRule::Field::Property;
+        });
+        if (product && (!first || first->key.Scalar() != "vendor")) {
+          fail(product->key, product->path,
+               "needs a vendor in the same rule (vendor: \"*\" matches any vendor)");
+        }
+        out.push_back(std::move(rule));
+      });
 }
 
 void Walker::maps(const Field& f, core::Config& c) {
   if (f.value.IsSequence() && f.value.size() > c.limits.max_maps) {
-    fail(f.value, f.path, "lists " + std::to_string(f.value.size()) + " maps but limits.max_maps is " +
-                              std::to_string(c.limits.max_maps));
+    fail(f.value, f.path,
+         "lists " + std::to_string(f.value.size()) + " maps but limits.max_maps is " +
+             std::to_string(c.limits.max_maps));
   }
   struct Named {
     YAML::Node node;
@@ -620,79 +655,100 @@ void Walker::maps(const Field& f, core::Config& c) {
   std::map<std::string, Named> wwids, aliases, members;
   uint64_t total_paths = 0;
 
-  each_item(f.value, f.path, "maps such as {wwid: ..., alias: ...}", [&](const YAML::Node& item, const std::string& path) {
-    if (!item.IsMap()) fail(item, path, "a map entry is a mapping with at least a wwid, not " + kind_name(item));
-    core::MapConfig m;
-    m.file_position = where(item);
-    m.settings = c.defaults;
-    std::map<std::string, Field> set;
-    std::optional<Field> wwid, alias;
-    each_key(item, path, kMapKeys, [&](const std::string& name, const Field& k) {
-      if (name == "wwid") {
-        const std::string& s = scalar(k, "the WWID of the disk");
-        charge(k.value, s.size());
-        if (!plain_name(s)) fail(k.value, k.path, quoted(s) + " is not a WWID (printable, no blank or '/')");
-        if (s.size() > kWwidMax) {
-          fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
-                                    std::to_string(kWwidMax) + " fit in a device-mapper UUID (mpath-<wwid>)");
-        }
-        m.wwid = s;
-        wwid = k;
-      } else if (name == "alias") {
-        const std::string& s = scalar(k, "a map name");
-        charge(k.value, s.size());
-        if (!plain_name(s)) fail(k.value, k.path, quoted(s) + " is not a map name (printable, no blank or '/')");
-        if (s.size() > kAliasMax) {
-          fail(k.value, k.path, "is " + std::to_string(s.size()) + " characters long; at most " +
-                                    std::to_string(kAliasMax) + " fit in a device-mapper name");
-        }
-        m.alias = s;
-        alias = k;
-      } else if (name == "paths") {
-        if (k.value.IsSequence() && k.value.size() > c.limits.max_paths_per_map) {
-          fail(k.value, k.path, "lists " + std::to_string(k.value.size()) +
-                                    " paths but limits.max_paths_per_map is " +
-                                    std::to_string(c.limits.max_paths_per_map));
-        }
-        each_item(k.value, k.path, "device names such as nbd0", [&](const YAML::Node& p, const std::string& ppath) {
-          Field pf{k.key, p, ppath};
-          const std::string& dev = scalar(pf, "a device name such as nbd0");
-          charge(p, dev.size());
-          if (dev.starts_with("/dev/")) fail(p, ppath, "write the kernel name " + quoted(dev.substr(5)) + ", without /dev/");
-          if (!plain_name(dev) || dev.size() > kDevnodeMax) {
-            fail(p, ppath, quoted(dev) + " is not a kernel device name such as nbd0");
+  each_item(
+      f.value, f.path, "maps such as {wwid: ..., alias: ...}",
+      [&](const YAML::Node& item, const std::string& path) {
+        if (!item.IsMap())
+          fail(item, path, "a map entry is a mapping with at least a wwid, not " + kind_name(item));
+        core::MapConfig m;
+        m.file_position = where(item);
+        m.settings = c.defaults;
+        std::map<std::string, Field> set;
+        std::optional<Field> wwid, alias;
+        each_key(item, path, kMapKeys, [&](const std::string& name, const Field& k) {
+          if (name == "wwid") {
+            const std::string& s = scalar(k, "the WWID of the disk");
+            charge(k.value, s.size());
+            if (!plain_name(s))
+              fail(k.value, k.path, quoted(s) + " is not a WWID (printable, no blank or '/')");
+            if (s.size() > kWwidMax) {
+              fail(k.value, k.path,
+                   "is " + std::to_string(s.size()) + " characters long; at most " +
+                       std::to_string(kWwidMax) + " fit in a device-mapper UUID (mpath-<wwid>)");
+            }
+            m.wwid = s;
+            wwid = k;
+          } else if (name == "alias") {
+            const std::string& s = scalar(k, "a map name");
+            charge(k.value, s.size());
+            if (!plain_name(s))
+              fail(k.value, k.path, quoted(s) + " is not a map name (printable, no blank or '/')");
+            if (s.size() > kAliasMax) {
+              fail(k.value, k.path,
+                   "is " + std::to_string(s.size()) + " characters long; at most " +
+                       std::to_string(kAliasMax) + " fit in a device-mapper name");
+            }
+            m.alias = s;
+            alias = k;
+          } else if (name == "paths") {
+            if (k.value.IsSequence() && k.value.size() > c.limits.max_paths_per_map) {
+              fail(k.value, k.path,
+                   "lists " + std::to_string(k.value.size()) + " paths but limits.max_paths_per_map is " +
+                       std::to_string(c.limits.max_paths_per_map));
+            }
+            each_item(k.value, k.path, "device names such as nbd0",
+                      [&](const YAML::Node& p, const std::string& ppath) {
+                        Field pf{k.key, p, ppath};
+                        const std::string& dev = scalar(pf, "a device name such as nbd0");
+                        charge(p, dev.size());
+                        if (dev.starts_with("/dev/"))
+                          fail(p, ppath,
+                               "write the kernel name " + quoted(dev.substr(5)) + ", without /dev/");
+                        if (!plain_name(dev) || dev.size() > kDevnodeMax) {
+                          fail(p, ppath, quoted(dev) + " is not a kernel device name such as nbd0");
+                        }
+                        if (std::find(m.paths.begin(), m.paths.end(), dev) != m.paths.end()) {
+                          fail(p, ppath, quoted(dev) + " is listed twice in this map");
+                        }
+                        auto [other, inserted] = members.emplace(dev, Named{p, ppath, c.maps.size()});
+                        if (!inserted)
+                          fail(p, ppath,
+                               quoted(dev) + " is already a path of the map at " + where(other->second.node));
+                        if (++total_paths > c.limits.max_paths) {
+                          fail(p, ppath,
+                               "the maps list more paths than limits.max_paths (" +
+                                   std::to_string(c.limits.max_paths) + ")");
+                        }
+                        m.paths.push_back(dev);
+                      });
+          } else {
+            setting(k, name, m.settings, set);
           }
-          if (std::find(m.paths.begin(), m.paths.end(), dev) != m.paths.end()) {
-            fail(p, ppath, quoted(dev) + " is listed twice in this map");
-          }
-          auto [other, inserted] = members.emplace(dev, Named{p, ppath, c.maps.size()});
-          if (!inserted) fail(p, ppath, quoted(dev) + " is already a path of the map at " + where(other->second.node));
-          if (++total_paths > c.limits.max_paths) {
-            fail(p, ppath, "the maps list more paths than limits.max_paths (" + std::to_string(c.limits.max_paths) + ")");
-          }
-          m.paths.push_back(dev);
         });
-      } else {
-        setting(k, name, m.settings, set);
-      }
-    });
-    if (!wwid) fail(item, path, "a map needs a wwid (for a disk without one, such as NBD, invent one: nbd-export1)");
-    auto [other, inserted] = wwids.emplace(m.wwid, Named{wwid->value, wwid->path, c.maps.size()});
-    if (!inserted) fail(wwid->value, wwid->path, quoted(m.wwid) + " is already the wwid of the map at " + where(other->second.node));
-    if (alias) {
-      auto [dup, fresh] = aliases.emplace(m.alias, Named{alias->value, alias->path, c.maps.size()});
-      if (!fresh) fail(alias->value, alias->path, quoted(m.alias) + " is already the alias of the map at " + where(dup->second.node));
-    }
-    check_settings(m.settings, set);
-    c.maps.push_back(std::move(m));
-  });
+        if (!wwid)
+          fail(item, path,
+               "a map needs a wwid (for a disk without one, such as NBD, invent one: nbd-export1)");
+        auto [other, inserted] = wwids.emplace(m.wwid, Named{wwid->value, wwid->path, c.maps.size()});
+        if (!inserted)
+          fail(wwid->value, wwid->path,
+               quoted(m.wwid) + " is already the wwid of the map at " + where(other->second.node));
+        if (alias) {
+          auto [dup, fresh] = aliases.emplace(m.alias, Named{alias->value, alias->path, c.maps.size()});
+          if (!fresh)
+            fail(alias->value, alias->path,
+                 quoted(m.alias) + " is already the alias of the map at " + where(dup->second.node));
+        }
+        check_settings(m.settings, set);
+        c.maps.push_back(std::move(m));
+      });
 
   // A map is named by its alias, or its wwid: no alias may be another map's wwid.
   for (const auto& [name, a] : aliases) {
     auto w = wwids.find(name);
     if (w != wwids.end() && w->second.map_index != a.map_index) {
-      fail(a.node, a.path, quoted(name) + " is the wwid of the map at " + where(w->second.node) +
-                               "; map names must be unique");
+      fail(a.node, a.path,
+           quoted(name) + " is the wwid of the map at " + where(w->second.node) +
+               "; map names must be unique");
     }
   }
 }
@@ -702,8 +758,8 @@ void Walker::maps(const Field& f, core::Config& c) {
 // alone lowers max_paths_per_map and max_maps to 16); two values that are both
 // set and contradict are an error, as is a min_paths no map could reach.
 void Walker::check_limits(core::Config& c) {
-  auto at_most = [&](std::string_view small_path, uint32_t& small, std::string_view large_path, uint32_t large,
-                     bool follow, std::string_view reason) {
+  auto at_most = [&](std::string_view small_path, uint32_t& small, std::string_view large_path,
+                     uint32_t large, bool follow, std::string_view reason) {
     if (small <= large) return;
     auto s = set_.find(std::string(small_path));
     auto l = set_.find(std::string(large_path));
@@ -713,19 +769,24 @@ void Walker::check_limits(core::Config& c) {
     }
     std::string large_text = std::to_string(large) + (l == set_.end() ? ", the default" : "");
     if (s != set_.end()) {
-      fail(s->second.value, s->second.path, std::to_string(small) + " is more than " + std::string(large_path) +
-                                                " (" + large_text + "): " + std::string(reason));
+      fail(s->second.value, s->second.path,
+           std::to_string(small) + " is more than " + std::string(large_path) + " (" + large_text +
+               "): " + std::string(reason));
     }
-    if (l == set_.end()) throw Failure{YAML::Mark::null_mark(), std::string(small_path) + " is more than " + std::string(large_path)};
-    fail(l->second.value, l->second.path, std::to_string(large) + " is less than " + std::string(small_path) +
-                                              " (" + std::to_string(small) + ", the default): " + std::string(reason));
+    if (l == set_.end())
+      throw Failure{YAML::Mark::null_mark(),
+                    std::string(small_path) + " is more than " + std::string(large_path)};
+    fail(l->second.value, l->second.path,
+         std::to_string(large) + " is less than " + std::string(small_path) + " (" + std::to_string(small) +
+             ", the default): " + std::string(reason));
   };
   core::Limits& l = c.limits;
   at_most("limits.max_paths_per_map", l.max_paths_per_map, "limits.max_paths", l.max_paths, true,
           "a map's paths are counted in max_paths");
-  at_most("limits.max_maps", l.max_maps, "limits.max_paths", l.max_paths, true, "every map has at least one path");
-  at_most("limits.max_groups_per_map", l.max_groups_per_map, "limits.max_paths_per_map", l.max_paths_per_map, true,
-          "every path group has at least one path");
+  at_most("limits.max_maps", l.max_maps, "limits.max_paths", l.max_paths, true,
+          "every map has at least one path");
+  at_most("limits.max_groups_per_map", l.max_groups_per_map, "limits.max_paths_per_map", l.max_paths_per_map,
+          true, "every path group has at least one path");
   at_most("discovery.min_paths", c.min_paths_for_map, "limits.max_paths_per_map", l.max_paths_per_map, false,
           "no map could ever be formed");
 
@@ -735,8 +796,8 @@ void Walker::check_limits(core::Config& c) {
     if (it != set_.end()) {
       warn(it->second.value, it->second.path,
            "failed paths (every " + format_duration(c.timing.failed_polling_interval) +
-               ") are checked less often than healthy ones (every " + format_duration(c.timing.polling_interval) +
-               ")");
+               ") are checked less often than healthy ones (every " +
+               format_duration(c.timing.polling_interval) + ")");
     }
   }
   const core::Config defaults;
@@ -757,22 +818,27 @@ void Walker::keep_running_limits(core::Config& c, const Field* section) {
     uint64_t kept;
     bool bytes;
   };
-  const std::array<Item, 8> items{{{"max_paths", l.max_paths, run.max_paths, false},
-                                   {"max_maps", l.max_maps, run.max_maps, false},
-                                   {"max_paths_per_map", l.max_paths_per_map, run.max_paths_per_map, false},
-                                   {"max_groups_per_map", l.max_groups_per_map, run.max_groups_per_map, false},
-                                   {"max_events_in_flight", l.max_events_in_flight, run.max_events_in_flight, false},
-                                   {"max_clients", l.max_clients, run.max_clients, false},
-                                   {"log_records", l.log_records, run.log_records, false},
-                                   {"heap_reserve", l.heap_reserve_bytes, run.heap_reserve_bytes, true}}};
+  const std::array<Item, 8> items{
+      {{"max_paths", l.max_paths, run.max_paths, false},
+       {"max_maps", l.max_maps, run.max_maps, false},
+       {"max_paths_per_map", l.max_paths_per_map, run.max_paths_per_map, false},
+       {"max_groups_per_map", l.max_groups_per_map, run.max_groups_per_map, false},
+       {"max_events_in_flight", l.max_events_in_flight, run.max_events_in_flight, false},
+       {"max_clients", l.max_clients, run.max_clients, false},
+       {"log_records", l.log_records, run.log_records, false},
+       {"heap_reserve", l.heap_reserve_bytes, run.heap_reserve_bytes, true}}};
   for (const Item& item : items) {
     if (item.file == item.kept) continue;
     auto text = [&](uint64_t v) { return item.bytes ? format_size(v) : std::to_string(v); };
     std::string path = "limits." + std::string(item.name);
     auto s = set_.find(path);
-    std::string at = s != set_.end() ? where(s->second.value) : section != nullptr ? where(section->key) : source_;
-    warnings_.push_back(at + ": " + path + ": changes only at the next start; the running daemon keeps " +
-                        text(item.kept) + " (this file: " + text(item.file) + ")");
+    std::string at = s != set_.end()      ? where(s->second.value)
+                     : section != nullptr ? where(section->key)
+                                          : source_;
+    std::string warning = at;
+    warning += ": " + path + ": changes only at the next start; the running daemon keeps " + text(item.kept);
+    warning += " (this file: " + text(item.file) + ")";
+    warnings_.push_back(std::move(warning));
   }
   c.limits = run;
   if (c.min_paths_for_map > run.max_paths_per_map) {
@@ -788,8 +854,9 @@ void Walker::keep_running_limits(core::Config& c, const Field* section) {
 void Walker::load(const YAML::Node& root, core::Config& c) {
   // An empty file (a null root) sets nothing: every default.
   if (!root.IsNull() && !root.IsMap()) {
-    fail(root, "", "the configuration must be a mapping of sections (timing:, limits:, maps:, ...), not " +
-                       kind_name(root));
+    fail(root, "",
+         "the configuration must be a mapping of sections (timing:, limits:, maps:, ...), not " +
+             kind_name(root));
   }
   // Validate keys in file order, then read sections in an order that lets
   // later ones rely on earlier ones (maps need limits and defaults).
@@ -822,7 +889,8 @@ void Walker::load(const YAML::Node& root, core::Config& c) {
 YAML::Mark mark_of(std::string_view text, size_t offset) {
   YAML::Mark m = YAML::Mark::null_mark();
   m.pos = static_cast<int>(offset);
-  m.line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  m.line =
+      static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
   size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
   line_start = (line_start == std::string_view::npos || offset == 0) ? 0 : line_start + 1;
   m.column = static_cast<int>(offset - line_start);
@@ -854,9 +922,11 @@ class DocumentStarts final : public YAML::EventHandler {
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
   void OnMapEnd() override {}
 };
 
@@ -872,17 +942,19 @@ std::string document_problem(const std::string& input, std::string_view text, co
   }
   if (docs.starts.size() < 2) return "";
   const YAML::Mark& second = docs.starts[1];
-  bool stuck = second.pos == docs.starts[0].pos || (docs.starts.size() > 2 && docs.starts[2].pos == second.pos);
+  bool stuck =
+      second.pos == docs.starts[0].pos || (docs.starts.size() > 2 && docs.starts[2].pos == second.pos);
   if (stuck && second.pos >= 0 && static_cast<size_t>(second.pos) < text.size()) {
-    return position(source, second) + ": YAML syntax: unexpected '" + std::string(1, text[static_cast<size_t>(second.pos)]) + "'";
+    return position(source, second) + ": YAML syntax: unexpected '" +
+           std::string(1, text[static_cast<size_t>(second.pos)]) + "'";
   }
   return position(source, second) +
          ": a second YAML document; the configuration is one document (remove the second '---')";
 }
 
 constexpr std::array<std::string_view, 16> kBuiltInDevnodes{
-    "loop*", "ram*", "zram*", "sr*", "scd*", "fd*", "dm-*", "md*",
-    "mmcblk*", "nullb*", "pmem*", "zd*", "vd*", "xvd*", "drbd*", "bcache*"};
+    "loop*",   "ram*",   "zram*", "sr*", "scd*", "fd*",  "dm-*",  "md*",
+    "mmcblk*", "nullb*", "pmem*", "zd*", "vd*",  "xvd*", "drbd*", "bcache*"};
 
 }  // namespace
 
@@ -906,16 +978,19 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
   LoadResult result;
   try {
     if (text.size() > kMaxConfigBytes) {
-      result.error = source_name + ": is " + std::to_string(text.size()) + " bytes; a configuration is at most " +
-                     format_size(kMaxConfigBytes) + " (" + std::to_string(kMaxConfigBytes) + " bytes)";
+      result.error = source_name + ": is " + std::to_string(text.size()) +
+                     " bytes; a configuration is at most " + format_size(kMaxConfigBytes) + " (" +
+                     std::to_string(kMaxConfigBytes) + " bytes)";
       return result;
     }
     if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
-      result.error = position(source_name, mark_of(text, nul)) + ": contains a NUL byte; is this a text file?";
+      result.error =
+          position(source_name, mark_of(text, nul)) + ": contains a NUL byte; is this a text file?";
       return result;
     }
     if (size_t bad = 0; !valid_utf8(text, bad)) {
-      result.error = position(source_name, mark_of(text, bad)) + ": is not valid UTF-8; the configuration is UTF-8 text";
+      result.error =
+          position(source_name, mark_of(text, bad)) + ": is not valid UTF-8; the configuration is UTF-8 text";
       return result;
     }
     const std::string input(text);
@@ -933,12 +1008,13 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
   } catch (const Failure& f) {
     result.error = position(source_name, f.mark) + ": " + f.message;
   } catch (const YAML::DeepRecursion& e) {
-    result.error = position(source_name, e.mark) + ": YAML syntax: nested too deeply (" + std::to_string(e.depth()) +
-                   " levels)";
+    result.error = position(source_name, e.mark) + ": YAML syntax: nested too deeply (" +
+                   std::to_string(e.depth()) + " levels)";
   } catch (const YAML::ParserException& e) {
     // yaml-cpp reports a tab in indentation confusingly, somewhere after it.
     if (auto tab = indentation_tab(text); tab && (e.mark.line < 0 || tab->line <= e.mark.line)) {
-      result.error = position(source_name, *tab) + ": YAML syntax: a tab in indentation; YAML indents with spaces";
+      result.error =
+          position(source_name, *tab) + ": YAML syntax: a tab in indentation; YAML indents with spaces";
     } else {
       result.error = position(source_name, e.mark) + ": YAML syntax: " + e.msg;
     }
@@ -998,15 +1074,16 @@ LoadResult load_config_file(const std::string& path, core::Config& out, const Lo
   }
   ::close(fd);
   if (got > kMaxConfigBytes) {
-    result.error = path + ": is larger than " + format_size(kMaxConfigBytes) + "; a configuration is at most " +
-                   std::to_string(kMaxConfigBytes) + " bytes";
+    result.error = path + ": is larger than " + format_size(kMaxConfigBytes) +
+                   "; a configuration is at most " + std::to_string(kMaxConfigBytes) + " bytes";
     return result;
   }
   text.resize(got);
   result = load_config_text(text, path, out, options);
   if (result.ok && (st.st_mode & S_IWOTH) != 0) {
-    result.warnings.insert(result.warnings.begin(),
-                           path + ": is writable by every user, and it configures a daemon running as root (chmod o-w)");
+    result.warnings.insert(
+        result.warnings.begin(),
+        path + ": is writable by every user, and it configures a daemon running as root (chmod o-w)");
   }
   return result;
 }

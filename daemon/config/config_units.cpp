@@ -56,8 +56,7 @@ bool number_prefix(std::string_view text, std::string_view example, uint64_t max
     return false;
   }
   if (!rest.empty() && (rest[0] == ' ' || rest[0] == '\t')) {
-    why = quoted(text) + " has a space before its unit; write it without, as in " +
-          std::string(example);
+    why = quoted(text) + " has a space before its unit; write it without, as in " + std::string(example);
     return false;
   }
   return true;
@@ -158,7 +157,8 @@ bool parse_size(std::string_view text, uint64_t& out, std::string& why) {
       static constexpr std::array<std::string_view, 4> kBinary{"KiB", "MiB", "GiB", "TiB"};
       for (std::string_view b : kBinary) {
         // "K", "KB", "k", "kb" and so on: decimal or ambiguous spellings.
-        if (lower(unit[0]) == lower(b[0]) && (unit.size() == 1 || (unit.size() == 2 && lower(unit[1]) == 'b'))) {
+        if (lower(unit[0]) == lower(b[0]) &&
+            (unit.size() == 1 || (unit.size() == 2 && lower(unit[1]) == 'b'))) {
           why = quoted(text) + ": the unit '" + std::string(unit) + "' is ambiguous; write " +
                 std::string(b) + " (powers of 1024)";
           return false;
@@ -206,7 +206,8 @@ bool check_set(std::string_view p, size_t open, size_t& close, std::string& why)
     }
     first = false;
     if (p[i] == '[' && i + 1 < p.size() && p[i + 1] == ':' && p.find(":]", i + 2) != std::string_view::npos) {
-      why = "has a character class " + at(i) + "; classes such as [:digit:] are not supported, write a range "
+      why = "has a character class " + at(i) +
+            "; classes such as [:digit:] are not supported, write a range "
             "such as [0-9]";
       return false;
     }
@@ -239,7 +240,8 @@ bool check_glob(std::string_view p, std::string& why) {
       return false;
     }
     if (p[i] == '\\') {
-      why = "has a '\\' " + at(i) + "; backslash escapes are not supported, a set matches a special character "
+      why = "has a '\\' " + at(i) +
+            "; backslash escapes are not supported, a set matches a special character "
             "literally: [*] [?] [[]";
       return false;
     }

@@ -131,10 +131,8 @@ bool parse_args(std::span<const std::string_view> args, Invocation& out, std::st
       }
       out.log_file = std::string(value);
       if (log_option.empty()) log_option = "--log-file";
-    } else if (a.size() > 2 && a.substr(0, 2) == "--" && a != "--all") {
-      error = "unknown option '" + std::string(a) + "'";
-      return false;
-    } else if (a.size() > 1 && a[0] == '-' && a[1] != '-') {
+    } else if ((a.size() > 2 && a.substr(0, 2) == "--" && a != "--all") ||
+               (a.size() > 1 && a[0] == '-' && a[1] != '-')) {
       error = "unknown option '" + std::string(a) + "'";
       return false;
     } else {

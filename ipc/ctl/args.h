@@ -33,8 +33,8 @@ struct Invocation {
   bool log = false;                          // `log`: read the log file
   bool follow = false;                       // log -f
   std::optional<uint64_t> lines;             // log -n N
-  std::string log_file;                      // log --log-file; "" = the daemon's, else PK_LOGDIR/pathkeeperd.log
-  std::vector<std::string> words;            // the request, without "pk1"
+  std::string log_file;            // log --log-file; "" = the daemon's, else PK_LOGDIR/pathkeeperd.log
+  std::vector<std::string> words;  // the request, without "pk1"
   ipc::RequestKind kind = ipc::RequestKind::ShowTopology;
 
   std::chrono::milliseconds effective_timeout() const {

@@ -86,7 +86,8 @@ bool call_daemon(const std::string& socket_path, const std::vector<std::string>&
       error = "cannot connect to " + socket_path + ": " + std::strerror(e);
     return false;
   }
-  std::string no_answer = "no answer from pathkeeperd on " + socket_path + " within " + seconds(timeout) + " s";
+  std::string no_answer =
+      "no answer from pathkeeperd on " + socket_path + " within " + seconds(timeout) + " s";
 
   size_t sent = 0;
   while (sent < frame_len) {

@@ -143,7 +143,7 @@ bool LogFileReader::read_slots(uint64_t first, uint64_t count, std::vector<char>
 
 std::vector<core::LogRecord> LogFileReader::read_all(std::optional<uint64_t> last) {
   core::LogFileIndex index;
-  std::vector<char> buf(kScanChunk);
+  std::vector<char> buf;  // read_slots sizes it: a small file needs no 1 MiB buffer
   uint64_t per_chunk = kScanChunk / core::LogRecord::kSize;
   for (uint64_t slot = 0; slot < header_.slots; slot += per_chunk) {
     uint64_t n = std::min(per_chunk, header_.slots - slot);

@@ -51,7 +51,7 @@ class LogFileReader {
  private:
   bool read_header(core::LogFileHeader& h);
   // `count` records from slot `first` on, wrapping at the end of the file, into `out`.
-  bool read_slots(uint64_t first, uint64_t count, std::vector<char>& out);
+  bool read_slots(uint64_t first, uint64_t count, std::vector<char>& buf);
   // Bytes [offset, offset + size) through an aligned buffer.
   bool read_at(uint64_t offset, size_t size, char* out);
 

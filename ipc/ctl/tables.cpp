@@ -26,7 +26,8 @@ class Table {
     std::vector<size_t> width(columns_.size());
     for (size_t i = 0; i < columns_.size(); ++i) width[i] = columns_[i].title.size();
     for (const auto& row : rows_)
-      for (size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+      for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+        width[i] = std::max(width[i], row[i].size());
     std::string out;
     auto line = [&](auto cell) {
       std::string l;
@@ -57,7 +58,13 @@ class Fields {
     size_t w = 0;
     for (const auto& [k, v] : rows_) w = std::max(w, k.size());
     std::string out;
-    for (const auto& [k, v] : rows_) out += k + ":" + std::string(w - k.size() + 1, ' ') + v + "\n";
+    for (const auto& [k, v] : rows_) {
+      out += k;
+      out += ':';
+      out.append(w - k.size() + 1, ' ');
+      out += v;
+      out += '\n';
+    }
     return out;
   }
 
@@ -92,7 +99,7 @@ const json& list(const json& o, const char* key) {
   return it != o.end() && it->is_array() ? *it : kEmpty;
 }
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
-std::string or_dash(std::string s) { return s.empty() ? "-" : s; }
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
 std::string no_path_retry_text(const json& m) {
   const json& npr = sub(m, "no_path_retry");
@@ -104,7 +111,8 @@ std::string no_path_retry_text(const json& m) {
 
 std::string failback_text(const json& m) {
   std::string f = str(m, "failback", "?");
-  if (f == "delayed") return "after " + human_duration(static_cast<int64_t>(num(m, "failback_delay_s")) * 1000);
+  if (f == "delayed")
+    return "after " + human_duration(static_cast<int64_t>(num(m, "failback_delay_s")) * 1000);
   return f;
 }
 
@@ -116,7 +124,8 @@ std::string quoted_if_spaced(const std::string& s) {
 std::string map_note(const json& m) {
   std::vector<std::string> notes;
   if (!flag(m, "in_kernel")) notes.push_back("not in the kernel");
-  if (flag(m, "all_paths_down")) notes.push_back("all paths down for " + human_duration(snum(m, "all_down_ms")));
+  if (flag(m, "all_paths_down"))
+    notes.push_back("all paths down for " + human_duration(snum(m, "all_down_ms")));
   if (flag(m, "retry_exhausted")) notes.push_back("no_path_retry exhausted: I/O fails");
   if (flag(m, "queueing_disabled_by_admin")) notes.push_back("queueing disabled by an operator");
   // Short: `show map NAME` says why in full.
@@ -151,8 +160,9 @@ std::string topology_block(const json& m) {
   std::string out = map_heading(m) + "\n";
   out += "size=" + human_size(num(m, "size_bytes")) + " queueing=" + yes_no(flag(m, "queueing")) +
          " no_path_retry=" + quoted_if_spaced(no_path_retry_text(m)) +
-         " failback=" + quoted_if_spaced(failback_text(m)) + " paths=" + std::to_string(num(m, "paths_usable")) +
-         "/" + std::to_string(num(m, "paths_total")) + " usable";
+         " failback=" + quoted_if_spaced(failback_text(m)) +
+         " paths=" + std::to_string(num(m, "paths_usable")) + "/" + std::to_string(num(m, "paths_total")) +
+         " usable";
   std::string note = map_note(m);
   if (!note.empty()) out += " [" + note + "]";
   out += "\n";
@@ -168,14 +178,14 @@ std::string topology_block(const json& m) {
       dm_w = std::max(dm_w, str(p, "dm_state").size());
     }
   }
-  auto pad = [](std::string s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
+  auto pad = [](const std::string& s, size_t w) { return s + std::string(w - std::min(w, s.size()), ' '); };
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const json& g = groups[gi];
     bool last_group = gi + 1 == groups.size();
-    std::string policy = num(g, "group") == 0 ? "(not in the kernel's table)"
-                                              : "policy='" + str(g, "selector") + "'";
-    out += std::string(last_group ? "`-+- " : "|-+- ") + policy + " prio=" + std::to_string(num(g, "priority")) +
-           " status=" + str(g, "state") + "\n";
+    std::string policy =
+        num(g, "group") == 0 ? "(not in the kernel's table)" : "policy='" + str(g, "selector") + "'";
+    out += std::string(last_group ? "`-+- " : "|-+- ") + policy +
+           " prio=" + std::to_string(num(g, "priority")) + " status=" + str(g, "state") + "\n";
     const json& paths = list(g, "paths");
     for (size_t pi = 0; pi < paths.size(); ++pi) {
       const json& p = paths[pi];
@@ -227,13 +237,25 @@ std::string human_duration(int64_t ms) {
 }
 
 std::string format_paths(const json& doc) {
-  Table t({{"DEV"}, {"DEVT"}, {"MAP"}, {"GROUP", true}, {"PRIO", true}, {"ALUA"}, {"CHECKER"}, {"STATE"},
-           {"DM_STATE"}, {"SINCE", true}, {"CHECKS", true}, {"FAILURES", true}, {"TIMEOUTS", true}, {"NOTE"}});
+  Table t({{"DEV"},
+           {"DEVT"},
+           {"MAP"},
+           {"GROUP", true},
+           {"PRIO", true},
+           {"ALUA"},
+           {"CHECKER"},
+           {"STATE"},
+           {"DM_STATE"},
+           {"SINCE", true},
+           {"CHECKS", true},
+           {"FAILURES", true},
+           {"TIMEOUTS", true},
+           {"NOTE"}});
   for (const json& p : list(doc, "paths")) {
     uint64_t group = num(p, "group");
     t.add({str(p, "dev"), str(p, "devt"), or_dash(str(p, "map")), group ? std::to_string(group) : "-",
-           std::to_string(num(p, "priority")), alua_text(p), str(p, "checker"), str(p, "state"), str(p, "dm_state"),
-           human_duration(snum(p, "state_age_ms")), std::to_string(num(p, "checks")),
+           std::to_string(num(p, "priority")), alua_text(p), str(p, "checker"), str(p, "state"),
+           str(p, "dm_state"), human_duration(snum(p, "state_age_ms")), std::to_string(num(p, "checks")),
            std::to_string(num(p, "failures")), std::to_string(num(p, "timeouts")),
            flag(p, "admin_failed") ? "admin-failed" : ""});
   }
@@ -241,8 +263,17 @@ std::string format_paths(const json& doc) {
 }
 
 std::string format_maps(const json& doc) {
-  Table t({{"NAME"}, {"DM"}, {"SIZE", true}, {"USABLE", true}, {"ACTIVE", true}, {"GROUP", true},
-           {"QUEUEING"}, {"NO_PATH_RETRY"}, {"FAULTS", true}, {"WWID"}, {"NOTE"}});
+  Table t({{"NAME"},
+           {"DM"},
+           {"SIZE", true},
+           {"USABLE", true},
+           {"ACTIVE", true},
+           {"GROUP", true},
+           {"QUEUEING"},
+           {"NO_PATH_RETRY"},
+           {"FAULTS", true},
+           {"WWID"},
+           {"NOTE"}});
   for (const json& m : list(doc, "maps")) {
     std::string total = "/" + std::to_string(num(m, "paths_total"));
     t.add({str(m, "name"), or_dash(str(m, "dm_name")), human_size(num(m, "size_bytes")),
@@ -270,12 +301,15 @@ std::string format_map(const json& doc) {
   f.add("devt", str(m, "devt"));
   f.add("in kernel", yes_no(flag(m, "in_kernel")));
   f.add("size", human_size(num(m, "size_bytes")) + " (" + std::to_string(num(m, "size_bytes")) + " bytes)");
-  f.add("paths", std::to_string(num(m, "paths_usable")) + " usable, " + std::to_string(num(m, "paths_active")) +
-                     " active in the kernel, " + std::to_string(num(m, "paths_total")) + " in all");
-  f.add("current group", std::to_string(num(m, "current_group")) + " of " + std::to_string(num(m, "group_count")));
+  f.add("paths", std::to_string(num(m, "paths_usable")) + " usable, " +
+                     std::to_string(num(m, "paths_active")) + " active in the kernel, " +
+                     std::to_string(num(m, "paths_total")) + " in all");
+  f.add("current group",
+        std::to_string(num(m, "current_group")) + " of " + std::to_string(num(m, "group_count")));
   f.add("queueing", yes_no(flag(m, "queueing")));
   f.add("no_path_retry", no_path_retry_text(m));
-  f.add("all paths down", flag(m, "all_paths_down") ? "yes, for " + human_duration(snum(m, "all_down_ms")) : "no");
+  f.add("all paths down",
+        flag(m, "all_paths_down") ? "yes, for " + human_duration(snum(m, "all_down_ms")) : "no");
   f.add("retry exhausted", yes_no(flag(m, "retry_exhausted")));
   f.add("queueing disabled by admin", yes_no(flag(m, "queueing_disabled_by_admin")));
   f.add("path faults", std::to_string(num(m, "path_faults")));
@@ -301,7 +335,8 @@ std::string format_path(const json& doc) {
   f.add("map", or_dash(str(p, "map")));
   f.add("group", num(p, "group") ? std::to_string(num(p, "group")) : "-");
   f.add("priority", std::to_string(num(p, "priority")));
-  f.add("alua", alua_text(p) + (num(p, "port_group") ? ", port group " + std::to_string(num(p, "port_group")) : "") +
+  f.add("alua", alua_text(p) +
+                    (num(p, "port_group") ? ", port group " + std::to_string(num(p, "port_group")) : "") +
                     (flag(p, "preferred") ? ", preferred" : ""));
   f.add("checker", str(p, "checker"));
   f.add("state", str(p, "state") + " for " + human_duration(snum(p, "state_age_ms")));
@@ -341,8 +376,8 @@ std::string format_status(const json& doc) {
   f.add("clients", pool("clients"));
   f.add("log records", pool("log_records"));
   f.add("checks", std::to_string(num(s, "checks_total")));
-  f.add("refused", std::to_string(num(s, "paths_refused")) + " paths, " + std::to_string(num(s, "maps_refused")) +
-                       " maps (no free slot)");
+  f.add("refused", std::to_string(num(s, "paths_refused")) + " paths, " +
+                       std::to_string(num(s, "maps_refused")) + " maps (no free slot)");
   f.add("actions dropped", std::to_string(num(s, "actions_dropped")));
   f.add("late check results", std::to_string(num(s, "late_results")));
   f.add("device-mapper errors", std::to_string(num(s, "dm_errors")));
@@ -360,7 +395,8 @@ std::string format_status(const json& doc) {
   f.add("reconfigures", std::to_string(num(s, "reconfigures")));
   if (s.contains("requests"))
     f.add("requests", std::to_string(num(s, "requests")) + " (" + std::to_string(num(s, "error_replies")) +
-                          " answered with an error, " + std::to_string(num(s, "refused_busy")) + " refused busy)");
+                          " answered with an error, " + std::to_string(num(s, "refused_busy")) +
+                          " refused busy)");
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));
   if (s.contains("name_files")) {
@@ -369,7 +405,8 @@ std::string format_status(const json& doc) {
       if (str(n, "file").empty()) continue;
       const json& e = sub(n, "entries");
       std::string line = str(n, "file") + ": " + std::to_string(num(e, "used")) + " of " +
-                         std::to_string(num(e, "limit")) + (std::string_view(which) == "bindings" ? " names" : " WWIDs") +
+                         std::to_string(num(e, "limit")) +
+                         (std::string_view(which) == "bindings" ? " names" : " WWIDs") +
                          (flag(n, "pending") ? ", not all on disk yet" : ", on disk") + ", " +
                          std::to_string(num(n, "writes")) + " writes";
       if (num(n, "write_errors")) line += ", " + std::to_string(num(n, "write_errors")) + " failed";
@@ -409,14 +446,22 @@ std::string error_message(const json& doc) {
 
 std::string format_reply(ipc::RequestKind kind, const json& doc) {
   switch (kind) {
-    case ipc::RequestKind::ShowPaths: return format_paths(doc);
-    case ipc::RequestKind::ShowMaps: return format_maps(doc);
-    case ipc::RequestKind::ShowTopology: return format_topology(doc);
-    case ipc::RequestKind::ShowMap: return format_map(doc);
-    case ipc::RequestKind::ShowPath: return format_path(doc);
-    case ipc::RequestKind::ShowStatus: return format_status(doc);
-    case ipc::RequestKind::ShowConfig: return format_config(doc);
-    default: return format_result(doc);
+    case ipc::RequestKind::ShowPaths:
+      return format_paths(doc);
+    case ipc::RequestKind::ShowMaps:
+      return format_maps(doc);
+    case ipc::RequestKind::ShowTopology:
+      return format_topology(doc);
+    case ipc::RequestKind::ShowMap:
+      return format_map(doc);
+    case ipc::RequestKind::ShowPath:
+      return format_path(doc);
+    case ipc::RequestKind::ShowStatus:
+      return format_status(doc);
+    case ipc::RequestKind::ShowConfig:
+      return format_config(doc);
+    default:
+      return format_result(doc);
   }
 }
 

@@ -5,9 +5,8 @@
 // nlohmann::json::exception (the caller reports a malformed reply).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ipc/protocol.h"

@@ -26,8 +26,18 @@ namespace {
 // VPD page 0x83 with one designator: the target port group (type 5,
 // association target port).
 std::string vpd83_with_tpg(uint16_t tpg) {
-  const char page[] = {0x00, static_cast<char>(0x83), 0x00, 0x08, 0x61, static_cast<char>(0x95), 0x00, 0x04,
-                       0x00, 0x00, static_cast<char>(tpg >> 8), static_cast<char>(tpg & 0xff)};
+  const char page[] = {0x00,
+                       static_cast<char>(0x83),
+                       0x00,
+                       0x08,
+                       0x61,
+                       static_cast<char>(0x95),
+                       0x00,
+                       0x04,
+                       0x00,
+                       0x00,
+                       static_cast<char>(tpg >> 8),
+                       static_cast<char>(tpg & 0xff)};
   return std::string(page, sizeof page);
 }
 
@@ -72,7 +82,8 @@ void Harness::add_disk(std::string_view dev, uint32_t minor, std::string_view ww
   p->tpg = tpg;
 }
 
-void Harness::leave_map(std::string_view name, std::string_view uuid, std::string_view table, bool multipath) {
+void Harness::leave_map(std::string_view name, std::string_view uuid, std::string_view table,
+                        bool multipath) {
   steady::FakeDm dm(world);
   core::Error err;
   if (!dm.create(name, uuid, 2048, table, err)) std::fprintf(stderr, "leave_map: %s\n", err.c_str());
@@ -95,7 +106,9 @@ bool Harness::start() {
   daemon::Platform platform;
   platform.make_dm = [this] { return std::make_unique<steady::FakeDm>(world); };
   platform.make_devices = [this] { return std::make_unique<steady::FakeDevices>(world); };
-  platform.make_checker = [this](core::CheckerKind k) { return std::make_unique<steady::FakeChecker>(world, k); };
+  platform.make_checker = [this](core::CheckerKind k) {
+    return std::make_unique<steady::FakeChecker>(world, k);
+  };
   platform.clock = &clock;
   platform.process_setup = false;
   platform.dbus = false;

@@ -65,7 +65,7 @@ class Harness {
   steady::FakeStorage world;
   core::ManualClock clock;
   core::Config config;
-  daemon::NameFilesOptions name_files;  // in the test's folder, quick retries
+  daemon::NameFilesOptions name_files;            // in the test's folder, quick retries
   std::function<bool(core::Error&)> lock_memory;  // a failing mlockall; empty: none is tried
 
  private:

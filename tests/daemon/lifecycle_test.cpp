@@ -30,7 +30,9 @@ struct Lifecycle : ::testing::Test {
     return id == core::kNoSlot ? kNone : h.daemon().engine().maps().at(id);
   }
   bool knows_map() { return h.daemon().engine().find_map_by_name(kLun) != core::kNoSlot; }
-  static bool has(const std::string& text, std::string_view what) { return text.find(what) != std::string::npos; }
+  static bool has(const std::string& text, std::string_view what) {
+    return text.find(what) != std::string::npos;
+  }
 };
 
 // ------------------------------------------------------------ removal
@@ -86,7 +88,8 @@ TEST_F(Lifecycle, AMapKeptOpenIsRemovedOnceNothingHoldsItAnyMore) {
   h.world.hotplug("sdb", adapters::DeviceAction::Remove);
   h.run(3);
   ASSERT_TRUE(h.has_map(kLun));
-  EXPECT_TRUE(has(std::string(map().kept_because.view()), "-part1 has open count 1")) << map().kept_because.c_str();
+  EXPECT_TRUE(has(std::string(map().kept_because.view()), "-part1 has open count 1"))
+      << map().kept_because.c_str();
   h.run(60);  // 6 s: looked at again, still held
   EXPECT_TRUE(h.has_map(kLun));
   h.world.map(std::string(kLun) + "-part1")->holders = 0;

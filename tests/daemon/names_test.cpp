@@ -2,9 +2,8 @@
 // taken and kept, the next free name for a new LUN, names that survive a
 // restart and a reboot, an alias that wins, the wwids file, a bindings file
 // that cannot be written, and names given after the seal without a heap call.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -59,7 +58,8 @@ struct Names : ::testing::Test {
 }  // namespace
 
 TEST_F(Names, AMultipathToolsBindingsFileGivesItsNamesAndTheyAreKeptInPathkeepersOwn) {
-  const std::string foreign = std::string(core::kBindingsHeader) + "mpathc " + s(kA) + "\nmpatha " + s(kB) + "\n";
+  const std::string foreign =
+      std::string(core::kBindingsHeader) + "mpathc " + s(kA) + "\nmpatha " + s(kB) + "\n";
   behaviour::Harness::write_file(multipath_bindings(), foreign);
   luns({kA, kB});
   ASSERT_TRUE(h.start());
@@ -69,7 +69,8 @@ TEST_F(Names, AMultipathToolsBindingsFileGivesItsNamesAndTheyAreKeptInPathkeeper
   EXPECT_EQ(h.world.map("mpathc")->uuid.view(), "mpath-" + s(kA));
   ASSERT_TRUE(h.files_settled());
   EXPECT_EQ(bindings(), std::string(core::kBindingsHeader) + "mpatha " + s(kB) + "\nmpathc " + s(kA) + "\n");
-  EXPECT_EQ(behaviour::Harness::read_file(multipath_bindings()), foreign) << "multipath-tools' file is left as it is";
+  EXPECT_EQ(behaviour::Harness::read_file(multipath_bindings()), foreign)
+      << "multipath-tools' file is left as it is";
   EXPECT_EQ(wwids(), std::string(core::kWwidsHeader) + "/" + s(kA) + "/\n/" + s(kB) + "/\n");
 }
 
@@ -160,7 +161,8 @@ TEST_F(Names, FriendlyNamesTurnedOnRenameTheLiveMapsWithoutAReload) {
 }
 
 TEST_F(Names, ACorruptBindingsFileLosesNoGoodLineAndIsKeptAsItWas) {
-  const std::string corrupt = "mpatha " + s(kA) + "\n\x01\x02\n" + "mpathb " + s(kA) + "\nmpathc " + s(kB) + "\n";
+  const std::string corrupt =
+      "mpatha " + s(kA) + "\n\x01\x02\n" + "mpathb " + s(kA) + "\nmpathc " + s(kB) + "\n";
   behaviour::Harness::write_file(h.config.bindings_file, corrupt);
   luns({kA, kB, kC});
   ASSERT_TRUE(h.start());
@@ -170,8 +172,8 @@ TEST_F(Names, ACorruptBindingsFileLosesNoGoodLineAndIsKeptAsItWas) {
   EXPECT_EQ(name_of(kC), "mpathb") << "the refused mpathb is free";
   EXPECT_EQ(behaviour::Harness::read_file(h.config.bindings_file + ".bad"), corrupt);
   ASSERT_TRUE(h.files_settled());
-  EXPECT_EQ(bindings(), std::string(core::kBindingsHeader) + "mpatha " + s(kA) + "\nmpathb " + s(kC) + "\nmpathc " +
-                            s(kB) + "\n");
+  EXPECT_EQ(bindings(), std::string(core::kBindingsHeader) + "mpatha " + s(kA) + "\nmpathb " + s(kC) +
+                            "\nmpathc " + s(kB) + "\n");
 }
 
 TEST_F(Names, ABindingsFileThatCannotBeWrittenLosesNothingAndStatusSaysSo) {

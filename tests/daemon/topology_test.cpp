@@ -129,8 +129,9 @@ TEST_F(Behaviour, AMapWhoseTableMatchesIsAdoptedWithoutAReload) {
 TEST_F(Behaviour, AMapWhoseTableDiffersIsAdoptedAndReloaded) {
   h.add_disk("sda", 0, kLun);
   h.add_disk("sdb", 16, kLun);
-  h.leave_map(kLun, kUuid, "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                           "service-time 0 1 2 8:0 1 1");
+  h.leave_map(kLun, kUuid,
+              "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+              "service-time 0 1 2 8:0 1 1");
   ASSERT_TRUE(h.start());
   h.run(5);
   EXPECT_EQ(h.world.counts.creates, 0u);
@@ -141,8 +142,9 @@ TEST_F(Behaviour, AMapWhoseTableDiffersIsAdoptedAndReloaded) {
 TEST_F(Behaviour, DmDevicesThatAreNotOursAreLeftAlone) {
   h.add_disk("sda", 0, kLun);
   h.add_disk("sdb", 16, kLun);
-  h.leave_map("vg-root", "LVM-abcdef", "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                                       "service-time 0 1 2 8:0 1 1");
+  h.leave_map("vg-root", "LVM-abcdef",
+              "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+              "service-time 0 1 2 8:0 1 1");
   h.leave_map("other", "mpath-" + std::string(kLun2), kTwoPathTable, /*multipath=*/false);
   ASSERT_TRUE(h.start());
   h.run(10);
@@ -165,13 +167,15 @@ TEST_F(Behaviour, APathAddedJoinsAndAPathRemovedLeavesByReload) {
   h.world.hotplug("sdc", adapters::DeviceAction::Add);
   h.run(5);
   EXPECT_EQ(h.world.counts.reloads, 1u);
-  EXPECT_EQ(h.table(kLun), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                           "service-time 0 3 2 8:0 1 1 8:16 1 1 8:32 1 1");
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 3 2 8:0 1 1 8:16 1 1 8:32 1 1");
   h.world.hotplug("sda", adapters::DeviceAction::Remove);
   h.run(5);
   EXPECT_EQ(h.world.counts.reloads, 2u);
-  EXPECT_EQ(h.table(kLun), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                           "service-time 0 2 2 8:16 1 1 8:32 1 1");
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 2 2 8:16 1 1 8:32 1 1");
 }
 
 // The array remapped the LUN behind sdb, and a rescan made the kernel read
@@ -191,10 +195,12 @@ TEST_F(Behaviour, APathWhoseLunWasReplacedLeavesItsMapAtOnceAndJoinsTheNewOne) {
   h.world.hotplug("sdb", adapters::DeviceAction::Change);
   h.run(1);
   EXPECT_EQ(h.world.counts.fail_path, fails_before + 1) << "sdb failed in its old map";
-  EXPECT_EQ(h.table(kLun), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                           "service-time 0 1 2 8:0 1 1");
-  EXPECT_EQ(h.table(kLun2), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
-                            "service-time 0 3 2 8:16 1 1 8:32 1 1 8:48 1 1");
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 1 2 8:0 1 1");
+  EXPECT_EQ(h.table(kLun2),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 3 2 8:16 1 1 8:32 1 1 8:48 1 1");
   const core::Engine& e = h.daemon().engine();
   EXPECT_EQ(e.paths().at(e.find_path("sdb")).wwid.view(), kLun2);
 }
@@ -408,8 +414,9 @@ TEST_F(Alua, GroupByTpgGroupsPathsByTheirPortGroup) {
   h.config.defaults.grouping = core::Grouping::GroupByTpg;
   ASSERT_TRUE(h.start());
   h.run(10);
-  EXPECT_EQ(h.table(kLun), "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 1 alua 2 1 "
-                           "service-time 0 2 2 8:0 1 1 8:32 1 1 service-time 0 2 2 8:16 1 1 8:48 1 1");
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 1 alua 2 1 "
+            "service-time 0 2 2 8:0 1 1 8:32 1 1 service-time 0 2 2 8:16 1 1 8:48 1 1");
 }
 
 }  // namespace

@@ -55,10 +55,12 @@ void bindings(std::string_view in) {
   parse_bindings(std::string_view(out.data(), n), again, [&](const BindingsProblem&) { problems = true; });
   check(!problems && again.size() == table.size());
   for (size_t i = 0; i < e.size(); ++i)
-    check(again.entries()[i].alias.view() == e[i].alias.view() && again.entries()[i].wwid.view() == e[i].wwid.view());
+    check(again.entries()[i].alias.view() == e[i].alias.view() &&
+          again.entries()[i].wwid.view() == e[i].wwid.view());
 
   char name[64];
-  std::string_view next = table.free_name("mpath", [](std::string_view) { return false; }, name);
+  std::string_view next = table.free_name(
+      "mpath", [](std::string_view) { return false; }, name);
   check(!next.empty() && table.find_alias(next) == nullptr && friendly_id(next, "mpath") != 0);
 }
 

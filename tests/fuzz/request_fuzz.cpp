@@ -8,16 +8,14 @@
 // Built as a libFuzzer target with -Dfuzz=true (clang) and, in every build,
 // into fuzz_request_driver (driver_main.cpp). See README.md.
 #include <cstdint>
-#include <cstdlib>
 #include <string_view>
 
 #include "ipc/protocol.h"
+#include "tests/fuzz/fuzz_check.h"
+
+using pk::fuzz::check;
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
 
 void parse_payload(std::string_view in) {
   using namespace pk::ipc;
@@ -32,7 +30,8 @@ void parse_payload(std::string_view in) {
   }
   check(in.size() <= kMaxRequestBytes);
   check(r.target.size() <= kMaxTargetBytes);
-  if (!r.target.empty()) check(r.target.data() >= in.data() && r.target.data() + r.target.size() <= in.data() + in.size());
+  if (!r.target.empty())
+    check(r.target.data() >= in.data() && r.target.data() + r.target.size() <= in.data() + in.size());
   if (r.kind == RequestKind::SwitchGroup) check(r.group != 0);
   if (r.all) check(r.target.empty());
 
@@ -43,7 +42,8 @@ void parse_payload(std::string_view in) {
   while (start != std::string_view::npos) {
     size_t end = in.find('\0', start + 1);
     check(n < kMaxRequestWords);
-    words[n++] = in.substr(start + 1, end == std::string_view::npos ? std::string_view::npos : end - start - 1);
+    words[n++] =
+        in.substr(start + 1, end == std::string_view::npos ? std::string_view::npos : end - start - 1);
     start = end;
   }
   char frame[kFrameHeaderBytes + kMaxRequestBytes];
@@ -58,7 +58,7 @@ void parse_payload(std::string_view in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace pk::ipc;
-  std::string_view in(reinterpret_cast<const char*>(data), size);
+  std::string_view in = pk::fuzz::text(data, size);
 
   // The bytes as one payload.
   parse_payload(in);

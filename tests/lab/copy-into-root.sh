@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the image builders. Copies host files into a guest root folder,
 # keeping their host paths, so the guest (same Debian release as the host)
 # runs the host's binaries unchanged.

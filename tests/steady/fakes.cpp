@@ -30,7 +30,8 @@ void choose_group(FakeMap& m) {
       if (m.active[k]) return true;
     return false;
   };
-  if (m.active_group >= 1 && m.active_group <= m.table.groups.size() && has_active(m.active_group - 1)) return;
+  if (m.active_group >= 1 && m.active_group <= m.table.groups.size() && has_active(m.active_group - 1))
+    return;
   for (size_t g = 0; g < m.table.groups.size(); ++g) {
     if (has_active(g)) {
       m.active_group = static_cast<uint16_t>(g + 1);
@@ -65,8 +66,8 @@ void FakeStorage::set_behaviour(std::string_view dev, Behaviour b) {
     // A hung command comes back once the storage answers again.
     if (p.behaviour == Behaviour::Hang && b != Behaviour::Hang && p.in_flight) {
       p.in_flight = false;
-      completions[completion_head++ % completions.size()] = {p.daemon_index, b == Behaviour::Up ? checkers::Verdict::Up
-                                                                                                : checkers::Verdict::Down};
+      completions[completion_head++ % completions.size()] = {
+          p.daemon_index, b == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
       signal_fd(completion_fd);
     }
     p.behaviour = b;
@@ -196,7 +197,8 @@ int32_t FakeStorage::open_count(const FakeMap& m) const {
   for (const FakeMap& p : maps) {
     std::string_view uuid = p.uuid.view();
     size_t dash = uuid.find('-');
-    if (p.used && uuid.starts_with("part") && dash != std::string_view::npos && uuid.substr(dash + 1) == m.uuid.view())
+    if (p.used && uuid.starts_with("part") && dash != std::string_view::npos &&
+        uuid.substr(dash + 1) == m.uuid.view())
       ++n;
   }
   return n;
@@ -205,7 +207,8 @@ int32_t FakeStorage::open_count(const FakeMap& m) const {
 void FakeStorage::set_size(std::string_view dev, uint64_t sectors) {
   if (sysfs_root.empty()) return;
   char file[320];
-  std::snprintf(file, sizeof file, "%s/block/%.*s/size", sysfs_root.c_str(), static_cast<int>(dev.size()), dev.data());
+  std::snprintf(file, sizeof file, "%s/block/%.*s/size", sysfs_root.c_str(), static_cast<int>(dev.size()),
+                dev.data());
   int fd = ::open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return;
   char text[32];
@@ -511,13 +514,19 @@ checkers::StartResult FakeChecker::start(checkers::PathIndex path, core::MonoTim
       p.in_flight = true;
       return {checkers::StartResult::Kind::InFlight, checkers::Verdict::Down};
     }
-    checkers::Completion done{path, p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
+    checkers::Completion done{path,
+                              p.behaviour == Behaviour::Up ? checkers::Verdict::Up : checkers::Verdict::Down};
     if (p.behaviour == Behaviour::Up) {
       switch (p.alua) {
         case core::AluaState::Standby:
-        case core::AluaState::Unavailable: done.verdict = checkers::Verdict::Ghost; break;
-        case core::AluaState::Transitioning: done.verdict = checkers::Verdict::Pending; break;
-        default: break;
+        case core::AluaState::Unavailable:
+          done.verdict = checkers::Verdict::Ghost;
+          break;
+        case core::AluaState::Transitioning:
+          done.verdict = checkers::Verdict::Pending;
+          break;
+        default:
+          break;
       }
       if (done.verdict != checkers::Verdict::Up) done.alua.said = p.alua;
     }

@@ -165,8 +165,8 @@ struct FakeStorage {
   std::array<checkers::Completion, 256> completions{};
   uint32_t completion_head = 0, completion_tail = 0;
   int dm_event_fd = -1, uevent_fd = -1, completion_fd = -1;
-  bool dm_missing = false;  // opening device-mapper fails, as without the dm_mod module
-  core::FixedString<200> sysfs_root;  // a fake sysfs tree the test made, "" for none
+  bool dm_missing = false;                   // opening device-mapper fails, as without the dm_mod module
+  core::FixedString<200> sysfs_root;         // a fake sysfs tree the test made, "" for none
   std::array<bool, kMaxFakePaths> hidden{};  // removed from the host: not enumerated
   Counts counts;
 };

@@ -4,12 +4,11 @@
 // uevent storms, CLI snapshot requests over the real control socket and log
 // floods. From the seal on, the guard counts every heap call, process
 // creation, dlopen and thread creation in the whole process: all must be 0.
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -115,7 +114,9 @@ class Steady : public ::testing::Test {
     daemon::Platform platform;
     platform.make_dm = [this] { return std::make_unique<steady::FakeDm>(world); };
     platform.make_devices = [this] { return std::make_unique<steady::FakeDevices>(world); };
-    platform.make_checker = [this](core::CheckerKind k) { return std::make_unique<steady::FakeChecker>(world, k); };
+    platform.make_checker = [this](core::CheckerKind k) {
+      return std::make_unique<steady::FakeChecker>(world, k);
+    };
     platform.clock = &clock;
     platform.process_setup = false;
     // sd-bus allocates per message (control plane, on the service thread):
@@ -315,7 +316,8 @@ TEST_F(Steady, RemovalAndResizeAllocateNothing) {
 
     if (steady::FakeMap* m = fake_map_of(held)) m->holders = 1;
     ssize_t n = command(map_command(kRemoveMap, sizeof kRemoveMap - 1, held, cmd), reply, sizeof reply);
-    refused += n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 error failed");
+    refused +=
+        n > 4 && std::string_view(reply + 4, static_cast<size_t>(n) - 4).starts_with("pk1 error failed");
     world.hotplug("sde", adapters::DeviceAction::Remove);
     world.hotplug("sdf", adapters::DeviceAction::Remove);
     run(5);

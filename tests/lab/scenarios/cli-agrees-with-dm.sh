@@ -24,7 +24,6 @@ EXPECT_MAPS=4
 EXPECT_PATHS=8
 SOCK=/run/pathkeeper/control.sock
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
 
 # --- Two views of the same maps, as "KEY... VALUE" lines -------------------------
 

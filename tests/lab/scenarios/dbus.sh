@@ -23,7 +23,6 @@ MGR=org.pathkeeper.PathKeeper1.Manager
 PATH_IF=org.pathkeeper.PathKeeper1.Path
 MAP_IF=org.pathkeeper.PathKeeper1.Map
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
 
 # An object path label as sd_bus_path_encode makes it: bytes other than
 # A-Za-z0-9, and a leading digit, become _xx.

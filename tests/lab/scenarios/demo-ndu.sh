@@ -8,8 +8,6 @@
 FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 
-summary() { echo "$*" >> /results/summary.txt; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 show() {  # show TITLE: the topology as an operator sees it
   echo
   echo "---- pathkeeperctl show topology: $1"
@@ -22,6 +20,7 @@ start_udev
 load_modules dm-multipath dm-service-time
 iscsi_setup 128
 A=$(iscsi_disk 127.0.0.1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 B=$(iscsi_disk 127.0.0.2)
 mkdir -p /etc/pathkeeper
 cat > /etc/pathkeeper/pathkeeper.yaml <<YAML
@@ -48,6 +47,7 @@ rest=$(awk -v f="$FREEZE_SECONDS" -v e="$(since "$t_freeze")" 'BEGIN {r = f - e;
 sleep "$rest"
 
 step "the array is back"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

@@ -4,6 +4,7 @@
 
 step "scsi_debug: 2 hosts x 1 LUN, map over both paths"
 scsi_debug_setup 2 1 16
+# shellcheck disable=SC2046  # split into words on purpose
 set -- $(scsi_debug_disks)
 P=$1 Q=$2
 for d in $P $Q; do log "$d: ALUA $(cat "/sys/block/$d/device/access_state")"; done

@@ -18,8 +18,6 @@ ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 LOG_DIR=/var/log/pathkeeper
 LOG_FILE=$LOG_DIR/pathkeeperd.log
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 # The log volume of a busy daemon: change events for the loop devices, each
 # one a few debug records from the loop thread.
@@ -27,7 +25,7 @@ log_load_start() {
   ( while :; do udevadm trigger --action=change --sysname-match='loop*' 2>/dev/null; sleep 0.05; done ) &
   LOAD_PID=$!
 }
-log_load_stop() { kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; }
+log_load_stop() { stop_process "$LOAD_PID"; }
 
 # The thread of the daemon named $1 (its tid).
 pk_thread() {
@@ -97,6 +95,7 @@ start_udev
 load_modules dm-multipath dm-service-time dm-round-robin dm-queue-length loop ext4
 iscsi_setup 64
 A=$(iscsi_disk 127.0.0.1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")
 

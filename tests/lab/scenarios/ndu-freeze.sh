@@ -12,8 +12,6 @@ FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 KEEPER=${KEEPER:-shell}
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 step "iSCSI (2 portals, replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s) and a queueing map"
 iscsi_setup 128
@@ -44,6 +42,7 @@ sleep "$rest"
 log "sessions: $(iscsi_state 127.0.0.1) $(iscsi_state 127.0.0.2), devices: $(scsi_state "$A") $(scsi_state "$B")"
 
 step "target back: paths reinstated, I/O flows"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

@@ -11,8 +11,6 @@
 FREEZE_SECONDS=${FREEZE_SECONDS:-30}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 step "udev, then iSCSI with two portals (replacement_timeout ${ISCSI_REPLACEMENT_TIMEOUT}s)"
 start_udev
@@ -80,6 +78,7 @@ sleep "$rest"
 keep pk/status-frozen.json pk status
 
 step "target back: paths reinstated, I/O flows, verify passes"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)

@@ -11,12 +11,6 @@ FREEZE_SECONDS=${FREEZE_SECONDS:-120}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-10}
 PF_MEMALLOC_NOIO=524288  # 0x00080000, include/linux/sched.h
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
-since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
-# Fields of /proc/PID/stat after the command name: minflt is 10, majflt 12.
-proc_minflt() { awk '{print $10}' "/proc/$PK_PID/stat"; }
-proc_majflt() { awk '{print $12}' "/proc/$PK_PID/stat"; }
-proc_threads() { ls "/proc/$PK_PID/task" | wc -l; }
 threads_without_io_flusher() {
   _n=0
   for _t in /proc/"$PK_PID"/task/*; do
@@ -35,6 +29,7 @@ load_modules dm-multipath dm-service-time
 # multipath daemon can hide).
 iscsi_setup_preallocated 64
 A=$(iscsi_disk 127.0.0.1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 B=$(iscsi_disk 127.0.0.2)
 W=$(mp_wwid "$A")
 mkdir -p /etc/pathkeeper
@@ -52,7 +47,7 @@ expect "the daemon says the same" [ "$(pk_status threads_io_flusher)" -eq "$(pk_
 step "fio writes with verify through the map (first 32 MiB)"
 fio_start apd "/dev/mapper/$W" --size=32M --rate=1m
 sleep 5
-flt0=$(proc_minflt); maj0=$(proc_majflt); thr0=$(proc_threads)
+flt0=$(proc_minflt "$PK_PID"); maj0=$(proc_majflt "$PK_PID"); thr0=$(proc_threads "$PK_PID")
 own_flt0=$(pk_status minor_faults_since_ready); heap0=$(pk_status heap_bytes)
 log "before the freeze: minflt $flt0 majflt $maj0 threads $thr0 heap $heap0 (MemAvailable $(mem_available_mb) MiB)"
 
@@ -78,6 +73,7 @@ expect "fio waits, it did not fail" kill -0 "$FIO_PID"
 expect "the map still queues" sh -c "dmsetup table '$W' | grep -q queue_if_no_path"
 
 step "target back under pressure: paths reinstated, I/O flows"
+# shellcheck disable=SC2034  # read in wait_for's eval
 w0=$(sectors_written "$DM")
 target_unfreeze
 t_thaw=$(now)
@@ -85,7 +81,7 @@ wait_for 120 "writes completing through the map" '[ "$(sectors_written "$DM")" -
 summary "recover_io_after_target_return_s $(since "$t_thaw")"
 wait_for 120 "both paths reinstated" '[ "$(mp_path_state "$W" "$A")" = A ] && [ "$(mp_path_state "$W" "$B")" = A ]'
 summary "reinstate_both_after_target_return_s $(since "$t_thaw")"
-flt1=$(proc_minflt); maj1=$(proc_majflt); thr1=$(proc_threads)
+flt1=$(proc_minflt "$PK_PID"); maj1=$(proc_majflt "$PK_PID"); thr1=$(proc_threads "$PK_PID")
 summary "daemon_minor_faults_across_freeze_from_proc $((flt1 - flt0))"
 summary "daemon_major_faults_across_freeze_from_proc $((maj1 - maj0))"
 summary "daemon_thread_growth_across_freeze $((thr1 - thr0))"

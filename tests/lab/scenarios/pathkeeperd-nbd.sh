@@ -5,7 +5,6 @@
 # new device (NBD will not reconnect a device the map holds open), which
 # the configuration also names: it joins the live map by a noflush reload.
 
-summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
 
 step "udev, NBD: two connections to one export"
 start_udev

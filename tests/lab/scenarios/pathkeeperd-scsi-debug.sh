@@ -26,6 +26,7 @@ save fixtures/scsi-debug-status.txt dmsetup status
 
 step "a device taken offline is failed, and reinstated when it runs again"
 D=$(echo $DISKS | cut -d' ' -f1)
+# shellcheck disable=SC2034  # read in wait_for's eval
 M=$(pk_path "$D" map)
 scsi_offline "$D"
 wait_for 30 "$D failed in DM" '[ "$(mp_path_state "$M" "$D")" = F ]'

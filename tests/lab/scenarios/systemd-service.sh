@@ -145,6 +145,7 @@ expect "the write waits in the queue" kill -0 "$WRITER"
 
 step "SIGKILL: systemd restarts pathkeeperd, the new one adopts the map, nothing fails"
 journal_mark /tmp/cursor-kill
+# shellcheck disable=SC2034  # read in wait_for's eval
 RESTARTS=$(pk_restarts)
 t0=$(now)
 kill -KILL "$PID"

@@ -35,6 +35,7 @@ expect "every WWID has exactly 2 paths" \
 
 step "NVMe/TCP: one namespace through two controllers, a map over both"
 nvme_setup 32
+# shellcheck disable=SC2046  # split into words on purpose
 set -- $(nvme_disks)
 [ $# -eq 2 ] || fail "expected 2 NVMe namespaces, got $#"
 [ "$(cat "/sys/block/$1/wwid")" = "$(cat "/sys/block/$2/wwid")" ] || fail "$1 and $2 report different WWIDs"

@@ -62,6 +62,7 @@ for d in $(scsi_debug_disks); do
   show_ids "$d"
   check_ids "$d"
 done
+# shellcheck disable=SC2046  # one argument per disk, on purpose
 same_serial_per_wwid $(scsi_debug_disks)
 n=$(for d in $(scsi_debug_disks); do udev_prop "$d" ID_SERIAL; done | sort -u | wc -l)
 [ "$n" -eq 2 ] || fail "expected 2 distinct ID_SERIAL among scsi_debug disks, got $n"

@@ -1,13 +1,9 @@
-// Proves that the DM data plane allocates nothing: this binary replaces
-// malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign with counting
-// versions (on top of glibc's __libc_* entry points) and links the shared
-// operator new counter, then counts around message/status/table/list/arm and
-// the codec beneath them.
+// Proves that the DM data plane allocates nothing: the heap guard
+// (tests/support/heap_guard.h) counts every heap call around
+// message/status/table/list/arm and the codec beneath them.
 #include <gtest/gtest.h>
 
 #include <array>
-#include <atomic>
-#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -15,45 +11,8 @@
 #include "adapters/dm_events.h"
 #include "adapters/dm_kernel.h"
 #include "adapters/udev_parse.h"
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/adapters/dm_kernel_sim.h"
-
-namespace {
-std::atomic<uint64_t> g_mallocs{0};
-}
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-
-void* malloc(size_t n) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-void* memalign(size_t a, size_t n) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(a, n);
-}
-void* aligned_alloc(size_t a, size_t n) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(a, n);
-}
-int posix_memalign(void** out, size_t a, size_t n) noexcept {
-  g_mallocs.fetch_add(1, std::memory_order_relaxed);
-  *out = __libc_memalign(a, n);
-  return *out ? 0 : ENOMEM;
-}
-}
 
 using namespace pk::adapters;
 using pk::core::Error;
@@ -61,10 +20,6 @@ using pk::test::DmKernelSim;
 using pk::test::SimDevice;
 
 namespace {
-
-uint64_t allocations() {
-  return g_mallocs.load(std::memory_order_relaxed) + pk::test::allocations();
-}
 
 SimDevice mp(const char* name, uint32_t minor) {
   SimDevice d;
@@ -79,14 +34,15 @@ SimDevice mp(const char* name, uint32_t minor) {
 }  // namespace
 
 TEST(DmAllocations, TheCounterCounts) {
-  uint64_t before = allocations();
+  pk::test::heap_guard::arm();
   void* p = std::malloc(16);
   asm volatile("" : : "g"(p) : "memory");  // keep the pair from being elided
   std::free(p);
   auto* q = new int(3);
   asm volatile("" : : "g"(q) : "memory");
   delete q;
-  EXPECT_GE(allocations() - before, 2u);
+  pk::test::heap_guard::disarm();
+  EXPECT_GE(pk::test::heap_guard::count(), 2u);
 }
 
 TEST(DmAllocations, CodecAllocatesNothing) {
@@ -95,7 +51,7 @@ TEST(DmAllocations, CodecAllocatesNothing) {
   sim.devices = {mp("mp0", 0), mp("mp1", 1)};
   Error err;
 
-  uint64_t before = allocations();
+  pk::test::heap_guard::arm();
   size_t n1 = dmio::encode_target_msg(buf, "mp0", "fail_path 8:16", err);
   size_t n2 = dmio::encode_table_status(buf, "mp0", false, 1024, err);
   int r1 = DmKernelSim::ioctl_fn(&sim, -1, DM_TABLE_STATUS, buf.data());
@@ -111,9 +67,10 @@ TEST(DmAllocations, CodecAllocatesNothing) {
   dmio::NameEntry e;
   int entries = 0;
   while (reader.next(e)) ++entries;
-  uint64_t after = allocations();
+  pk::test::heap_guard::disarm();
 
-  EXPECT_EQ(after - before, 0u);
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_GT(n1, 0u);
   EXPECT_GT(n2, 0u);
   EXPECT_GT(n3, 0u);
@@ -146,7 +103,7 @@ TEST(DmAllocations, DataPlaneCallsAllocateNothing) {
   uint64_t sectors = 0;
   size_t count = 0;
   bool ok = true;
-  uint64_t before = allocations();
+  pk::test::heap_guard::arm();
   for (int round = 0; round < 100; ++round) {
     ok &= dm->message("mp0", "fail_path 8:16", err);
     ok &= dm->message("mp0", "reinstate_path 8:16", err);
@@ -159,21 +116,23 @@ TEST(DmAllocations, DataPlaneCallsAllocateNothing) {
     ok &= !dm->message("mp1", "fail_path 8:16", err);  // suspended: EBUSY
     ok &= !dm->status("nope", params, event_nr, err);
   }
-  uint64_t after = allocations();
-  EXPECT_EQ(after - before, 0u);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_TRUE(ok) << err.c_str();
   EXPECT_EQ(count, 2u);
 }
 
 TEST(DmAllocations, UdevParsingAllocatesNothing) {
   std::array<char, udevparse::kWwidMax> buf;
-  uint64_t before = allocations();
+  pk::test::heap_guard::arm();
   auto w = udevparse::normalise_wwid("t10.ATA     QEMU HARDDISK   QM00001  \n", buf);
   auto t = udevparse::detect_transport("/devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sdb",
                                        "sdb", true);
   auto v = udevparse::trim("Linux   ");
-  uint64_t after = allocations();
-  EXPECT_EQ(after - before, 0u);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_EQ(w, "t10.ATA_QEMU_HARDDISK_QM00001");
   EXPECT_EQ(t, pk::core::Transport::Iscsi);
   EXPECT_EQ(v, "Linux");

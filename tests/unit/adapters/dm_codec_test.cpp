@@ -76,7 +76,7 @@ TEST(DmCodec, TargetMessageIsExactlyAsLargeAsItsText) {
   EXPECT_EQ(b.string_at(off::kUuid), "");
   EXPECT_EQ(get<uint64_t>(b.at(0), 312), 0u);  // sector 0
   EXPECT_EQ(b.string_at(320), "fail_path 8:16");
-  EXPECT_EQ(b.bytes[335], std::byte{0});  // padding zeroed
+  EXPECT_EQ(b.bytes[335], std::byte{0});     // padding zeroed
   EXPECT_EQ(b.bytes[336], std::byte{0xaa});  // nothing written past data_size
 }
 

@@ -68,9 +68,9 @@ std::string describe(const DmEventWatcher& w) {
   std::string s;
   for (const auto& c : w.changes()) {
     if (!s.empty()) s += ' ';
-    s += c.kind == DmEventWatcher::Kind::Appeared  ? "+"
+    s += c.kind == DmEventWatcher::Kind::Appeared   ? "+"
          : c.kind == DmEventWatcher::Kind::Vanished ? "-"
-                                                     : "~";
+                                                    : "~";
     s += c.map->name;
     if (c.kind == DmEventWatcher::Kind::Changed) {
       s += ":" + std::to_string(c.previous_event_nr) + "->" + std::to_string(c.map->event_nr);

@@ -22,12 +22,11 @@ namespace pk::test {
 
 // struct dm_ioctl, by offset.
 namespace dmoff {
-constexpr size_t kVersion = 0, kDataSize = 12, kDataStart = 16, kTargetCount = 20,
-                 kOpenCount = 24, kFlags = 28, kEventNr = 32, kDev = 40, kName = 48,
-                 kUuid = 176, kData = 305, kSize = 312;
+constexpr size_t kVersion = 0, kDataSize = 12, kDataStart = 16, kTargetCount = 20, kOpenCount = 24,
+                 kFlags = 28, kEventNr = 32, kDev = 40, kName = 48, kUuid = 176, kData = 305, kSize = 312;
 // struct dm_target_spec
-constexpr size_t kSpecStart = 0, kSpecLength = 8, kSpecStatus = 16, kSpecNext = 20,
-                 kSpecType = 24, kSpecSize = 40;
+constexpr size_t kSpecStart = 0, kSpecLength = 8, kSpecStatus = 16, kSpecNext = 20, kSpecType = 24,
+                 kSpecSize = 40;
 }  // namespace dmoff
 
 template <typename T>
@@ -48,35 +47,35 @@ inline size_t align_val(size_t v) { return (v + 7) & ~size_t{7}; }
 
 struct SimDevice {
   std::string name;
-  std::string uuid;          // "" = none
+  std::string uuid;  // "" = none
   uint32_t major = 253, minor = 0;
   uint32_t event_nr = 0;
-  int targets = 1;           // 0 = no live table
+  int targets = 1;  // 0 = no live table
   std::string type = "multipath";
   uint64_t length = 32768;
-  std::string status;        // info form
-  std::string table;         // table form
+  std::string status;  // info form
+  std::string table;   // table form
   bool suspended = false;
-  int32_t open_count = 0;    // mounted, held, or opened by its partitions
+  int32_t open_count = 0;          // mounted, held, or opened by its partitions
   bool vanish_after_list = false;  // removed right after a DM_LIST_DEVICES
   bool gone = false;
 };
 
 class DmKernelSim {
  public:
-  uint32_t minor_version = 47;   // 4.47: Linux 6.1
-  int fail_errno = 0;            // every ioctl fails with this when set
+  uint32_t minor_version = 47;  // 4.47: Linux 6.1
+  int fail_errno = 0;           // every ioctl fails with this when set
   std::vector<SimDevice> devices;
 
   // What the last call saw.
   unsigned calls = 0;
   unsigned cmd = 0;
-  uint32_t data_size_in = 0;     // data_size of the last request
-  uint32_t copied_in = 0;        // bytes the "kernel" copied in for it
+  uint32_t data_size_in = 0;  // data_size of the last request
+  uint32_t copied_in = 0;     // bytes the "kernel" copied in for it
   uint32_t data_size_history[16] = {};
   unsigned history = 0;
   unsigned arms = 0;
-  unsigned by_cmd[32] = {};      // calls per command number
+  unsigned by_cmd[32] = {};  // calls per command number
   char last_message[256] = {};
   char last_message_map[130] = {};
   uint64_t last_message_sector = ~0ull;
@@ -116,8 +115,7 @@ class DmKernelSim {
     data_size_in = data_size;
     if (history < 16) data_size_history[history++] = data_size;
     if (data_size < dmoff::kData || data_size > scratch_.size()) return error(EINVAL);
-    bool no_params = cmd == DM_VERSION_CMD || cmd == DM_DEV_STATUS_CMD ||
-                     cmd == DM_DEV_ARM_POLL_CMD;
+    bool no_params = cmd == DM_VERSION_CMD || cmd == DM_DEV_STATUS_CMD || cmd == DM_DEV_ARM_POLL_CMD;
     std::byte* p = scratch_.data();
     if (no_params) {
       std::memcpy(p, user, dmoff::kData);
@@ -129,8 +127,7 @@ class DmKernelSim {
     }
     // validate_params
     uint32_t flags = get<uint32_t>(p, dmoff::kFlags);
-    flags &= ~(DM_BUFFER_FULL_FLAG | DM_UEVENT_GENERATED_FLAG | DM_SECURE_DATA_FLAG |
-               DM_DATA_OUT_FLAG);
+    flags &= ~(DM_BUFFER_FULL_FLAG | DM_UEVENT_GENERATED_FLAG | DM_SECURE_DATA_FLAG | DM_DATA_OUT_FLAG);
     put<uint32_t>(p, dmoff::kFlags, flags);
 
     // ctl_ioctl: "param->data_size = offsetof(struct dm_ioctl, data)" before
@@ -140,13 +137,25 @@ class DmKernelSim {
     ++by_cmd[cmd & 31];
     int r = 0;
     switch (cmd) {
-      case DM_VERSION_CMD: break;
-      case DM_DEV_ARM_POLL_CMD: ++arms; break;
-      case DM_LIST_DEVICES_CMD: r = list_devices(p, data_size); break;
-      case DM_DEV_STATUS_CMD: r = dev_status(p); break;
-      case DM_TABLE_STATUS_CMD: r = table_status(p, data_size); break;
-      case DM_TARGET_MSG_CMD: r = target_message(p, data_size); break;
-      default: r = -ENOTTY;
+      case DM_VERSION_CMD:
+        break;
+      case DM_DEV_ARM_POLL_CMD:
+        ++arms;
+        break;
+      case DM_LIST_DEVICES_CMD:
+        r = list_devices(p, data_size);
+        break;
+      case DM_DEV_STATUS_CMD:
+        r = dev_status(p);
+        break;
+      case DM_TABLE_STATUS_CMD:
+        r = table_status(p, data_size);
+        break;
+      case DM_TARGET_MSG_CMD:
+        r = target_message(p, data_size);
+        break;
+      default:
+        r = -ENOTTY;
     }
     if (r < 0) return error(-r);
     std::memcpy(user, p, get<uint32_t>(p, dmoff::kDataSize));

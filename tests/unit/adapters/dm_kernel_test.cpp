@@ -186,8 +186,7 @@ TEST_F(DmKernel, NamesTheCapacityWhenAnAnswerDoesNotFit) {
 }
 
 TEST_F(DmKernel, ListsDevicesWithUuidsAndTargetTypes) {
-  sim.devices = {linear("vg-root", 0), mpath("mp0", 1, 2), mpath("mp1", 2, 9),
-                 linear("by-hand", 3)};
+  sim.devices = {linear("vg-root", 0), mpath("mp0", 1, 2), mpath("mp1", 2, 9), linear("by-hand", 3)};
   sim.devices[2].uuid = "";
   sim.devices[3].uuid = "";
   open();

@@ -35,7 +35,10 @@ TEST(UdevParse, CollapsesBlankRunsOfT10Wwids) {
             "t10.ATA_QEMU_HARDDISK_QM00001");
   EXPECT_EQ(wwid("  t10.LIO-ORG\tblock\r\n"), "t10.LIO-ORG_block");
   // Control characters are separators too.
-  EXPECT_EQ(wwid(std::string_view("a\x01\x7f" "b", 4)), "a_b");
+  EXPECT_EQ(wwid(std::string_view("a\x01\x7f"
+                                  "b",
+                                  4)),
+            "a_b");
 }
 
 TEST(UdevParse, BlankWwidsAreNone) {
@@ -60,11 +63,9 @@ TEST(UdevParse, TrimsVendorAndModel) {
 }
 
 TEST(UdevParse, DetectsTransports) {
-  EXPECT_EQ(detect_transport("/devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sdb", "sdb",
-                             true),
+  EXPECT_EQ(detect_transport("/devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sdb", "sdb", true),
             Transport::Iscsi);
-  EXPECT_EQ(detect_transport("/devices/pseudo_0/adapter0/host2/target2:0:0/2:0:0:0/block/sda",
-                             "sda", true),
+  EXPECT_EQ(detect_transport("/devices/pseudo_0/adapter0/host2/target2:0:0/2:0:0:0/block/sda", "sda", true),
             Transport::Scsi);
   EXPECT_EQ(detect_transport("/devices/pci0000:00/0000:00:1f.2/host5/rport-5:0-2/target5:0:0/"
                              "5:0:0:3/block/sdk",

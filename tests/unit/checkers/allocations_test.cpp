@@ -1,12 +1,10 @@
-// After init, the data plane of the checkers allocates nothing: this binary
-// replaces malloc and its family (operator new ends up there too) with
-// counting versions, and holds the count at zero across many start/reap
-// rounds, and across attach/detach.
+// After init, the data plane of the checkers allocates nothing: the heap
+// guard (tests/support/heap_guard.h) counts every heap call, and the count
+// stays at zero across many start/reap rounds, and across attach/detach.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cerrno>
@@ -17,71 +15,21 @@
 #include "checkers/state.h"
 #include "checkers/tur.h"
 #include "fake_tree.h"
-
-extern "C" {
-void* __libc_malloc(size_t size);
-void* __libc_calloc(size_t n, size_t size);
-void* __libc_realloc(void* p, size_t size);
-void* __libc_memalign(size_t alignment, size_t size);
-void __libc_free(void* p);
-}
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-
-void note() {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* malloc(size_t size) noexcept {
-  note();
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) noexcept {
-  note();
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) noexcept {
-  note();
-  return __libc_realloc(p, size);
-}
-void* memalign(size_t alignment, size_t size) noexcept {
-  note();
-  return __libc_memalign(alignment, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) noexcept {
-  note();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, size_t alignment, size_t size) noexcept {
-  note();
-  void* p = __libc_memalign(alignment, size);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void free(void* p) noexcept { __libc_free(p); }
-}
+#include "tests/support/heap_guard.h"
 
 namespace pk::checkers {
 namespace {
 
 using test::FakeTree;
 
-// Counts allocations made between construction and count().
+// Counts heap calls from construction to count().
 class AllocationCounter {
  public:
-  AllocationCounter() {
-    g_allocations.store(0);
-    g_counting.store(true);
-  }
-  ~AllocationCounter() { g_counting.store(false); }
-  long count() {
-    g_counting.store(false);
-    return g_allocations.load();
+  AllocationCounter() { pk::test::heap_guard::arm(); }
+  ~AllocationCounter() { pk::test::heap_guard::disarm(); }
+  uint64_t count() {
+    pk::test::heap_guard::disarm();
+    return pk::test::heap_guard::count();
   }
 };
 
@@ -99,10 +47,10 @@ TEST(Allocations, CounterSeesAllocations) {
   AllocationCounter counter;
   g_sink_a = new int(7);  // escapes: the compiler may not elide it
   g_sink_b = std::malloc(64);
-  long n = counter.count();
+  uint64_t n = counter.count();
   delete static_cast<int*>(g_sink_a);
   std::free(g_sink_b);
-  EXPECT_GE(n, 2);
+  EXPECT_GE(n, 2u);
 }
 
 TEST(Allocations, StateChecker) {
@@ -145,7 +93,7 @@ TEST(Allocations, StateChecker) {
     ASSERT_EQ(checker.reap(out), 0u);
   }
   for (PathIndex p = 0; p < 4; ++p) checker.detach(p);
-  EXPECT_EQ(counter.count(), 0);
+  EXPECT_EQ(counter.count(), 0u);
 }
 
 TEST(Allocations, DirectIoChecker) {
@@ -182,7 +130,7 @@ TEST(Allocations, DirectIoChecker) {
     }
   }
   for (PathIndex p = 0; p < 4; ++p) checker.detach(p);
-  EXPECT_EQ(counter.count(), 0);
+  EXPECT_EQ(counter.count(), 0u);
 }
 
 TEST(Allocations, TurChecker) {
@@ -209,7 +157,7 @@ TEST(Allocations, TurChecker) {
     ASSERT_EQ(out[0].verdict, Verdict::Up);
   }
   checker.detach(1);
-  EXPECT_EQ(counter.count(), 0);
+  EXPECT_EQ(counter.count(), 0u);
 }
 
 }  // namespace

@@ -13,8 +13,8 @@ using Bytes = std::vector<uint8_t>;
 
 // Fixed format (0x70), 18 bytes, additional length 10: key in byte 2, ASC/ASCQ in 12/13.
 Bytes fixed(uint8_t key, uint8_t asc, uint8_t ascq, uint8_t code = 0x70) {
-  return {code, 0x00, key, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00,
-          0x00, 0x00, asc, ascq, 0x00, 0x00, 0x00, 0x00};
+  return {code, 0x00, key,  0x00, 0x00, 0x00, 0x00, 0x0a, 0x00,
+          0x00, 0x00, 0x00, asc,  ascq, 0x00, 0x00, 0x00, 0x00};
 }
 
 // Descriptor format (0x72), no descriptors: key in byte 1, ASC/ASCQ in 2/3.
@@ -53,8 +53,7 @@ TEST(ParseSense, FixedWithValidBitAndFilemarkBits) {
 
 TEST(ParseSense, DescriptorFormat) {
   // ILLEGAL REQUEST, invalid field in CDB, with a sense-key-specific descriptor.
-  Bytes b = {0x72, 0x05, 0x24, 0x00, 0x00, 0x00, 0x00, 0x08,
-             0x02, 0x06, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x00};
+  Bytes b = {0x72, 0x05, 0x24, 0x00, 0x00, 0x00, 0x00, 0x08, 0x02, 0x06, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x00};
   Sense s = parse_sense(b);
   EXPECT_TRUE(s.valid);
   EXPECT_TRUE(s.descriptor);
@@ -173,9 +172,8 @@ TEST(DecodeTur, BusyIsRetriedThenPending) {
 }
 
 TEST(DecodeTur, TransportAndHostErrorsAreDown) {
-  for (uint16_t host : {kDidNoConnect, kDidTimeOut, kDidBadTarget, kDidAbort,
-                        kDidTransportDisrupted, kDidTransportFailfast, kDidTransportMarginal,
-                        kDidNexusFailure, kDidError}) {
+  for (uint16_t host : {kDidNoConnect, kDidTimeOut, kDidBadTarget, kDidAbort, kDidTransportDisrupted,
+                        kDidTransportFailfast, kDidTransportMarginal, kDidNexusFailure, kDidError}) {
     Result r;
     r.host_status = host;
     Decision d = decode_tur(r);

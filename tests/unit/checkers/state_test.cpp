@@ -65,8 +65,8 @@ TEST_F(StateTest, ScsiDeviceStates) {
   EXPECT_EQ(check(checker, 0), Verdict::Up);
   sys.write("block/sda/device/state", "blocked");
   EXPECT_EQ(check(checker, 0), Verdict::Pending);
-  for (const char* s : {"offline", "transport-offline", "quiesce", "created", "cancel", "deleted",
-                        "nonsense"}) {
+  for (const char* s :
+       {"offline", "transport-offline", "quiesce", "created", "cancel", "deleted", "nonsense"}) {
     sys.write("block/sda/device/state", s);
     EXPECT_EQ(check(checker, 0), Verdict::Down) << s;
   }

@@ -6,11 +6,10 @@
 #include "checkers/tur.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <scsi/sg.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
@@ -69,9 +68,7 @@ class TurTest : public ::testing::Test {
     ASSERT_GE(wire, 0);
   }
 
-  bool take_request(sg_io_hdr_t& h) {
-    return ::read(wire, &h, sizeof h) == static_cast<ssize_t>(sizeof h);
-  }
+  bool take_request(sg_io_hdr_t& h) { return ::read(wire, &h, sizeof h) == static_cast<ssize_t>(sizeof h); }
 
   void answer(sg_io_hdr_t h, uint8_t status, uint16_t host, const std::vector<uint8_t>& sense) {
     h.status = status;
@@ -102,8 +99,8 @@ class TurTest : public ::testing::Test {
 };
 
 std::vector<uint8_t> fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq) {
-  return {0x70, 0x00, key, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00,
-          0x00, 0x00, 0x00, asc, ascq, 0x00, 0x00, 0x00, 0x00};
+  return {0x70, 0x00, key,  0x00, 0x00, 0x00, 0x00, 0x0a, 0x00,
+          0x00, 0x00, 0x00, asc,  ascq, 0x00, 0x00, 0x00, 0x00};
 }
 
 TEST_F(TurTest, AttachFailsClearlyWithoutSgNode) {
@@ -319,8 +316,7 @@ TEST_F(TurTest, DecodesAnswers) {
     Verdict expected;
   } cases[] = {
       {scsi::kStatusCheckCondition, scsi::kDidOk, fixed_sense(0x02, 0x04, 0x0b), Verdict::Ghost},
-      {scsi::kStatusCheckCondition, scsi::kDidOk, {0x72, 0x02, 0x04, 0x0a, 0, 0, 0, 0},
-       Verdict::Pending},
+      {scsi::kStatusCheckCondition, scsi::kDidOk, {0x72, 0x02, 0x04, 0x0a, 0, 0, 0, 0}, Verdict::Pending},
       {scsi::kStatusReservationConflict, scsi::kDidOk, {}, Verdict::Up},
       {scsi::kStatusGood, scsi::kDidNoConnect, {}, Verdict::Down},
       {scsi::kStatusGood, scsi::kDidTransportFailfast, {}, Verdict::Down},

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 using namespace pk::core;
 
@@ -133,13 +133,15 @@ TEST(FreeName, GivingANameAllocatesNothing) {
   BindingTable t;
   t.init(64);
   char out[32];
-  const uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int i = 0; i < 40; ++i) {
     char wwid[16];
     std::snprintf(wwid, sizeof wwid, "wwid%d", i);
     ASSERT_EQ(t.add(t.free_name("mpath", nothing_taken, out), wwid).outcome, BindingTable::Outcome::Added);
   }
-  EXPECT_EQ(pk::test::allocations() - before, 0u);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_EQ(t.find_wwid("wwid39")->alias.view(), "mpathan");
 }
 
@@ -167,8 +169,8 @@ TEST(BindingTable, AnAliasOrAWwidIsBoundOnce) {
 // ------------------------------------------------------------ the file
 
 TEST(ParseBindings, MultipathToolsOwnFileIsReadWhole) {
-  std::string text = std::string(kBindingsHeader) + "mpatha " + std::string(kA) + "\nmpathc " + std::string(kC) +
-                     "\n";
+  std::string text =
+      std::string(kBindingsHeader) + "mpatha " + std::string(kA) + "\nmpathc " + std::string(kC) + "\n";
   Read r(text);
   EXPECT_TRUE(r.result.header);
   EXPECT_EQ(r.result.bindings, 2u);
@@ -190,13 +192,15 @@ TEST(ParseBindings, CommentsBlanksTabsAndCarriageReturnsAreNoBinding) {
 
 TEST(ParseBindings, BadLinesAreReportedWithTheirNumberAndSkippedAndTheRestIsKept) {
   std::string long_alias(200, 'x');
-  Read r("mpatha A\n"
-         "mpathb\n"                          // 2: no WWID
-         "bad/alias B\n"                     // 3: '/' in the alias
-         + long_alias + " C\n"               // 4: too long
-         "mpathd D trailing words\n"         // 5: kept, with a note
-         "\x01\x02garbage\xff\n"             // 6: a foreign line: one word, no WWID
-         "mpathe E");                        // 7: no final newline
+  Read r(
+      "mpatha A\n"
+      "mpathb\n"       // 2: no WWID
+      "bad/alias B\n"  // 3: '/' in the alias
+      + long_alias +
+      " C\n"                       // 4: too long
+      "mpathd D trailing words\n"  // 5: kept, with a note
+      "\x01\x02garbage\xff\n"      // 6: a foreign line: one word, no WWID
+      "mpathe E");                 // 7: no final newline
   EXPECT_EQ(r.result.lines, 7u);
   EXPECT_EQ(r.result.bindings, 3u);
   EXPECT_EQ(r.result.refused, 4u);
@@ -224,7 +228,8 @@ TEST(ParseBindings, AWwidBoundTwiceIsRefusedNamingBothAliases) {
   Read r("mpathb B\nmpatha A\nmpathc A\n");
   ASSERT_EQ(r.kinds.size(), 1u);
   EXPECT_EQ(r.kinds[0], BindingsProblem::Kind::WwidBound);
-  EXPECT_EQ(r.messages[0], "line 3: WWID A is bound to mpatha (line 2) and to mpathc; the alias mpathc is refused");
+  EXPECT_EQ(r.messages[0],
+            "line 3: WWID A is bound to mpatha (line 2) and to mpathc; the alias mpathc is refused");
   EXPECT_EQ(r.alias_of("A"), "mpatha");
   EXPECT_EQ(next_name(r.table), "mpathc") << "the refused alias is free";
 }
@@ -271,7 +276,8 @@ TEST(FormatBindings, TheBoundHoldsAFullTable) {
   std::vector<char> out(bound);
   char name[48];
   const std::string prefix(kMaxAliasPrefix, 'p');
-  for (int i = 0; i < 29; ++i) t.add(t.free_name(prefix, nothing_taken, name), std::string(250, 'a') + std::to_string(i));
+  for (int i = 0; i < 29; ++i)
+    t.add(t.free_name(prefix, nothing_taken, name), std::string(250, 'a') + std::to_string(i));
   EXPECT_EQ(t.size(), 30u);
   EXPECT_GT(format_bindings(t, out), 0u);
 }

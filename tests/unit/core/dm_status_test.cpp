@@ -14,9 +14,7 @@ struct Parsed {
   MultipathStatus status;
   ParseResult result;
 
-  explicit Parsed(std::string_view text) {
-    result = parse_multipath_status(text, groups, paths, status);
-  }
+  explicit Parsed(std::string_view text) { result = parse_multipath_status(text, groups, paths, status); }
 };
 
 }  // namespace
@@ -60,6 +58,9 @@ TEST(DmStatus, RejectsMalformedStatus) {
   EXPECT_STREQ(Parsed("2 1 0 0 1 1 E 0 1 2 8:0 Q 0 0 1").result.what, "path state is not A or F");
   EXPECT_STREQ(Parsed("2 1 0 0 1 1 E 0 1 2 8:0 A 0 0").result.what, "path selector info is cut short");
   EXPECT_STREQ(Parsed("2 1 0 0 9 1 E 0 1 2 8:0 A 0 0 1").result.what, "more path groups than the capacity");
+  // Found by fuzz_dm_status: a next group that is not a group.
+  EXPECT_STREQ(Parsed("2 0 0 0 0 1").result.what, "next group is not one of the groups");
+  EXPECT_STREQ(Parsed("2 1 0 0 1 2 E 0 1 2 8:0 A 0 0 1").result.what, "next group is not one of the groups");
   Parsed trailing("2 1 0 0 1 1 E 0 1 2 8:0 A 0 0 1 junk");
   EXPECT_STREQ(trailing.result.what, "unexpected words after the last path");
   EXPECT_EQ(trailing.result.offset, 32u);  // where "junk" starts

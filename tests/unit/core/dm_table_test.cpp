@@ -89,8 +89,8 @@ TEST(DmTable, ParsesTheTableMultipathdWrites) {
   std::array<DevT, 8> path_store;
   MultipathTable parsed;
   ASSERT_TRUE(parse_multipath_table(
-      "2 queue_if_no_path retain_attached_hw_handler 1 alua 1 1 service-time 0 1 1 8:48 1",
-      group_store, path_store, parsed));
+      "2 queue_if_no_path retain_attached_hw_handler 1 alua 1 1 service-time 0 1 1 8:48 1", group_store,
+      path_store, parsed));
   EXPECT_TRUE(parsed.features.queue_if_no_path);
   EXPECT_TRUE(parsed.features.retain_attached_hw_handler);
   ASSERT_EQ(parsed.paths.size(), 1u);
@@ -102,8 +102,8 @@ TEST(DmTable, ReportsWhatIsWrongAndWhere) {
   std::array<DevT, 1> path_store;
   MultipathTable parsed;
 
-  ParseResult r = parse_multipath_table("1 bogus 0 1 1 service-time 0 1 1 8:0 1 1", group_store,
-                                        path_store, parsed);
+  ParseResult r =
+      parse_multipath_table("1 bogus 0 1 1 service-time 0 1 1 8:0 1 1", group_store, path_store, parsed);
   EXPECT_STREQ(r.what, "unknown feature");
   EXPECT_EQ(r.offset, 2u);
 
@@ -129,9 +129,10 @@ TEST(DmTableFromTheLab, KernelOrderOfFeaturesMatchesWhatWasLoaded) {
   std::array<TableGroup, 2> group_store;
   std::array<DevT, 4> path_store;
   MultipathTable kernel;
-  ASSERT_TRUE(parse_multipath_table(
-      "4 queue_if_no_path pg_init_retries 50 retain_attached_hw_handler 0 1 1 service-time 0 2 2 8:0 1 1 8:16 1 1",
-      group_store, path_store, kernel));
+  ASSERT_TRUE(
+      parse_multipath_table("4 queue_if_no_path pg_init_retries 50 retain_attached_hw_handler 0 1 1 "
+                            "service-time 0 2 2 8:0 1 1 8:16 1 1",
+                            group_store, path_store, kernel));
 
   std::array<DevT, 2> paths{{{8, 0}, {8, 16}}};
   std::array<TableGroup, 1> groups{{{Selector::ServiceTime, 0, 2}}};

@@ -1,11 +1,11 @@
 #include "core/engine.h"
 
-#include "tests/support/alloc_counter.h"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <vector>
+
+#include "tests/support/heap_guard.h"
 
 using namespace pk::core;
 using namespace std::chrono_literals;
@@ -92,7 +92,8 @@ class EngineTest : public ::testing::Test {
   }
 
   static size_t count(const std::vector<Action>& v, Kind k) {
-    return static_cast<size_t>(std::count_if(v.begin(), v.end(), [k](const Action& a) { return a.kind == k; }));
+    return static_cast<size_t>(
+        std::count_if(v.begin(), v.end(), [k](const Action& a) { return a.kind == k; }));
   }
 
   Limits limits;
@@ -335,7 +336,9 @@ TEST_F(EngineTest, FailbackImmediateManualAndDelayed) {
     auto a = take();
     if (mode == Failback::Immediate) {
       ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
-      EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group, 1);
+      EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })
+                    ->group,
+                1);
     } else if (mode == Failback::Manual) {
       EXPECT_EQ(count(a, Kind::SwitchGroup), 0u);
     } else {
@@ -365,7 +368,9 @@ TEST_F(EngineTest, FailbackPrefersAnUpGroupOverAGhostOneAndSkipsKernelFailedPath
   engine.on_check_result(path_ids[0], CheckVerdict::Ghost, clock.now());
   auto a = take();
   ASSERT_EQ(count(a, Kind::SwitchGroup), 1u);
-  EXPECT_EQ(std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group, 2);
+  EXPECT_EQ(
+      std::find_if(a.begin(), a.end(), [](const Action& x) { return x.kind == Kind::SwitchGroup; })->group,
+      2);
 
   // The kernel failed sdb on I/O; its check has not run yet. sdc (group 3)
   // is up and active: I/O belongs there, not on sdb's group.
@@ -513,7 +518,7 @@ TEST_F(EngineTest, ChangesCountStateChangesNotConfirmingChecks) {
 TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
   MapId m = make_map(3);
   (void)m;
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int round = 0; round < 2000; ++round) {
     clock.advance(500ms);
     engine.tick(clock.now());
@@ -531,7 +536,9 @@ TEST_F(EngineTest, TheDataPlaneAllocatesNothing) {
     engine.clear_actions();
     (void)engine.next_wakeup();
   }
-  EXPECT_EQ(pk::test::allocations() - before, 0u);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
   EXPECT_GT(engine.paths().at(path_ids[0]).checks, 100u) << "the loop really ran checks";
 }
 

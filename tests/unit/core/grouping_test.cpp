@@ -59,11 +59,13 @@ TEST(Grouping, MultibusAndFailover) {
 }
 
 TEST(Grouping, WithoutAluaAllPathsShareOneGroupAndNoHandler) {
-  std::array<GroupInput, 2> plain{{{{43, 0}, alua_priority(""), false}, {{43, 32}, alua_priority(""), false}}};
+  std::array<GroupInput, 2> plain{
+      {{{43, 0}, alua_priority(""), false}, {{43, 32}, alua_priority(""), false}}};
   MapSettings s;
   s.no_path_retry.kind = NoPathRetry::Kind::Fail;
   Built b(s, plain);
-  EXPECT_EQ(b.text, "3 retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 2 2 43:0 1 1 43:32 1 1");
+  EXPECT_EQ(b.text,
+            "3 retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 2 2 43:0 1 1 43:32 1 1");
 }
 
 TEST(Grouping, AluaPriorities) {

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 namespace pk::core {
 namespace {
@@ -202,6 +202,7 @@ TEST(LogRing, ConcurrentProducersAndOneConsumer) {
     }
   });
   std::vector<std::thread> producers;
+  producers.reserve(kProducers);
   std::atomic<uint64_t> refused{0};
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -233,7 +234,7 @@ TEST(LogRing, ConcurrentProducersAndOneConsumer) {
 TEST(LogRing, ProducingAndConsumingAllocateNothing) {
   LogRing ring;
   ring.init(64);
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   for (int i = 0; i < 10000; ++i) {
     LogRing::Claim c = ring.try_claim();
     if (c) {
@@ -245,7 +246,8 @@ TEST(LogRing, ProducingAndConsumingAllocateNothing) {
       while (ring.front() != nullptr) ring.pop();
     }
   }
-  EXPECT_EQ(test::allocations(), before);
+  test::heap_guard::disarm();
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "first heap call from " << test::heap_guard::first_caller();
 }
 
 }  // namespace

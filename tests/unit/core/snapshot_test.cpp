@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
-
 using namespace pk::core;
 
 TEST(SnapshotExchange, TheReaderSeesTheNewestPublishedSnapshot) {
@@ -22,33 +19,20 @@ TEST(SnapshotExchange, TheReaderSeesTheNewestPublishedSnapshot) {
   EXPECT_EQ(x.latest().generation, 3u);
 }
 
-TEST(SnapshotExchange, AWriterAndAReaderNeverShareABuffer) {
-  // Every snapshot is written whole (all records equal its generation); the
-  // reader must never see a mix, and generations never go back.
+TEST(SnapshotExchange, InitSizesEveryBuffer) {
+  // The exchange is a triple buffer (core/triple_buffer.h, tested on its
+  // own); what it adds is sizing each snapshot for the limits.
   SnapshotExchange x;
-  x.init(64, 1);
-  constexpr uint64_t kRounds = 200000;
-  std::atomic<bool> done{false};
-  std::thread writer([&] {
-    for (uint64_t g = 1; g <= kRounds; ++g) {
-      Snapshot& s = x.back();
-      s.generation = g;
-      s.path_count = 64;
-      for (uint32_t i = 0; i < 64; ++i) s.paths[i].checks = g;
-      x.publish();
-    }
-    done = true;
-  });
-  uint64_t last = 0, torn = 0, reads = 0;
-  while (!done || last < kRounds) {
-    const Snapshot& s = x.latest();
-    ++reads;
-    ASSERT_GE(s.generation, last);
-    last = s.generation;
-    for (uint32_t i = 0; i < s.path_count; ++i) torn += s.paths[i].checks != s.generation;
+  x.init(16, 4);
+  for (int i = 0; i < 3; ++i) {
+    Snapshot& s = x.back();
+    ASSERT_NE(s.paths, nullptr);
+    ASSERT_NE(s.maps, nullptr);
+    s.paths[15].checks = 7;  // the last slot of each exists
+    s.maps[3].path_faults = 7;
+    s.generation = static_cast<uint64_t>(i) + 1;
+    x.publish();
   }
-  writer.join();
-  EXPECT_EQ(torn, 0u);
-  EXPECT_EQ(last, kRounds);
-  EXPECT_GT(reads, 0u);
+  EXPECT_EQ(x.latest().generation, 3u);
+  EXPECT_EQ(x.latest().paths[15].checks, 7u);
 }

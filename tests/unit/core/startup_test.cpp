@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 using namespace pk::core;
 
@@ -90,9 +90,11 @@ TEST(StartupReport, DescribesEachPartWithItsReasonInOrder) {
 TEST(StartupReport, RecordingAndDescribingNeverAllocate) {
   StartupReport r;
   char buf[512];
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   r.failed(StartupStep::ControlSocket, "cannot bind /run/pathkeeper/control.sock: Read-only file system");
   FixedWriter w(buf);
   r.describe(w);
-  EXPECT_EQ(pk::test::allocations(), before);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
 }

@@ -152,7 +152,8 @@ TEST(DmOwnership, OnlyMultipathTargetsWithOurUuidAreOurs) {
 TEST(AluaAfterCheck, TheAnswersSenseWinsOverSysfs) {
   Alua before = alua(AluaState::Optimized);
   // The array moved the port to standby; sysfs has not caught up.
-  Alua a = alua_after_check(before, CheckVerdict::Ghost, {AluaState::Standby, true}, AluaState::Optimized, false);
+  Alua a =
+      alua_after_check(before, CheckVerdict::Ghost, {AluaState::Standby, true}, AluaState::Optimized, false);
   EXPECT_EQ(a.state, AluaState::Standby);
   EXPECT_EQ(a.settled, AluaState::Standby);
 }
@@ -169,8 +170,8 @@ TEST(AluaAfterCheck, GoodThroughAPortSysfsCallsStandbyIsActive) {
 
 TEST(AluaAfterCheck, TransitioningKeepsTheSettledStateAndADownPathKeepsItsState) {
   Alua before = alua(AluaState::Optimized);
-  Alua a = alua_after_check(before, CheckVerdict::Pending, {AluaState::Transitioning, false}, AluaState::Optimized,
-                            false);
+  Alua a = alua_after_check(before, CheckVerdict::Pending, {AluaState::Transitioning, false},
+                            AluaState::Optimized, false);
   EXPECT_EQ(a.state, AluaState::Transitioning);
   EXPECT_EQ(a.settled, AluaState::Optimized);
   EXPECT_EQ(path_priority(a), path_priority(before)) << "no reorder for a state about to change";
@@ -178,7 +179,8 @@ TEST(AluaAfterCheck, TransitioningKeepsTheSettledStateAndADownPathKeepsItsState)
   EXPECT_EQ(down, before);
   // A LUN without ALUA stays so whatever the answer.
   Alua none;
-  EXPECT_EQ(alua_after_check(none, CheckVerdict::Ghost, {AluaState::Standby, true}, AluaState::Unknown, false).state,
+  EXPECT_EQ(alua_after_check(none, CheckVerdict::Ghost, {AluaState::Standby, true}, AluaState::Unknown, false)
+                .state,
             AluaState::None);
 }
 
@@ -203,8 +205,8 @@ TEST(TpgFromVpd83, FindsTheTargetPortGroupDesignator) {
   // (type 4) and the target port group (type 5, association 1), id 0x0014.
   const std::array<uint8_t, 36> page{0x00, 0x83, 0x00, 0x20,
                                      // NAA, 16 bytes, association 0
-                                     0x01, 0x03, 0x00, 0x10, 0x60, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00,
-                                     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+                                     0x01, 0x03, 0x00, 0x10, 0x60, 0x01, 0x40, 0x50, 0x00, 0x00, 0x00, 0x00,
+                                     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
                                      // relative target port 2
                                      0x61, 0x94, 0x00, 0x04, 0x00, 0x00, 0x00, 0x02,
                                      // target port group 0x14
@@ -267,7 +269,8 @@ TEST(PlanMap, AnAluaFlipReloadsWithTheGroupsReordered) {
             "service-time 0 1 2 8:16 1 1 service-time 0 1 2 8:0 1 1");
   // A change that keeps the order (optimized to non-optimized, the other
   // still standby) needs no reload.
-  MapPlan same = p.plan(s, {member(0, alua(AluaState::NonOptimized)), member(16, alua(AluaState::Standby))}, k);
+  MapPlan same =
+      p.plan(s, {member(0, alua(AluaState::NonOptimized)), member(16, alua(AluaState::Standby))}, k);
   EXPECT_EQ(same.kind, MapPlan::Kind::Keep);
 }
 
@@ -281,7 +284,8 @@ TEST(PlanMap, APathAddedOrRemovedReloadsAndSoDoesAnUnreadableTable) {
   MapPlan added = p.plan(s, {member(0, {}), member(16, {})}, k);
   EXPECT_EQ(added.kind, MapPlan::Kind::Reload);
   EXPECT_STREQ(added.reason, "features differ");
-  k.table = "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 1 2 8:0 1 1";
+  k.table =
+      "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 1 2 8:0 1 1";
   EXPECT_STREQ(p.plan(s, {member(0, {}), member(16, {})}, k).reason, "paths differ");
   EXPECT_EQ(p.plan(s, {member(0, {})}, k).kind, MapPlan::Kind::Keep);
   k.sectors = 4096;
@@ -298,32 +302,33 @@ TEST(PlanMap, GroupByTpgMakesOneGroupPerPortGroupBestFirst) {
   s.grouping = Grouping::GroupByTpg;
   // Port group 10: an optimized and a standby path (a mixed state, as in a
   // transition); port group 20: two non-optimized paths.
-  MapPlan plan = p.plan(s, {member(0, alua(AluaState::Standby, 10)), member(16, alua(AluaState::NonOptimized, 20)),
-                            member(32, alua(AluaState::Optimized, 10)), member(48, alua(AluaState::NonOptimized, 20))});
+  MapPlan plan =
+      p.plan(s, {member(0, alua(AluaState::Standby, 10)), member(16, alua(AluaState::NonOptimized, 20)),
+                 member(32, alua(AluaState::Optimized, 10)), member(48, alua(AluaState::NonOptimized, 20))});
   EXPECT_EQ(plan.table,
             "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 1 alua 2 1 "
             "service-time 0 2 2 8:32 1 1 8:0 1 1 service-time 0 2 2 8:16 1 1 8:48 1 1");
   // With group_by_prio the same paths make three groups.
   s.grouping = Grouping::GroupByPrio;
-  MapPlan by_prio = p.plan(s, {member(0, alua(AluaState::Standby, 10)), member(16, alua(AluaState::NonOptimized, 20)),
-                               member(32, alua(AluaState::Optimized, 10)), member(48, alua(AluaState::NonOptimized, 20))});
+  MapPlan by_prio =
+      p.plan(s, {member(0, alua(AluaState::Standby, 10)), member(16, alua(AluaState::NonOptimized, 20)),
+                 member(32, alua(AluaState::Optimized, 10)), member(48, alua(AluaState::NonOptimized, 20))});
   EXPECT_EQ(by_prio.table,
             "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 1 alua 3 1 "
             "service-time 0 1 2 8:32 1 1 service-time 0 2 2 8:16 1 1 8:48 1 1 service-time 0 1 2 8:0 1 1");
 }
 
 TEST(TableDifference, NamesWhatDiffers) {
-  Planner p;
-  MapSettings s;
-  s.hw_handler = HwHandler::None;
   std::array<TableGroup, 4> g1{}, g2{};
   std::array<DevT, 4> p1{}, p2{};
   MultipathTable a, b;
-  ASSERT_TRUE(parse_multipath_table("0 0 2 1 service-time 0 1 2 8:0 1 1 service-time 0 1 2 8:16 1 1", g1, p1, a));
+  ASSERT_TRUE(
+      parse_multipath_table("0 0 2 1 service-time 0 1 2 8:0 1 1 service-time 0 1 2 8:16 1 1", g1, p1, a));
   ASSERT_TRUE(parse_multipath_table("0 0 1 1 service-time 0 2 2 8:0 1 1 8:16 1 1", g2, p2, b));
   EXPECT_STREQ(table_difference(a, b), "path groups differ");
   EXPECT_EQ(table_difference(a, a), nullptr);
-  ASSERT_TRUE(parse_multipath_table("0 0 2 1 round-robin 0 1 1 8:0 1 service-time 0 1 2 8:16 1 1", g2, p2, b));
+  ASSERT_TRUE(
+      parse_multipath_table("0 0 2 1 round-robin 0 1 1 8:0 1 service-time 0 1 2 8:16 1 1", g2, p2, b));
   EXPECT_STREQ(table_difference(a, b), "path groups differ") << "another selector";
 }
 
@@ -531,9 +536,10 @@ TEST(PlanMap, ALiveMapChangesSizeOnlyByTheResizeDecision) {
   MapSettings s;
   s.grouping = Grouping::Multibus;
   s.hw_handler = HwHandler::None;
-  KernelMap k{true, true,
-              "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 1 2 8:0 1 1",
-              2048};
+  KernelMap k{
+      true, true,
+      "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 service-time 0 1 2 8:0 1 1",
+      2048};
   // The path already says 4096 (read at a change uevent): a reload for
   // another reason keeps the map's size.
   MapPlan keep = p.plan(s, {member(0, {}, 4096)}, k);

@@ -47,13 +47,16 @@ TEST(ParseWwids, MultipathToolsOwnFileIsReadWhole) {
 }
 
 TEST(ParseWwids, CommentedLinesAreNoWwidAndBadLinesAreReportedWithTheirNumber) {
-  Read r("#/3600gone/\n"       // 1: removed by multipath -w
-         "/3600a/ rest\n"      // 2: the rest is ignored, as multipath-tools does
-         "/3600open\n"         // 3: no closing '/'
-         "//\n"                // 4: empty
-         "garbage \x01\n"      // 5: not a WWID line: a comment
-         "/" + std::string(300, 'w') + "/\n"  // 6: too long
-         "/3600b/");           // 7: no final newline
+  Read r(
+      "#/3600gone/\n"   // 1: removed by multipath -w
+      "/3600a/ rest\n"  // 2: the rest is ignored, as multipath-tools does
+      "/3600open\n"     // 3: no closing '/'
+      "//\n"            // 4: empty
+      "garbage \x01\n"  // 5: not a WWID line: a comment
+      "/" +
+      std::string(300, 'w') +
+      "/\n"        // 6: too long
+      "/3600b/");  // 7: no final newline
   EXPECT_EQ(r.wwids, (std::vector<std::string>{"3600a", "3600b"}));
   EXPECT_EQ(r.bad_lines, (std::vector<uint32_t>{3, 4, 6}));
   EXPECT_EQ(r.why[0], "no closing '/'");

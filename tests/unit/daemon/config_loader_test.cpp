@@ -150,14 +150,54 @@ TEST(ConfigExample, LoadsCleanlyAndStatesTheTrueDefaults) {
 
 TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
   std::string example = read_file(PK_CONFIG_EXAMPLE);
-  for (std::string_view key :
-       {"timing:", "polling_interval:", "failed_polling_interval:", "checker_timeout:", "transport_probe_interval:", "limits:", "max_paths:",
-        "max_maps:", "max_paths_per_map:", "max_groups_per_map:", "max_events_in_flight:", "max_clients:",
-        "log_records:", "heap_reserve:", "logging:", "file:", "file_size:", "level:", "journal:", "control:",
-        "socket:", "group:", "naming:", "user_friendly_names:", "alias_prefix:", "bindings_file:", "wwids_file:", "discovery:", "min_paths:",
-        "defaults:", "grouping:", "selector:", "checker:", "failback:", "no_path_retry:", "hardware_handler:",
-        "pg_init_retries:", "auto_resize:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
-        "devnode:", "vendor:", "product:", "property:"}) {
+  for (std::string_view key : {"timing:",
+                               "polling_interval:",
+                               "failed_polling_interval:",
+                               "checker_timeout:",
+                               "transport_probe_interval:",
+                               "limits:",
+                               "max_paths:",
+                               "max_maps:",
+                               "max_paths_per_map:",
+                               "max_groups_per_map:",
+                               "max_events_in_flight:",
+                               "max_clients:",
+                               "log_records:",
+                               "heap_reserve:",
+                               "logging:",
+                               "file:",
+                               "file_size:",
+                               "level:",
+                               "journal:",
+                               "control:",
+                               "socket:",
+                               "group:",
+                               "naming:",
+                               "user_friendly_names:",
+                               "alias_prefix:",
+                               "bindings_file:",
+                               "wwids_file:",
+                               "discovery:",
+                               "min_paths:",
+                               "defaults:",
+                               "grouping:",
+                               "selector:",
+                               "checker:",
+                               "failback:",
+                               "no_path_retry:",
+                               "hardware_handler:",
+                               "pg_init_retries:",
+                               "auto_resize:",
+                               "blacklist:",
+                               "blacklist_exceptions:",
+                               "maps:",
+                               "wwid:",
+                               "alias:",
+                               "paths:",
+                               "devnode:",
+                               "vendor:",
+                               "product:",
+                               "property:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
   // The dump writes every key too: whatever it writes, the example documents.
@@ -356,7 +396,8 @@ TEST(ConfigLoad, FlowStyleAndQuotedNumbersAreTheSame) {
 
 TEST(ConfigErrors, YamlSyntax) {
   EXPECT_EQ(error_of("timing: [5s\n"), "t.yaml:2:1: YAML syntax: end of sequence flow not found");
-  EXPECT_EQ(error_of("limits:\n  max_paths: 1\n max_maps: 2\n"), "t.yaml:3:2: YAML syntax: end of map not found");
+  EXPECT_EQ(error_of("limits:\n  max_paths: 1\n max_maps: 2\n"),
+            "t.yaml:3:2: YAML syntax: end of map not found");
   EXPECT_EQ(error_of("timing:\n  \tpolling_interval: 5s\n"),
             "t.yaml:2:3: YAML syntax: a tab in indentation; YAML indents with spaces");
   EXPECT_EQ(error_of("timing: {polling_interval: 5s}\nlimits: [\n"),
@@ -371,17 +412,20 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
             "t.yaml:2:3: unknown key 'find_multipaths' in discovery; known keys: min_paths");
   EXPECT_EQ(error_of("maps:\n  - wwid: a\n    aliass: b\n"),
             "t.yaml:3:5: unknown key 'aliass' in maps[0] (did you mean 'alias'?)");
-  EXPECT_EQ(error_of("defaults:\n  path_grouping_policy: multibus\n"),
-            "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-            "failback, no_path_retry, hardware_handler, pg_init_retries or auto_resize");
-  EXPECT_EQ(error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
-            "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
-            "property");
+  EXPECT_EQ(
+      error_of("defaults:\n  path_grouping_policy: multibus\n"),
+      "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
+      "failback, no_path_retry, hardware_handler, pg_init_retries or auto_resize");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
+      "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
+      "property");
   EXPECT_EQ(error_of("defaults:\n  failback_delay: 30s\n"),
             "t.yaml:2:3: unknown key 'failback_delay' in defaults (did you mean 'failback'?)");
-  EXPECT_EQ(error_of("base: &b {}\ntiming:\n  <<: *b\n"),
-            "t.yaml:1:1: unknown key 'base'; known keys: timing, limits, logging, control, naming, discovery, "
-            "defaults, blacklist, blacklist_exceptions or maps");
+  EXPECT_EQ(
+      error_of("base: &b {}\ntiming:\n  <<: *b\n"),
+      "t.yaml:1:1: unknown key 'base'; known keys: timing, limits, logging, control, naming, discovery, "
+      "defaults, blacklist, blacklist_exceptions or maps");
   EXPECT_EQ(error_of("timing:\n  <<: {polling_interval: 5s}\n"),
             "t.yaml:2:3: timing: merge keys ('<<') are not supported; write the keys out");
 }
@@ -389,34 +433,46 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
 TEST(ConfigErrors, DuplicateKeys) {
   EXPECT_EQ(error_of("limits:\n  max_paths: 10\n  max_paths: 20\n"),
             "t.yaml:3:3: limits.max_paths: is set twice (first at line 2)");
-  EXPECT_EQ(error_of("timing: {}\nlimits: {}\ntiming: {}\n"), "t.yaml:3:1: timing: is set twice (first at line 1)");
+  EXPECT_EQ(error_of("timing: {}\nlimits: {}\ntiming: {}\n"),
+            "t.yaml:3:1: timing: is set twice (first at line 1)");
 }
 
 TEST(ConfigErrors, WrongTypes) {
-  EXPECT_EQ(error_of("timing: 5s\n"), "t.yaml:1:9: timing: must be a mapping (key: value), not the value '5s'");
+  EXPECT_EQ(error_of("timing: 5s\n"),
+            "t.yaml:1:9: timing: must be a mapping (key: value), not the value '5s'");
   EXPECT_EQ(error_of("- timing\n"),
-            "t.yaml:1:1: the configuration must be a mapping of sections (timing:, limits:, maps:, ...), not a list");
-  EXPECT_EQ(error_of("limits:\n  max_paths: [1]\n"), "t.yaml:2:14: limits.max_paths: must be a whole number, not a list");
-  EXPECT_EQ(error_of("limits:\n  max_paths:\n"), "t.yaml:2:3: limits.max_paths: needs a value: a whole number");
-  EXPECT_EQ(error_of("limits:\n  max_paths: ~\n"), "t.yaml:2:3: limits.max_paths: needs a value: a whole number");
+            "t.yaml:1:1: the configuration must be a mapping of sections (timing:, limits:, maps:, ...), not "
+            "a list");
+  EXPECT_EQ(error_of("limits:\n  max_paths: [1]\n"),
+            "t.yaml:2:14: limits.max_paths: must be a whole number, not a list");
+  EXPECT_EQ(error_of("limits:\n  max_paths:\n"),
+            "t.yaml:2:3: limits.max_paths: needs a value: a whole number");
+  EXPECT_EQ(error_of("limits:\n  max_paths: ~\n"),
+            "t.yaml:2:3: limits.max_paths: needs a value: a whole number");
   EXPECT_EQ(error_of("limits:\n  max_paths: lots\n"),
             "t.yaml:2:14: limits.max_paths: 'lots' is not a whole number (must be between 1 and 1048576)");
   EXPECT_EQ(error_of("limits:\n  max_paths: 1e3\n"),
             "t.yaml:2:14: limits.max_paths: '1e3' is not a whole number (must be between 1 and 1048576)");
-  EXPECT_EQ(error_of("logging:\n  journal: maybe\n"), "t.yaml:2:12: logging.journal: 'maybe' is not true or false");
-  EXPECT_EQ(error_of("maps: {wwid: a}\n"),
-            "t.yaml:1:7: maps: must be a list of maps such as {wwid: ..., alias: ...} (lines starting with '- '), "
-            "not a mapping");
-  EXPECT_EQ(error_of("maps:\n  - a\n"), "t.yaml:2:5: maps[0]: a map entry is a mapping with at least a wwid, not the value 'a'");
-  EXPECT_EQ(error_of("maps:\n  - wwid: a\n    paths: nbd0\n"),
-            "t.yaml:3:12: maps[0].paths: must be a list of device names such as nbd0 (lines starting with '- '), "
-            "not the value 'nbd0'");
+  EXPECT_EQ(error_of("logging:\n  journal: maybe\n"),
+            "t.yaml:2:12: logging.journal: 'maybe' is not true or false");
+  EXPECT_EQ(
+      error_of("maps: {wwid: a}\n"),
+      "t.yaml:1:7: maps: must be a list of maps such as {wwid: ..., alias: ...} (lines starting with '- '), "
+      "not a mapping");
+  EXPECT_EQ(error_of("maps:\n  - a\n"),
+            "t.yaml:2:5: maps[0]: a map entry is a mapping with at least a wwid, not the value 'a'");
+  EXPECT_EQ(
+      error_of("maps:\n  - wwid: a\n    paths: nbd0\n"),
+      "t.yaml:3:12: maps[0].paths: must be a list of device names such as nbd0 (lines starting with '- '), "
+      "not the value 'nbd0'");
   EXPECT_EQ(error_of("{[a]: 1}\n"), "t.yaml:1:2: a key must be a name, not a list");
 }
 
 TEST(ConfigErrors, NumbersOutOfRange) {
-  EXPECT_EQ(error_of("limits:\n  max_paths: 0\n"), "t.yaml:2:14: limits.max_paths: must be between 1 and 1048576, got 0");
-  EXPECT_EQ(error_of("limits:\n  max_clients: -1\n"), "t.yaml:2:16: limits.max_clients: must be between 1 and 1024, got -1");
+  EXPECT_EQ(error_of("limits:\n  max_paths: 0\n"),
+            "t.yaml:2:14: limits.max_paths: must be between 1 and 1048576, got 0");
+  EXPECT_EQ(error_of("limits:\n  max_clients: -1\n"),
+            "t.yaml:2:16: limits.max_clients: must be between 1 and 1024, got -1");
   EXPECT_EQ(error_of("limits:\n  max_maps: 99999999999999999999999\n"),
             "t.yaml:2:13: limits.max_maps: must be between 1 and 65536, got 99999999999999999999999");
   EXPECT_EQ(error_of("defaults:\n  pg_init_retries: 51\n"),
@@ -429,11 +485,13 @@ TEST(ConfigErrors, NumbersOutOfRange) {
 
 TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
   EXPECT_EQ(error_of("defaults:\n  grouping: multbus\n"),
-            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, group_by_tpg, failover or multibus "
+            "t.yaml:2:13: defaults.grouping: 'multbus' is not one of group_by_prio, group_by_tpg, failover "
+            "or multibus "
             "(did you mean 'multibus'?)");
-  EXPECT_EQ(error_of("defaults:\n  selector: round_robin\n"),
-            "t.yaml:2:13: defaults.selector: 'round_robin' is not one of service-time, round-robin or queue-length "
-            "(did you mean 'round-robin'?)");
+  EXPECT_EQ(
+      error_of("defaults:\n  selector: round_robin\n"),
+      "t.yaml:2:13: defaults.selector: 'round_robin' is not one of service-time, round-robin or queue-length "
+      "(did you mean 'round-robin'?)");
   EXPECT_EQ(error_of("defaults:\n  checker: readsector0\n"),
             "t.yaml:2:12: defaults.checker: 'readsector0' is not one of tur, directio, state or none");
   EXPECT_EQ(error_of("defaults:\n  hardware_handler: emc\n"),
@@ -444,13 +502,16 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:10: logging.level: 'warn' is not one of error, warning, notice, info or debug "
             "(did you mean 'warning'?)");
   EXPECT_EQ(error_of("defaults:\n  failback: imediate\n"),
-            "t.yaml:2:13: defaults.failback: 'imediate' is not immediate, manual, followover or a delay such as 30s "
+            "t.yaml:2:13: defaults.failback: 'imediate' is not immediate, manual, followover or a delay such "
+            "as 30s "
             "(did you mean 'immediate'?)");
-  EXPECT_EQ(error_of("defaults:\n  no_path_retry: forever\n"),
-            "t.yaml:2:18: defaults.no_path_retry: 'forever' is not queue, fail, a number of checks (e.g. 12) or a "
-            "duration (e.g. 5m)");
+  EXPECT_EQ(
+      error_of("defaults:\n  no_path_retry: forever\n"),
+      "t.yaml:2:18: defaults.no_path_retry: 'forever' is not queue, fail, a number of checks (e.g. 12) or a "
+      "duration (e.g. 5m)");
   EXPECT_EQ(error_of("maps:\n  - {wwid: a, checker: turr}\n"),
-            "t.yaml:2:24: maps[0].checker: 'turr' is not one of tur, directio, state or none (did you mean 'tur'?)");
+            "t.yaml:2:24: maps[0].checker: 'turr' is not one of tur, directio, state or none (did you mean "
+            "'tur'?)");
 }
 
 TEST(ConfigErrors, LongValuesAreClippedInMessages) {
@@ -464,11 +525,13 @@ TEST(ConfigErrors, LongValuesAreClippedInMessages) {
 }
 
 TEST(ConfigErrors, Durations) {
-  EXPECT_EQ(error_of("timing:\n  polling_interval: 5x\n"),
-            "t.yaml:2:21: timing.polling_interval: '5x' has an unknown unit 'x'; use ms, s, m or h (a bare number "
-            "means seconds)");
-  EXPECT_EQ(error_of("timing:\n  polling_interval: 1.5s\n"),
-            "t.yaml:2:21: timing.polling_interval: '1.5s' has a fraction; use a whole number of a smaller unit");
+  EXPECT_EQ(
+      error_of("timing:\n  polling_interval: 5x\n"),
+      "t.yaml:2:21: timing.polling_interval: '5x' has an unknown unit 'x'; use ms, s, m or h (a bare number "
+      "means seconds)");
+  EXPECT_EQ(
+      error_of("timing:\n  polling_interval: 1.5s\n"),
+      "t.yaml:2:21: timing.polling_interval: '1.5s' has a fraction; use a whole number of a smaller unit");
   EXPECT_EQ(error_of("timing:\n  polling_interval: 1500ms\n"),
             "t.yaml:2:21: timing.polling_interval: '1500ms' is not a whole number of seconds");
   EXPECT_EQ(error_of("timing:\n  polling_interval: 2h\n"),
@@ -477,9 +540,11 @@ TEST(ConfigErrors, Durations) {
             "t.yaml:2:20: timing.checker_timeout: must be between 100ms and 10m, got 50ms");
   EXPECT_EQ(error_of("timing:\n  transport_probe_interval: 2m\n"),
             "t.yaml:2:29: timing.transport_probe_interval: must be between 0s and 1m, got 2m");
-  EXPECT_EQ(error_of("defaults:\n  failback: 0s\n"), "t.yaml:2:13: defaults.failback: must be between 1s and 24h, got 0s");
-  EXPECT_EQ(error_of("defaults:\n  no_path_retry: 5 m\n"),
-            "t.yaml:2:18: defaults.no_path_retry: '5 m' has a space before its unit; write it without, as in 5s");
+  EXPECT_EQ(error_of("defaults:\n  failback: 0s\n"),
+            "t.yaml:2:13: defaults.failback: must be between 1s and 24h, got 0s");
+  EXPECT_EQ(
+      error_of("defaults:\n  no_path_retry: 5 m\n"),
+      "t.yaml:2:18: defaults.no_path_retry: '5 m' has a space before its unit; write it without, as in 5s");
   EXPECT_EQ(error_of("defaults:\n  no_path_retry: 1000h\n"),
             "t.yaml:2:18: defaults.no_path_retry: must be between 1s and 720h, got 1000h");
 }
@@ -487,7 +552,8 @@ TEST(ConfigErrors, Durations) {
 TEST(ConfigErrors, Sizes) {
   EXPECT_EQ(error_of("logging:\n  file_size: 16MB\n"),
             "t.yaml:2:14: logging.file_size: '16MB': the unit 'MB' is ambiguous; write MiB (powers of 1024)");
-  EXPECT_EQ(error_of("logging:\n  file_size: 1048577\n"), "t.yaml:2:14: logging.file_size: '1048577' is not a multiple of 4KiB");
+  EXPECT_EQ(error_of("logging:\n  file_size: 1048577\n"),
+            "t.yaml:2:14: logging.file_size: '1048577' is not a multiple of 4KiB");
   EXPECT_EQ(error_of("logging:\n  file_size: 5GiB\n"),
             "t.yaml:2:14: logging.file_size: must be between 1MiB and 4GiB, got 5GiB");
 }
@@ -501,8 +567,9 @@ TEST(ConfigErrors, PathsAndNames) {
   EXPECT_EQ(error_of("naming:\n  wwids_file: wwids\n"),
             "t.yaml:2:15: naming.wwids_file: 'wwids' is not an absolute path");
   EXPECT_EQ(loaded("naming:\n  wwids_file: \"\"\n").wwids_file, "") << "no wwids file";
-  EXPECT_EQ(error_of("naming:\n  alias_prefix: \"mp ath\"\n"),
-            "t.yaml:2:17: naming.alias_prefix: 'mp ath' is not a name prefix (printable, no blank, '/' or '#')");
+  EXPECT_EQ(
+      error_of("naming:\n  alias_prefix: \"mp ath\"\n"),
+      "t.yaml:2:17: naming.alias_prefix: 'mp ath' is not a name prefix (printable, no blank, '/' or '#')");
   EXPECT_EQ(error_of("naming:\n  alias_prefix: \"\"\n"),
             "t.yaml:2:17: naming.alias_prefix: '' is not a name prefix (printable, no blank, '/' or '#')");
   EXPECT_EQ(error_of("naming:\n  alias_prefix: " + std::string(33, 'p') + "\n"),
@@ -510,53 +577,65 @@ TEST(ConfigErrors, PathsAndNames) {
   std::string long_socket = "/run/" + std::string(103, 's');
   EXPECT_EQ(error_of("control:\n  socket: " + long_socket + "\n"),
             "t.yaml:2:11: control.socket: is 108 characters long; at most 107 are possible");
-  EXPECT_EQ(error_of("control:\n  group: \"disk admins\"\n"),
-            "t.yaml:2:10: control.group: 'disk admins' is not a group name (letters, digits, '_', '-', '.'; at "
-            "most 32 characters; or a numeric GID)");
+  EXPECT_EQ(
+      error_of("control:\n  group: \"disk admins\"\n"),
+      "t.yaml:2:10: control.group: 'disk admins' is not a group name (letters, digits, '_', '-', '.'; at "
+      "most 32 characters; or a numeric GID)");
   EXPECT_EQ(loaded("control: {group: \"6\"}\n").control_group, "6");
 }
 
 TEST(ConfigErrors, BadGlobPatterns) {
-  EXPECT_EQ(error_of("blacklist:\n  - {devnode: \"sd[a\"}\n"),
-            "t.yaml:2:15: blacklist[0].devnode: the pattern \"sd[a\" has a '[' at character 3 that is not closed "
-            "by ']' (a literal '[' is written [[])");
-  EXPECT_EQ(error_of("blacklist_exceptions:\n  - wwid: \"36[z-a]*\"\n"),
-            "t.yaml:2:11: blacklist_exceptions[0].wwid: the pattern \"36[z-a]*\" has the range 'z-a' at character "
-            "4, which is empty (its end comes before its start)");
-  EXPECT_EQ(error_of("blacklist:\n  - devnode: \"\"\n"),
-            "t.yaml:2:14: blacklist[0].devnode: the pattern \"\" is empty; a pattern must match something (use "
-            "\"*\" for anything)");
-  EXPECT_EQ(error_of("blacklist:\n  - devnode: /dev/sda\n"),
-            "t.yaml:2:14: blacklist[0].devnode: devnode patterns match kernel names without /dev/; write \"sda\"");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - {devnode: \"sd[a\"}\n"),
+      "t.yaml:2:15: blacklist[0].devnode: the pattern \"sd[a\" has a '[' at character 3 that is not closed "
+      "by ']' (a literal '[' is written [[])");
+  EXPECT_EQ(
+      error_of("blacklist_exceptions:\n  - wwid: \"36[z-a]*\"\n"),
+      "t.yaml:2:11: blacklist_exceptions[0].wwid: the pattern \"36[z-a]*\" has the range 'z-a' at character "
+      "4, which is empty (its end comes before its start)");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - devnode: \"\"\n"),
+      "t.yaml:2:14: blacklist[0].devnode: the pattern \"\" is empty; a pattern must match something (use "
+      "\"*\" for anything)");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - devnode: /dev/sda\n"),
+      "t.yaml:2:14: blacklist[0].devnode: devnode patterns match kernel names without /dev/; write \"sda\"");
 }
 
 TEST(ConfigErrors, BadRules) {
   EXPECT_EQ(error_of("blacklist:\n  - \"loop*\"\n"),
-            "t.yaml:2:5: blacklist[0]: a rule is a mapping with one of devnode, wwid, vendor (and product), property; "
+            "t.yaml:2:5: blacklist[0]: a rule is a mapping with one of devnode, wwid, vendor (and product), "
+            "property; "
             "e.g. {devnode: \"loop*\"}, not the value 'loop*'");
   EXPECT_EQ(error_of("blacklist:\n  - {}\n"),
-            "t.yaml:2:5: blacklist[0]: a rule is a mapping with one of devnode, wwid, vendor (and product), property; "
+            "t.yaml:2:5: blacklist[0]: a rule is a mapping with one of devnode, wwid, vendor (and product), "
+            "property; "
             "e.g. {devnode: \"loop*\"}, not a mapping");
-  EXPECT_EQ(error_of("blacklist:\n  - {devnode: \"sd*\", wwid: \"36*\"}\n"),
-            "t.yaml:2:22: blacklist[0].wwid: a rule matches one field, and this one already has 'devnode'; put "
-            "'wwid' in a rule of its own");
-  EXPECT_EQ(error_of("blacklist:\n  - product: \"PERC*\"\n"),
-            "t.yaml:2:5: blacklist[0].product: needs a vendor in the same rule (vendor: \"*\" matches any vendor)");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - {devnode: \"sd*\", wwid: \"36*\"}\n"),
+      "t.yaml:2:22: blacklist[0].wwid: a rule matches one field, and this one already has 'devnode'; put "
+      "'wwid' in a rule of its own");
+  EXPECT_EQ(
+      error_of("blacklist:\n  - product: \"PERC*\"\n"),
+      "t.yaml:2:5: blacklist[0].product: needs a vendor in the same rule (vendor: \"*\" matches any vendor)");
   EXPECT_EQ(error_of("blacklist:\n  - {wwid: \"a\", product: \"b\"}\n"),
-            "t.yaml:2:17: blacklist[0].product: needs a vendor in the same rule (vendor: \"*\" matches any vendor)");
+            "t.yaml:2:17: blacklist[0].product: needs a vendor in the same rule (vendor: \"*\" matches any "
+            "vendor)");
   EXPECT_EQ(error_of("blacklist:\n  - {vendor: [a]}\n"),
             "t.yaml:2:14: blacklist[0].vendor: must be a pattern such as \"sd*\", not a list");
 }
 
 TEST(ConfigErrors, Maps) {
   EXPECT_EQ(error_of("maps:\n  - alias: db1\n"),
-            "t.yaml:2:5: maps[0]: a map needs a wwid (for a disk without one, such as NBD, invent one: nbd-export1)");
+            "t.yaml:2:5: maps[0]: a map needs a wwid (for a disk without one, such as NBD, invent one: "
+            "nbd-export1)");
   EXPECT_EQ(error_of("maps:\n  - wwid: a\n    alias: x\n  - wwid: a\n"),
             "t.yaml:4:11: maps[1].wwid: 'a' is already the wwid of the map at t.yaml:2:11");
   EXPECT_EQ(error_of("maps:\n  - {wwid: a, alias: db}\n  - {wwid: b, alias: db}\n"),
             "t.yaml:3:22: maps[1].alias: 'db' is already the alias of the map at t.yaml:2:22");
-  EXPECT_EQ(error_of("maps:\n  - {wwid: a}\n  - {wwid: b, alias: a}\n"),
-            "t.yaml:3:22: maps[1].alias: 'a' is the wwid of the map at t.yaml:2:12; map names must be unique");
+  EXPECT_EQ(
+      error_of("maps:\n  - {wwid: a}\n  - {wwid: b, alias: a}\n"),
+      "t.yaml:3:22: maps[1].alias: 'a' is the wwid of the map at t.yaml:2:12; map names must be unique");
   EXPECT_EQ(loaded("maps:\n  - {wwid: a, alias: a}\n").maps.size(), 1u);  // its own wwid: harmless
   EXPECT_EQ(error_of("maps:\n  - {wwid: a, paths: [nbd0, nbd1]}\n  - {wwid: b, paths: [nbd2, nbd1]}\n"),
             "t.yaml:3:29: maps[1].paths[1]: 'nbd1' is already a path of the map at t.yaml:2:29");
@@ -567,7 +646,8 @@ TEST(ConfigErrors, Maps) {
   EXPECT_EQ(error_of("maps:\n  - {wwid: \"a b\"}\n"),
             "t.yaml:2:12: maps[0].wwid: 'a b' is not a WWID (printable, no blank or '/')");
   EXPECT_EQ(error_of("maps:\n  - {wwid: " + std::string(123, 'w') + "}\n"),
-            "t.yaml:2:12: maps[0].wwid: is 123 characters long; at most 122 fit in a device-mapper UUID (mpath-<wwid>)");
+            "t.yaml:2:12: maps[0].wwid: is 123 characters long; at most 122 fit in a device-mapper UUID "
+            "(mpath-<wwid>)");
   EXPECT_EQ(error_of("maps:\n  - {wwid: a, alias: \"x/y\"}\n"),
             "t.yaml:2:22: maps[0].alias: 'x/y' is not a map name (printable, no blank or '/')");
 }
@@ -588,24 +668,30 @@ TEST(ConfigErrors, InconsistentLimits) {
             "t.yaml:3:22: limits.max_paths_per_map: 64 is more than limits.max_paths (16): a map's paths are "
             "counted in max_paths");
   EXPECT_EQ(error_of("limits:\n  max_paths: 100\n  max_maps: 200\n"),
-            "t.yaml:3:13: limits.max_maps: 200 is more than limits.max_paths (100): every map has at least one path");
-  EXPECT_EQ(error_of("limits:\n  max_paths_per_map: 8\n  max_groups_per_map: 9\n"),
-            "t.yaml:3:23: limits.max_groups_per_map: 9 is more than limits.max_paths_per_map (8): every path group "
-            "has at least one path");
+            "t.yaml:3:13: limits.max_maps: 200 is more than limits.max_paths (100): every map has at least "
+            "one path");
+  EXPECT_EQ(
+      error_of("limits:\n  max_paths_per_map: 8\n  max_groups_per_map: 9\n"),
+      "t.yaml:3:23: limits.max_groups_per_map: 9 is more than limits.max_paths_per_map (8): every path group "
+      "has at least one path");
   // Set above a default bound: blamed, and the default named as such.
   EXPECT_EQ(error_of("limits:\n  max_maps: 5000\n"),
-            "t.yaml:2:13: limits.max_maps: 5000 is more than limits.max_paths (4096, the default): every map has at "
+            "t.yaml:2:13: limits.max_maps: 5000 is more than limits.max_paths (4096, the default): every map "
+            "has at "
             "least one path");
-  EXPECT_EQ(error_of("limits:\n  max_groups_per_map: 33\n"),
-            "t.yaml:2:23: limits.max_groups_per_map: 33 is more than limits.max_paths_per_map (32, the default): "
-            "every path group has at least one path");
-  EXPECT_EQ(error_of("discovery:\n  min_paths: 40\n"),
-            "t.yaml:2:14: discovery.min_paths: 40 is more than limits.max_paths_per_map (32, the default): no map "
-            "could ever be formed");
+  EXPECT_EQ(
+      error_of("limits:\n  max_groups_per_map: 33\n"),
+      "t.yaml:2:23: limits.max_groups_per_map: 33 is more than limits.max_paths_per_map (32, the default): "
+      "every path group has at least one path");
+  EXPECT_EQ(
+      error_of("discovery:\n  min_paths: 40\n"),
+      "t.yaml:2:14: discovery.min_paths: 40 is more than limits.max_paths_per_map (32, the default): no map "
+      "could ever be formed");
   // min_paths does not follow: that would change which disks become maps.
-  EXPECT_EQ(error_of("limits:\n  max_paths_per_map: 1\n"),
-            "t.yaml:2:22: limits.max_paths_per_map: 1 is less than discovery.min_paths (2, the default): no map "
-            "could ever be formed");
+  EXPECT_EQ(
+      error_of("limits:\n  max_paths_per_map: 1\n"),
+      "t.yaml:2:22: limits.max_paths_per_map: 1 is less than discovery.min_paths (2, the default): no map "
+      "could ever be formed");
 }
 
 TEST(ConfigLoad, UnsetLimitsFollowSmallerOnes) {
@@ -621,19 +707,24 @@ TEST(ConfigLoad, UnsetLimitsFollowSmallerOnes) {
 }
 
 TEST(ConfigErrors, DocumentsBytesAndSize) {
-  EXPECT_EQ(error_of("timing: {}\n---\nlimits: {}\n"),
-            "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
-  EXPECT_EQ(error_of("--- {}\n--- {}\n"),
-            "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
+  EXPECT_EQ(
+      error_of("timing: {}\n---\nlimits: {}\n"),
+      "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
+  EXPECT_EQ(
+      error_of("--- {}\n--- {}\n"),
+      "t.yaml:2:1: a second YAML document; the configuration is one document (remove the second '---')");
   // A stray ',' at the top level: yaml-cpp's LoadAll never returns on it.
   EXPECT_EQ(error_of(","), "t.yaml:1:1: YAML syntax: unexpected ','");
   EXPECT_EQ(error_of("timing: {}\n...\n,\n"), "t.yaml:3:1: YAML syntax: unexpected ','");
   EXPECT_EQ(error_of(std::string_view("timing: {}\nlim\0its: {}\n", 23)),
             "t.yaml:2:4: contains a NUL byte; is this a text file?");
-  EXPECT_EQ(error_of("blacklist:\n  - {wwid: \"36\xff\"}\n"), "t.yaml:2:15: is not valid UTF-8; the configuration is UTF-8 text");
-  EXPECT_EQ(error_of(std::string_view("\xff\xfet\0i\0", 6)), "t.yaml:1:4: contains a NUL byte; is this a text file?");  // UTF-16
+  EXPECT_EQ(error_of("blacklist:\n  - {wwid: \"36\xff\"}\n"),
+            "t.yaml:2:15: is not valid UTF-8; the configuration is UTF-8 text");
+  EXPECT_EQ(error_of(std::string_view("\xff\xfet\0i\0", 6)),
+            "t.yaml:1:4: contains a NUL byte; is this a text file?");  // UTF-16
   EXPECT_EQ(error_of("\xff\xfe"), "t.yaml:1:1: is not valid UTF-8; the configuration is UTF-8 text");
-  EXPECT_EQ(loaded("blacklist:\n  - {vendor: \"Soci\xc3\xa9t\xc3\xa9\"}\n").blacklist.back().pattern, "Soci\xc3\xa9t\xc3\xa9");
+  EXPECT_EQ(loaded("blacklist:\n  - {vendor: \"Soci\xc3\xa9t\xc3\xa9\"}\n").blacklist.back().pattern,
+            "Soci\xc3\xa9t\xc3\xa9");
   std::string big(kMaxConfigBytes + 1, '#');
   EXPECT_EQ(error_of(big), "t.yaml: is 1048577 bytes; a configuration is at most 1MiB (1048576 bytes)");
   std::string just_fits(kMaxConfigBytes, '\n');
@@ -666,9 +757,15 @@ TEST(ConfigErrors, ArbitraryBytesNeverThrow) {
     for (int k = 0; k < edits; ++k) {
       size_t at = rng() % text.size();
       switch (rng() % 3) {
-        case 0: text[at] = static_cast<char>(rng() % 256); break;
-        case 1: text.erase(at, rng() % 16); break;
-        default: text.insert(at, 1, "[]{}:-&*!|>'\"#\n ,?"[rng() % 18]); break;
+        case 0:
+          text[at] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          text.erase(at, rng() % 16);
+          break;
+        default:
+          text.insert(at, 1, "[]{}:-&*!|>'\"#\n ,?"[rng() % 18]);
+          break;
       }
       if (text.empty()) text = "x";
     }
@@ -706,36 +803,42 @@ TEST(ConfigLoad, ReconfigureKeepsTheRunningLimits) {
   LoadOptions options;
   options.running_limits = &running;
   core::Config c;
-  LoadResult r = load_config_text("limits:\n  max_paths: 32\n  heap_reserve: 16MiB\nmaps:\n  - {wwid: a, paths: [x, y, z]}\n",
-                                  "t.yaml", c, options);
+  LoadResult r = load_config_text(
+      "limits:\n  max_paths: 32\n  heap_reserve: 16MiB\nmaps:\n  - {wwid: a, paths: [x, y, z]}\n", "t.yaml",
+      c, options);
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(c.limits, running);
-  EXPECT_EQ(r.warnings,
-            (std::vector<std::string>{
-                "t.yaml:2:14: limits.max_paths: changes only at the next start; the running daemon keeps 16 (this "
-                "file: 32)",
-                "t.yaml:1:1: limits.max_maps: changes only at the next start; the running daemon keeps 8 (this file: "
-                "32)",
-                "t.yaml:1:1: limits.max_paths_per_map: changes only at the next start; the running daemon keeps 4 "
-                "(this file: 32)",
-                "t.yaml:1:1: limits.max_groups_per_map: changes only at the next start; the running daemon keeps 2 "
-                "(this file: 32)",
-                "t.yaml:1:1: limits.max_events_in_flight: changes only at the next start; the running daemon keeps "
-                "64 (this file: 1024)",
-                "t.yaml:1:1: limits.max_clients: changes only at the next start; the running daemon keeps 4 (this "
-                "file: 16)",
-                "t.yaml:1:1: limits.log_records: changes only at the next start; the running daemon keeps 1024 (this "
-                "file: 8192)",
-                "t.yaml:3:17: limits.heap_reserve: changes only at the next start; the running daemon keeps 8MiB "
-                "(this file: 16MiB)",
-            }));
+  EXPECT_EQ(
+      r.warnings,
+      (std::vector<std::string>{
+          // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): each message is split over two lines
+          "t.yaml:2:14: limits.max_paths: changes only at the next start; the running daemon keeps 16 (this "
+          "file: 32)",
+          "t.yaml:1:1: limits.max_maps: changes only at the next start; the running daemon keeps 8 (this "
+          "file: "
+          "32)",
+          "t.yaml:1:1: limits.max_paths_per_map: changes only at the next start; the running daemon keeps 4 "
+          "(this file: 32)",
+          "t.yaml:1:1: limits.max_groups_per_map: changes only at the next start; the running daemon keeps 2 "
+          "(this file: 32)",
+          "t.yaml:1:1: limits.max_events_in_flight: changes only at the next start; the running daemon keeps "
+          "64 (this file: 1024)",
+          "t.yaml:1:1: limits.max_clients: changes only at the next start; the running daemon keeps 4 (this "
+          "file: 16)",
+          "t.yaml:1:1: limits.log_records: changes only at the next start; the running daemon keeps 1024 "
+          "(this "
+          "file: 8192)",
+          "t.yaml:3:17: limits.heap_reserve: changes only at the next start; the running daemon keeps 8MiB "
+          "(this file: 16MiB)",
+      }));
   // Maps are checked against the limits the daemon runs with.
   c = default_config();
   r = load_config_text("maps:\n  - {wwid: a, paths: [v, w, x, y, z]}\n", "t.yaml", c, options);
   EXPECT_EQ(r.error, "t.yaml:2:22: maps[0].paths: lists 5 paths but limits.max_paths_per_map is 4");
   running.max_paths_per_map = 1;
   EXPECT_EQ(load_config_text("", "t.yaml", c, options).error,
-            "t.yaml: discovery.min_paths: 2 (the default) is more than the running limits.max_paths_per_map (1): no "
+            "t.yaml: discovery.min_paths: 2 (the default) is more than the running limits.max_paths_per_map "
+            "(1): no "
             "map could ever be formed");
   // Unchanged limits: nothing to say.
   running = default_config().limits;
@@ -764,15 +867,18 @@ maps:
 )",
                       c);
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.warnings, (std::vector<std::string>{
-                            "t.yaml:8:3: defaults.failback: has no effect with grouping multibus (all paths in one "
-                            "group)",
-                            "t.yaml:2:28: timing.failed_polling_interval: failed paths (every 10s) are checked less "
-                            "often than healthy ones (every 5s)",
-                            "t.yaml:4:3: naming.bindings_file: is used only with user_friendly_names: true",
-                            "t.yaml:5:3: naming.alias_prefix: is used only with user_friendly_names: true",
-                            "t.yaml:12:5: maps[0].pg_init_retries: has no effect with hardware_handler none",
-                        }));
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): messages too long for a line, split in two literals
+  EXPECT_EQ(r.warnings,
+            (std::vector<std::string>{
+                "t.yaml:8:3: defaults.failback: has no effect with grouping multibus (all paths in one "
+                "group)",
+                "t.yaml:2:28: timing.failed_polling_interval: failed paths (every 10s) are checked less "
+                "often than healthy ones (every 5s)",
+                "t.yaml:4:3: naming.bindings_file: is used only with user_friendly_names: true",
+                "t.yaml:5:3: naming.alias_prefix: is used only with user_friendly_names: true",
+                "t.yaml:12:5: maps[0].pg_init_retries: has no effect with hardware_handler none",
+            }));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
 // ---------------------------------------------------------------------------
@@ -909,7 +1015,8 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 480u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::Config), 480u)
+      << "core::Config changed: update daemon/config (loader, dump, equivalent)";
   EXPECT_EQ(sizeof(core::MapSettings), 48u) << "core::MapSettings changed: update daemon/config";
   EXPECT_EQ(sizeof(core::MapConfig), 168u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";

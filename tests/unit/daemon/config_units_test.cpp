@@ -1,10 +1,10 @@
 #include "daemon/config/config_units.h"
 
-#include "core/device_rules.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "core/device_rules.h"
 
 using namespace pk::daemon;
 using std::chrono::milliseconds;
@@ -50,8 +50,10 @@ TEST(ConfigUnits, DurationsRefusedWithTheReason) {
   EXPECT_EQ(duration_text("s"), "error: 's' is not a number with a unit, such as 5s");
   EXPECT_EQ(duration_text("1.5s"), "error: '1.5s' has a fraction; use a whole number of a smaller unit");
   EXPECT_EQ(duration_text("5 s"), "error: '5 s' has a space before its unit; write it without, as in 5s");
-  EXPECT_EQ(duration_text("5sec"), "error: '5sec' has an unknown unit 'sec'; use ms, s, m or h (a bare number means seconds)");
-  EXPECT_EQ(duration_text("5S"), "error: '5S' has an unknown unit 'S'; use ms, s, m or h (a bare number means seconds)");
+  EXPECT_EQ(duration_text("5sec"),
+            "error: '5sec' has an unknown unit 'sec'; use ms, s, m or h (a bare number means seconds)");
+  EXPECT_EQ(duration_text("5S"),
+            "error: '5S' has an unknown unit 'S'; use ms, s, m or h (a bare number means seconds)");
   EXPECT_EQ(duration_text("1m30s"),
             "error: '1m30s' combines units; write a single number and unit (e.g. 90s for 1m30s)");
   EXPECT_EQ(duration_text("99999999999999999999s"), "error: '99999999999999999999s' is too large");
@@ -89,17 +91,21 @@ TEST(ConfigUnits, SizesRefusedWithTheReason) {
   EXPECT_EQ(size_text("16M"), "error: '16M': the unit 'M' is ambiguous; write MiB (powers of 1024)");
   EXPECT_EQ(size_text("1k"), "error: '1k': the unit 'k' is ambiguous; write KiB (powers of 1024)");
   EXPECT_EQ(size_text("16mib"), "error: '16mib': units are case-sensitive; write MiB");
-  EXPECT_EQ(size_text("16 MiB"), "error: '16 MiB' has a space before its unit; write it without, as in 16MiB");
+  EXPECT_EQ(size_text("16 MiB"),
+            "error: '16 MiB' has a space before its unit; write it without, as in 16MiB");
   EXPECT_EQ(size_text("1.5GiB"), "error: '1.5GiB' has a fraction; use a whole number of a smaller unit");
-  EXPECT_EQ(size_text("5 bytes"), "error: '5 bytes' has a space before its unit; write it without, as in 16MiB");
-  EXPECT_EQ(size_text("5PiB"), "error: '5PiB' has an unknown unit 'PiB'; use B, KiB, MiB, GiB or TiB (a bare number means bytes)");
+  EXPECT_EQ(size_text("5 bytes"),
+            "error: '5 bytes' has a space before its unit; write it without, as in 16MiB");
+  EXPECT_EQ(
+      size_text("5PiB"),
+      "error: '5PiB' has an unknown unit 'PiB'; use B, KiB, MiB, GiB or TiB (a bare number means bytes)");
   EXPECT_EQ(size_text("20000000TiB"), "error: '20000000TiB' is too large");
   EXPECT_EQ(size_text("-1"), "error: '-1' is negative");
 }
 
 TEST(ConfigUnits, GlobsAccepted) {
-  for (std::string_view p : {"*", "sd*", "loop?", "nvme[0-9]n[0-9]*", "[!a-c]x", "[^a]", "[]]", "[!]]", "[]-a]",
-                             "[*]", "[[]", "3600a0980*", "ID_ATA", "[a-]", "[-a]", "x[:]"}) {
+  for (std::string_view p : {"*", "sd*", "loop?", "nvme[0-9]n[0-9]*", "[!a-c]x", "[^a]", "[]]", "[!]]",
+                             "[]-a]", "[*]", "[[]", "3600a0980*", "ID_ATA", "[a-]", "[-a]", "x[:]"}) {
     EXPECT_EQ(glob(p), "ok") << p;
   }
 }
@@ -110,11 +116,12 @@ TEST(ConfigUnits, AcceptedGlobsMeanWhatTheMatcherDoes) {
     std::string_view pattern, text;
     bool match;
   };
-  for (const Case& c : {Case{"[*]", "*", true}, Case{"[*]", "a", false}, Case{"a[?]", "a?", true},
-                        Case{"a[?]", "ab", false}, Case{"[[]x", "[x", true}, Case{"[]]", "]", true},
-                        Case{"[!]]", "a", true}, Case{"[!]]", "]", false}, Case{"[^a]", "a", false},
-                        Case{"sd[a-c]", "sdb", true}, Case{"sd[a-c]", "sdd", false}, Case{"[a-]", "-", true},
-                        Case{"loop*", "loop12", true}, Case{"dm-*", "dm-3", true}, Case{"dm-*", "sdm-3", false}}) {
+  for (const Case& c :
+       {Case{"[*]", "*", true}, Case{"[*]", "a", false}, Case{"a[?]", "a?", true}, Case{"a[?]", "ab", false},
+        Case{"[[]x", "[x", true}, Case{"[]]", "]", true}, Case{"[!]]", "a", true}, Case{"[!]]", "]", false},
+        Case{"[^a]", "a", false}, Case{"sd[a-c]", "sdb", true}, Case{"sd[a-c]", "sdd", false},
+        Case{"[a-]", "-", true}, Case{"loop*", "loop12", true}, Case{"dm-*", "dm-3", true},
+        Case{"dm-*", "sdm-3", false}}) {
     ASSERT_EQ(glob(c.pattern), "ok") << c.pattern;
     EXPECT_EQ(pk::core::glob_match(c.pattern, c.text), c.match) << c.pattern << " " << c.text;
   }
@@ -122,15 +129,19 @@ TEST(ConfigUnits, AcceptedGlobsMeanWhatTheMatcherDoes) {
 
 TEST(ConfigUnits, GlobsRefusedWithTheReason) {
   EXPECT_EQ(glob(""), "is empty; a pattern must match something (use \"*\" for anything)");
-  EXPECT_EQ(glob("sd[a"), "has a '[' at character 3 that is not closed by ']' (a literal '[' is written [[])");
+  EXPECT_EQ(glob("sd[a"),
+            "has a '[' at character 3 that is not closed by ']' (a literal '[' is written [[])");
   EXPECT_EQ(glob("[]"), "has a '[' at character 1 that is not closed by ']' (a literal '[' is written [[])");
-  EXPECT_EQ(glob("sd[z-a]"), "has the range 'z-a' at character 4, which is empty (its end comes before its start)");
-  EXPECT_EQ(glob("[[:digit:]]"),
-            "has a character class at character 2; classes such as [:digit:] are not supported, write a range such "
-            "as [0-9]");
-  EXPECT_EQ(glob("a\\*b"),
-            "has a '\\' at character 2; backslash escapes are not supported, a set matches a special character "
-            "literally: [*] [?] [[]");
+  EXPECT_EQ(glob("sd[z-a]"),
+            "has the range 'z-a' at character 4, which is empty (its end comes before its start)");
+  EXPECT_EQ(
+      glob("[[:digit:]]"),
+      "has a character class at character 2; classes such as [:digit:] are not supported, write a range such "
+      "as [0-9]");
+  EXPECT_EQ(
+      glob("a\\*b"),
+      "has a '\\' at character 2; backslash escapes are not supported, a set matches a special character "
+      "literally: [*] [?] [[]");
   EXPECT_EQ(glob("sd\ta"), "has a control character at character 3");
 }
 
@@ -155,5 +166,6 @@ TEST(ConfigUnits, EchoedValuesAreClipped) {
   EXPECT_EQ(quoted("short"), "'short'");
   EXPECT_EQ(clip(std::string(64, 'x')), std::string(64, 'x'));
   EXPECT_EQ(clip(std::string(100, 'x')), std::string(64, 'x') + "...");
-  EXPECT_EQ(duration_text(std::string(200, '9') + "s"), "error: '" + std::string(64, '9') + "...' is too large");
+  EXPECT_EQ(duration_text(std::string(200, '9') + "s"),
+            "error: '" + std::string(64, '9') + "...' is too large");
 }

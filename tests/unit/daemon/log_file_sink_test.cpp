@@ -221,6 +221,7 @@ TEST_F(LogFileSinkTest, FollowingTheFile) {
   write(*sink, 10, 15);
   auto messages = [](const std::vector<core::LogRecord>& v) {
     std::vector<std::string> out;
+    out.reserve(v.size());
     for (const auto& r : v) out.emplace_back(r.message());
     return out;
   };

@@ -1,11 +1,10 @@
 // pathkeeperctl without a daemon: the command line, and the tables people see,
 // from JSON the real renderer produces for the sample snapshot (so a change of
 // the schema that the CLI does not follow fails here).
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstring>
@@ -83,7 +82,8 @@ TEST(CtlArgs, UsageErrorsNameTheBadWord) {
   } cases[] = {
       {{}, "no command given"},
       {{"shwo", "paths"}, "unknown command 'shwo'"},
-      {{"show", "pathz"}, "cannot show 'pathz': expected paths, maps, topology, map NAME, path DEV, status or config"},
+      {{"show", "pathz"},
+       "cannot show 'pathz': expected paths, maps, topology, map NAME, path DEV, status or config"},
       {{"fail", "path"}, "'fail path' needs a path DEV"},
       {{"switch", "group", "mpatha", "two"}, "group 'two' is not a number from 1 to 65535"},
       {{"--bogus", "status"}, "unknown option '--bogus'"},
@@ -142,22 +142,30 @@ class CtlTables : public ::testing::Test {
 TEST_F(CtlTables, Paths) {
   json d = doc([&](core::FixedWriter& w) { return core::render_paths(snap, w); });
   EXPECT_EQ(ctl::format_paths(d),
-            "DEV   DEVT  MAP          GROUP  PRIO  ALUA                  CHECKER   STATE      DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
-            "nbd0  43:0  nbd-export1      1     1  -                     directio  down       failed    1m05s      70         0         0\n"
-            "sdb   8:16  mpatha           1    50  active/optimized      tur       up         active    1h02m     900         0         0\n"
-            "sdc   8:32  mpatha           1    50  active/optimized      tur       up         active      59s     901         0         0\n"
-            "sdd   8:48  mpatha           2    10  active/non-optimized  tur       down       failed      12s     880         2         1  admin-failed\n"
-            "sde   8:64  -                -     1  -                     tur       unchecked  unknown      0s       0         0         0\n");
+            "DEV   DEVT  MAP          GROUP  PRIO  ALUA                  CHECKER   STATE      DM_STATE  "
+            "SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+            "nbd0  43:0  nbd-export1      1     1  -                     directio  down       failed    "
+            "1m05s      70         0         0\n"
+            "sdb   8:16  mpatha           1    50  active/optimized      tur       up         active    "
+            "1h02m     900         0         0\n"
+            "sdc   8:32  mpatha           1    50  active/optimized      tur       up         active      "
+            "59s     901         0         0\n"
+            "sdd   8:48  mpatha           2    10  active/non-optimized  tur       down       failed      "
+            "12s     880         2         1  admin-failed\n"
+            "sde   8:64  -                -     1  -                     tur       unchecked  unknown      "
+            "0s       0         0         0\n");
   EXPECT_EQ(ctl::format_reply(ipc::RequestKind::ShowPaths, d), ctl::format_paths(d));
 }
 
 TEST_F(CtlTables, Maps) {
   json d = doc([&](core::FixedWriter& w) { return core::render_maps(snap, w); });
-  EXPECT_EQ(ctl::format_maps(d),
-            "NAME         DM    SIZE  USABLE  ACTIVE  GROUP  QUEUEING  NO_PATH_RETRY  FAULTS  WWID              NOTE\n"
-            "mpatha       dm-3  4.0G     2/3     2/3    1/2  yes       queue               4  360014051234abcd\n"
-            "nbd-export1  dm-4   20G     0/1     0/1    1/1  yes       3 checks            1  nbd-export1       "
-            "all paths down for 1m05s, every path removed, kept: open\n");
+  EXPECT_EQ(
+      ctl::format_maps(d),
+      "NAME         DM    SIZE  USABLE  ACTIVE  GROUP  QUEUEING  NO_PATH_RETRY  FAULTS  WWID              "
+      "NOTE\n"
+      "mpatha       dm-3  4.0G     2/3     2/3    1/2  yes       queue               4  360014051234abcd\n"
+      "nbd-export1  dm-4   20G     0/1     0/1    1/1  yes       3 checks            1  nbd-export1       "
+      "all paths down for 1m05s, every path removed, kept: open\n");
 }
 
 TEST_F(CtlTables, TopologyLooksLikeMultipathLl) {
@@ -182,10 +190,11 @@ TEST_F(CtlTables, AMapOutsideTheKernelAndWithoutPaths) {
   snap.path_count = 0;
   json d = doc([&](core::FixedWriter& w) { return core::render_map(snap, snap.maps[0], scratch, w); });
   std::string text = ctl::format_map(d);
-  EXPECT_EQ(text.substr(0, text.find("\n\n") + 1),
-            "mpatha (360014051234abcd) (not in the kernel)\n"
-            "size=4.0G queueing=yes no_path_retry=queue failback=immediate paths=2/3 usable [not in the kernel]\n"
-            "`-- (no paths)\n");
+  EXPECT_EQ(
+      text.substr(0, text.find("\n\n") + 1),
+      "mpatha (360014051234abcd) (not in the kernel)\n"
+      "size=4.0G queueing=yes no_path_retry=queue failback=immediate paths=2/3 usable [not in the kernel]\n"
+      "`-- (no paths)\n");
 }
 
 TEST_F(CtlTables, AMapInTheKernelWithoutItsDeviceNumber) {
@@ -218,20 +227,21 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
 
   json s = doc([&](core::FixedWriter& w) { return core::render_status(snap, w); });
   std::string status = ctl::format_status(s);
-  for (std::string_view line : {"pid:                     1234\n", "uptime:                  1d02h\n",
-                                "heap:                    67M (+1000 bytes since ready)\n",
-                                "page faults since ready: 3 minor, 4 major\n",
-                                "clients:                 1 of 16\n",
-                                "last error:              reload of nbd-export1: Device or resource busy\n",
-                                "bindings file:           /var/lib/pathkeeper/bindings: 3 of 1027 names, not all on "
-                                "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
-                                "system; retried)\n",
-                                "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n",
-                                "degraded:                yes\n",
-                                "started without:         the log file: cannot allocate 16 MiB for the log file "
-                                "/var/log/pathkeeper/pathkeeperd.log: No space left on device\n",
-                                "  what follows:          logging goes on to journald"})
+  for (std::string_view line :
+       {"pid:                     1234\n", "uptime:                  1d02h\n",
+        "heap:                    67M (+1000 bytes since ready)\n",
+        "page faults since ready: 3 minor, 4 major\n", "clients:                 1 of 16\n",
+        "last error:              reload of nbd-export1: Device or resource busy\n",
+        "bindings file:           /var/lib/pathkeeper/bindings: 3 of 1027 names, not all on "
+        "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
+        "system; retried)\n",
+        "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n",
+        "degraded:                yes\n",
+        "started without:         the log file: cannot allocate 16 MiB for the log file "
+        "/var/log/pathkeeper/pathkeeperd.log: No space left on device\n",
+        "  what follows:          logging goes on to journald"})
     EXPECT_NE(status.find(line), std::string::npos) << line << status;
+  // NOLINTEND(bugprone-suspicious-missing-comma)
 }
 
 TEST(CtlReplies, ConfigResultsAndErrors) {
@@ -246,9 +256,10 @@ TEST(CtlReplies, ConfigResultsAndErrors) {
 
 TEST(CtlReplies, MissingFieldsShowAsDefaults) {
   json d = {{"version", 1}, {"paths", {{{"dev", "sdq"}}}}};
-  EXPECT_EQ(ctl::format_paths(d),
-            "DEV  DEVT  MAP  GROUP  PRIO  ALUA  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
-            "sdq        -        -     0  -                                  0s       0         0         0\n");
+  EXPECT_EQ(
+      ctl::format_paths(d),
+      "DEV  DEVT  MAP  GROUP  PRIO  ALUA  CHECKER  STATE  DM_STATE  SINCE  CHECKS  FAILURES  TIMEOUTS  NOTE\n"
+      "sdq        -        -     0  -                                  0s       0         0         0\n");
   EXPECT_EQ(ctl::format_topology(json::object()), "");
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/ipc/sample_snapshot.h"
 
 using namespace pk;
@@ -218,7 +218,7 @@ TEST_F(ChangesTest, ComparingAllocatesNothing) {
   t.init(kPaths, kMaps);
   t.compare(big, sink);
 
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   // Changes in place (the one-pass case).
   big.paths[7].state = PathState::Down;
   big.maps[3].queueing = true;
@@ -235,7 +235,8 @@ TEST_F(ChangesTest, ComparingAllocatesNothing) {
   big.paths[kPaths - 1].dev.assign("sdz");
   sink.clear();
   t.compare(big, sink);
-  EXPECT_EQ(test::allocations(), before);
+  test::heap_guard::disarm();
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "first heap call from " << test::heap_guard::first_caller();
 
   EXPECT_EQ(in_place, 2u);
   EXPECT_EQ(shifted, 2u);  // sd100 removed, path count changed

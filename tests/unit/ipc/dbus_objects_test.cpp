@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 using namespace pk;
 using namespace pk::ipc::dbus;
@@ -189,13 +189,14 @@ TEST(DbusObjects, HelpersAllocateNothing) {
   char npr[24];
   std::string_view id;
   core::NoPathRetry r;
-  uint64_t before = test::allocations();
+  test::heap_guard::arm();
   for (int i = 0; i < 100; ++i) {
     object_path(kMapPrefix, "3600a0b80005ad1d700002dde4fa32ca8", path);
     object_id(path, kMapPrefix, id_buf, id);
     dbus_string("ATA \xff odd", text);
     no_path_retry_text(r, npr);
   }
-  EXPECT_EQ(test::allocations(), before);
+  test::heap_guard::disarm();
+  EXPECT_EQ(test::heap_guard::count(), 0u) << "first heap call from " << test::heap_guard::first_caller();
   EXPECT_EQ(id, "3600a0b80005ad1d700002dde4fa32ca8");
 }

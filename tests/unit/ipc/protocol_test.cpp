@@ -3,13 +3,13 @@
 #include "ipc/protocol.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "ipc/auth.h"
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 
 using namespace pk::ipc;
 
@@ -96,10 +96,10 @@ TEST(ParseRequest, CommandsThatChangeState) {
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.request.kind, RequestKind::Reconfigure);
 
-  for (RequestKind k : {RequestKind::FailPath, RequestKind::ReinstatePath, RequestKind::SwitchGroup,
-                        RequestKind::DisableQueueing, RequestKind::RestoreQueueing, RequestKind::Reconfigure,
-                        RequestKind::RemoveMap, RequestKind::RemovePath, RequestKind::AddPath,
-                        RequestKind::ResizeMap})
+  for (RequestKind k :
+       {RequestKind::FailPath, RequestKind::ReinstatePath, RequestKind::SwitchGroup,
+        RequestKind::DisableQueueing, RequestKind::RestoreQueueing, RequestKind::Reconfigure,
+        RequestKind::RemoveMap, RequestKind::RemovePath, RequestKind::AddPath, RequestKind::ResizeMap})
     EXPECT_TRUE(changes_state(k));
 }
 
@@ -156,7 +156,8 @@ TEST(ParseRequest, MalformedRequestsSayWhatIsWrong) {
       {"", "not a pathkeeper request: it must start with \"pk1\""},
       {"pk1", "empty request: a command must follow pk1"},
       {payload({"shwo", "paths"}), "unknown command 'shwo'"},
-      {payload({"show"}), "'show' needs what to show: paths, maps, topology, map NAME, path DEV, status or config"},
+      {payload({"show"}),
+       "'show' needs what to show: paths, maps, topology, map NAME, path DEV, status or config"},
       {payload({"show", "pathz"}),
        "cannot show 'pathz': expected paths, maps, topology, map NAME, path DEV, status or config"},
       {payload({"show", "paths", "now"}), "unexpected word 'now' after 'show paths'"},
@@ -174,7 +175,7 @@ TEST(ParseRequest, MalformedRequestsSayWhatIsWrong) {
       {payload({"restore", "queueing"}), "'restore queueing' needs a map NAME or --all"},
       {payload({"reconfigure", "now"}), "unexpected word 'now' after 'reconfigure'"},
       {"pk1 show paths", "words are separated by NUL bytes, not blanks"},
-      {std::string("pk1\0show\0\0paths", 16), "word 3 is empty (two NUL bytes in a row?)"},
+      {std::string("pk1\0show\0\0paths", 15), "word 3 is empty (two NUL bytes in a row?)"},
       {std::string("pk1\0show\0paths\0", 15), "word 4 is empty (two NUL bytes in a row?)"},
       {payload({"show", "path", "sd\x01"}), "word 4 contains a control character"},
       {payload({"show", "path", "sd\x7f"}), "word 4 contains a control character"},
@@ -240,7 +241,8 @@ TEST(Frames, CheckFrameFollowsTheHeader) {
   EXPECT_EQ(check_frame(std::string_view("\0\0\0\0", 4), 4096, len), FrameState::Empty);
   EXPECT_EQ(check_frame(std::string_view("\x01\x10\0\0", 4), 4096, len), FrameState::TooLarge);
   EXPECT_EQ(len, 4097u);
-  EXPECT_EQ(check_frame(std::string_view("\0\x10\0\0", 4), 4096, len), FrameState::NeedMore) << "exactly 4096";
+  EXPECT_EQ(check_frame(std::string_view("\0\x10\0\0", 4), 4096, len), FrameState::NeedMore)
+      << "exactly 4096";
   EXPECT_EQ(check_frame("\xff\xff\xff\xff", 4096, len), FrameState::TooLarge);
   EXPECT_EQ(len, 0xFFFFFFFFu);
 }
@@ -354,13 +356,16 @@ TEST(Authorisation, ControlGroupResolvesByNameOrNumber) {
 
 TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
   std::vector<std::string> payloads = {
-      payload({"show", "paths"}),        payload({"switch", "group", "mpatha", "2"}),
-      payload({"shwo"}),                 payload({"switch", "group", "m", "x"}),
-      std::string(5000, 'x'),            "pk2",
+      payload({"show", "paths"}),
+      payload({"switch", "group", "mpatha", "2"}),
+      payload({"shwo"}),
+      payload({"switch", "group", "m", "x"}),
+      std::string(5000, 'x'),
+      "pk2",
       payload({"show", "map", std::string(300, 'm')}),
   };
   char reply[1024];
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int round = 0; round < 100; ++round) {
     for (const std::string& p : payloads) {
       Request r;
@@ -377,7 +382,9 @@ TEST(NoAllocation, ParsingFramingAndErrorRepliesAllocateNothing) {
     std::string_view words[] = {"show", "paths"};
     encode_request(words, reply);
   }
-  EXPECT_EQ(pk::test::allocations(), before);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace

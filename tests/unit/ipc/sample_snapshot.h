@@ -77,16 +77,16 @@ inline void fill_sample(core::Snapshot& s) {
   b.settings.auto_resize = core::AutoResize::Off;
   b.kept_because.assign("it is open (mounted, or held by LVM or another device); open count 1");
 
-  add_path(s, "nbd0", {43, 0}, "nbd-export1", "nbd-export1", 1, 1, PathState::Down, DmState::Failed, false, 65000,
-           70);
-  add_path(s, "sdb", {8, 16}, "360014051234abcd", "mpatha", 1, 50, PathState::Up, DmState::Active, false, 3723000,
-           900);
-  add_path(s, "sdc", {8, 32}, "360014051234abcd", "mpatha", 1, 50, PathState::Up, DmState::Active, false, 59000,
-           901);
-  add_path(s, "sdd", {8, 48}, "360014051234abcd", "mpatha", 2, 10, PathState::Down, DmState::Failed, true, 12000,
-           880);
-  add_path(s, "sde", {8, 64}, "ATA \"odd\" \\disk\t1", "", 0, 1, PathState::Unchecked, DmState::Unknown, false, 0,
-           0);
+  add_path(s, "nbd0", {43, 0}, "nbd-export1", "nbd-export1", 1, 1, PathState::Down, DmState::Failed, false,
+           65000, 70);
+  add_path(s, "sdb", {8, 16}, "360014051234abcd", "mpatha", 1, 50, PathState::Up, DmState::Active, false,
+           3723000, 900);
+  add_path(s, "sdc", {8, 32}, "360014051234abcd", "mpatha", 1, 50, PathState::Up, DmState::Active, false,
+           59000, 901);
+  add_path(s, "sdd", {8, 48}, "360014051234abcd", "mpatha", 2, 10, PathState::Down, DmState::Failed, true,
+           12000, 880);
+  add_path(s, "sde", {8, 64}, "ATA \"odd\" \\disk\t1", "", 0, 1, PathState::Unchecked, DmState::Unknown,
+           false, 0, 0);
   s.paths[3].failures = 2;
   s.paths[3].timeouts = 1;
   // mpatha's LUN has ALUA: sdb and sdc in port group 10 (optimized, preferred), sdd in 20.
@@ -143,9 +143,10 @@ inline void fill_sample(core::Snapshot& s) {
   st.wwids_file.file.assign("/etc/multipath/wwids");
   st.wwids_file.entries = {2, 1030};
   st.wwids_file.writes = 1;
-  st.startup.failed(core::StartupStep::LogFile,
-                    "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on "
-                    "device");
+  st.startup.failed(
+      core::StartupStep::LogFile,
+      "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on "
+      "device");
 }
 
 }  // namespace pk::test

@@ -3,14 +3,14 @@
 #include "core/snapshot_json.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "tests/support/alloc_counter.h"
+#include "tests/support/heap_guard.h"
 #include "tests/unit/ipc/sample_snapshot.h"
 
 using namespace pk::core;
@@ -255,8 +255,9 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   EXPECT_EQ(s["dm_errors"], 12);
   EXPECT_EQ(s["log_dropped"], 13);
   EXPECT_EQ(s["log_write_errors"], 14);
-  EXPECT_EQ(s["log_sinks"]["file"], json({{"active", true}, {"written", 21}, {"dropped", 2}, {"write_errors", 1},
-                                          {"would_block", 3}}));
+  EXPECT_EQ(
+      s["log_sinks"]["file"],
+      json({{"active", true}, {"written", 21}, {"dropped", 2}, {"write_errors", 1}, {"would_block", 3}}));
   EXPECT_EQ(s["log_sinks"]["journal"]["active"], false);
   EXPECT_EQ(s["reconfigures"], 15);
   EXPECT_EQ(s["config_source"], "/etc/pathkeeper/pathkeeper.yaml");
@@ -276,8 +277,9 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
   ASSERT_EQ(s["started_without"].size(), 1u);
   EXPECT_EQ(s["started_without"][0]["part"], "log_file");
   EXPECT_EQ(s["started_without"][0]["what"], "the log file");
-  EXPECT_EQ(s["started_without"][0]["reason"],
-            "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on device");
+  EXPECT_EQ(
+      s["started_without"][0]["reason"],
+      "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on device");
   EXPECT_EQ(s["started_without"][0]["effect"], startup_rule(StartupStep::LogFile).effect);
   EXPECT_EQ(s.size(), 33u) << "one member per DaemonStatus field";
 }
@@ -300,7 +302,8 @@ TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(JsonString, KeepsValidUtf8AndEscapesInvalidBytes) {
-  EXPECT_EQ(escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"), "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"");
+  EXPECT_EQ(escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"),
+            "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe\"");
   EXPECT_EQ(escaped("\xff"), "\"\\u00ff\"");
   EXPECT_EQ(escaped("\xc3"), "\"\\u00c3\"") << "truncated sequence";
   EXPECT_EQ(escaped("\xc0\xaf"), "\"\\u00c0\\u00af\"") << "overlong encoding";
@@ -457,7 +460,7 @@ TEST(SnapshotJsonBounds, JsonCapacityHoldsEveryDocumentOfAFullSnapshot) {
 TEST_F(SnapshotJson, RenderingAllocatesNothing) {
   FixedWriter warm(buf);
   render_topology(snap, scratch, warm);
-  uint64_t before = pk::test::allocations();
+  pk::test::heap_guard::arm();
   for (int i = 0; i < 100; ++i) {
     FixedWriter w(buf);
     render_paths(snap, w);
@@ -476,7 +479,9 @@ TEST_F(SnapshotJson, RenderingAllocatesNothing) {
     find_map(snap, "nbd-export1");
     find_path(snap, "sde");
   }
-  EXPECT_EQ(pk::test::allocations(), before);
+  pk::test::heap_guard::disarm();
+  EXPECT_EQ(pk::test::heap_guard::count(), 0u)
+      << "first heap call from " << pk::test::heap_guard::first_caller();
 }
 
 }  // namespace

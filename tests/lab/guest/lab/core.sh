@@ -1,4 +1,7 @@
-# Core helpers: steps, logging, polling, results, modules, udev, D-Bus.
+# Core helpers: steps, logging, polling, results, modules, udev, D-Bus, and
+# what a scenario reads of a process in /proc. The lab scenarios and the
+# benchmark (bench/scenarios, run in the same guest) both use them: the
+# guest's init sources lib.sh, which sources this file, before either.
 
 LAB_STEP="start"
 
@@ -8,6 +11,11 @@ export DM_DISABLE_UDEV=1
 
 # Seconds since boot with two decimals (busybox date has no %N).
 now() { cut -d' ' -f1 /proc/uptime; }
+# shellcheck disable=SC2034  # the clock now() reads, for the benchmark's record
+CLOCK=uptime-10ms
+
+# since T0 [T1]: seconds from T0 to T1 (default: now), both from now().
+since() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN {printf "%.2f", b - a}'; }
 
 log() { echo "[$(now)] $*"; }
 
@@ -41,19 +49,43 @@ lab_end() {
   log "scenario $LAB_SCENARIO passed"
 }
 
-# wait_for TIMEOUT_S DESCRIPTION CODE: evaluate the shell code CODE every
-# 0.2 s until it succeeds. CODE is evaluated anew each time: single-quote it
-# when it holds a $(...) that must run again on every try.
-wait_for() {
-  _wf_timeout=$1 _wf_desc=$2 _wf_code=$3
-  _wf_end=$(awk -v n="$(now)" -v t="$_wf_timeout" 'BEGIN {print n + t}')
-  while ! eval "$_wf_code" > /dev/null 2>&1; do
-    if awk -v n="$(now)" -v e="$_wf_end" 'BEGIN {exit !(n > e)}'; then
-      fail "timed out after ${_wf_timeout}s waiting for: $_wf_desc"
-    fi
-    sleep 0.2
+# poll_until TIMEOUT_S CODE [INTERVAL_S]: evaluate the shell code CODE every
+# INTERVAL_S (0.2) seconds until it succeeds (status 0) or TIMEOUT_S have
+# passed (status 1). CODE is evaluated anew each time: single-quote it when
+# it holds a $(...) that must run again on every try.
+poll_until() {
+  _pu_end=$(awk -v n="$(now)" -v t="$1" 'BEGIN {print n + t}')
+  while ! eval "$2" > /dev/null 2>&1; do
+    if awk -v n="$(now)" -v e="$_pu_end" 'BEGIN {exit !(n > e)}'; then return 1; fi
+    sleep "${3:-0.2}"
   done
 }
+
+# wait_for TIMEOUT_S DESCRIPTION CODE: poll_until, and the scenario fails on
+# the timeout.
+wait_for() {
+  poll_until "$1" "$3" || fail "timed out after ${1}s waiting for: $2"
+}
+
+# soft_wait TIMEOUT_S DESCRIPTION CODE: poll_until once a second; on the
+# timeout it logs and returns 1 instead of failing.
+soft_wait() {
+  poll_until "$1" "$3" 1 || { log "still not true after $1 s: $2"; return 1; }
+}
+
+# stop_process PID: SIGTERM, then wait for it to end (already gone is fine).
+stop_process() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# summary TEXT...: a line of the scenario's summary (/results/summary.txt),
+# logged too.
+summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
+
+# record WHO KEY VALUE: a figure for bench/run-bench (/results/bench.txt, one
+# "WHO KEY VALUE" line per repetition), logged too.
+record() { echo "$1 $2 $3" >> /results/bench.txt; log "BENCH $1 $2 $3"; }
 
 # save NAME CMD...: run CMD, show its output and keep it in /results/NAME.
 save() {
@@ -127,3 +159,15 @@ dio_read() {
   dd if="$1" of=/dev/null bs=4k count="$2" skip="${3:-0}" iflag=direct 2> /tmp/dio_read.err \
     || { cat /tmp/dio_read.err >&2; return 1; }
 }
+
+# --- a process seen from /proc (PID first) --------------------------------------
+# Fields of /proc/PID/stat after the command name: minflt 10, majflt 12,
+# utime 14, stime 15.
+proc_minflt() { awk '{print $10}' "/proc/$1/stat"; }
+proc_majflt() { awk '{print $12}' "/proc/$1/stat"; }
+proc_faults() { awk '{print $10 + $12}' "/proc/$1/stat"; }
+proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+proc_threads() { ls "/proc/$1/task" | wc -l; }
+proc_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# shellcheck disable=SC2034  # clock ticks per second, for proc_cpu_ticks
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)

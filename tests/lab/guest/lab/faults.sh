@@ -104,8 +104,7 @@ mem_pressure_start() {
   log "memory pressure: stress-ng pid $MEM_PID holding ${1} MiB"
 }
 mem_pressure_stop() {
-  kill "$MEM_PID" 2>/dev/null || true
-  wait "$MEM_PID" 2>/dev/null || true
+  stop_process "$MEM_PID"
   log "memory pressure stopped"
 }
 

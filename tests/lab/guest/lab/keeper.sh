@@ -13,10 +13,7 @@ keeper_start() {  # keeper_start MAP PORTAL...
   log "path keeper '${KEEPER:-shell}' running (pid $KEEPER_PID)"
 }
 
-keeper_stop() {
-  kill "$KEEPER_PID" 2>/dev/null || true
-  wait "$KEEPER_PID" 2>/dev/null || true
-}
+keeper_stop() { stop_process "$KEEPER_PID"; }
 
 # keeper_event TEXT: log a keeper action, also to /results/keeper.log.
 keeper_event() {

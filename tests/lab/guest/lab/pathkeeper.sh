@@ -39,7 +39,4 @@ pk_start() {
   log "pathkeeperd ready (pid $PK_PID)"
 }
 
-pk_stop() {
-  kill "$PK_PID" 2>/dev/null || true
-  wait "$PK_PID" 2>/dev/null || true
-}
+pk_stop() { stop_process "$PK_PID"; }

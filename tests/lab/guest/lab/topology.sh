@@ -99,7 +99,6 @@ iscsi_setup() {
 
   mkdir -p /var/lib/iscsi /run/lock/iscsi
   iscsid -f > /results/iscsid.log 2>&1 &
-  ISCSID_PID=$!
   for _p in $ISCSI_PORTALS; do
     wait_for 20 "iSCSI discovery on $_p" "iscsiadm -m discovery -t st -p $_p"
     _node="-m node -T $ISCSI_IQN -p $_p"

@@ -7,6 +7,7 @@
 . /lab/pathkeeper.sh
 # systemd-udevd runs: /dev/mapper is udev's.
 unset DM_DISABLE_UDEV
+# shellcheck disable=SC2034  # read by core.sh and topology.sh
 UDEV_RUNNING=1
 
 # unit_prop UNIT PROPERTY: a property of a unit (systemctl show -P).
