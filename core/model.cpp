@@ -20,6 +20,20 @@ std::string_view path_state_name(PathState s) {
   return "?";
 }
 
+std::string_view checker_kind_name(CheckerKind k) {
+  switch (k) {
+    case CheckerKind::Tur:
+      return "tur";
+    case CheckerKind::DirectIo:
+      return "directio";
+    case CheckerKind::State:
+      return "state";
+    case CheckerKind::None:
+      return "none";
+  }
+  return "?";
+}
+
 std::string_view dm_state_name(DmState s) {
   switch (s) {
     case DmState::Unknown:

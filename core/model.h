@@ -29,6 +29,9 @@ std::string_view path_state_name(PathState s);
 // What the kernel's multipath target says of a path.
 enum class DmState : uint8_t { Unknown, Active, Failed };
 std::string_view dm_state_name(DmState s);
+// The checker's name as the configuration file, the JSON and D-Bus write it
+// ("tur", "directio", "state", "none"); a literal, so NUL-terminated.
+std::string_view checker_kind_name(CheckerKind k);
 
 // The result of one check, as a checker reports it.
 enum class CheckVerdict : uint8_t {

@@ -8,22 +8,6 @@ namespace pk::core {
 
 namespace {
 
-// The names the configuration file uses too (kept here, not in core/config.h,
-// so that no other file's own helpers of the same name become ambiguous).
-std::string_view checker_name(CheckerKind k) {
-  switch (k) {
-    case CheckerKind::Tur:
-      return "tur";
-    case CheckerKind::DirectIo:
-      return "directio";
-    case CheckerKind::State:
-      return "state";
-    case CheckerKind::None:
-      return "none";
-  }
-  return "?";
-}
-
 std::string_view grouping_name(Grouping g) {
   switch (g) {
     case Grouping::Failover:
@@ -233,7 +217,7 @@ void write_path(FixedWriter& w, const PathRecord& p) {
   o.devt("devt", p.devt);
   o.str("wwid", p.wwid.view());
   o.str("map", p.map.view());
-  o.str("checker", checker_name(p.checker));
+  o.str("checker", checker_kind_name(p.checker));
   o.str("state", path_state_name(p.state));
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("group", p.group);
@@ -282,7 +266,7 @@ void write_map_fields(Object& o, const MapRecord& m) {
   o.str("selector", selector_name(st.selector));
   o.str("failback", failback_name(st.failback));
   o.num("failback_delay_s", static_cast<uint64_t>(std::max<int64_t>(0, st.failback_delay.count())));
-  o.str("checker", checker_name(st.checker));
+  o.str("checker", checker_kind_name(st.checker));
   o.str("hw_handler", hw_handler_name(st.hw_handler));
   o.num("pg_init_retries", st.pg_init_retries);
   o.str("auto_resize", st.auto_resize == AutoResize::Grow ? "grow" : "off");
@@ -310,7 +294,7 @@ void write_group_path(FixedWriter& w, const PathRecord& p) {
   Object o(w);
   o.str("dev", p.dev.view());
   o.devt("devt", p.devt);
-  o.str("checker", checker_name(p.checker));
+  o.str("checker", checker_kind_name(p.checker));
   o.str("state", path_state_name(p.state));
   o.str("dm_state", dm_state_name(p.dm_state));
   o.num("priority", p.priority);

@@ -157,20 +157,6 @@ const char* dbus_string(std::string_view in, std::span<char> out) {
   return out.data();
 }
 
-const char* checker_text(core::CheckerKind k) {
-  switch (k) {
-    case core::CheckerKind::Tur:
-      return "tur";
-    case core::CheckerKind::DirectIo:
-      return "directio";
-    case core::CheckerKind::State:
-      return "state";
-    case core::CheckerKind::None:
-      return "none";
-  }
-  return "?";
-}
-
 const char* no_path_retry_text(const core::NoPathRetry& r, std::span<char> out) {
   if (out.empty()) return nullptr;
   int n = 0;

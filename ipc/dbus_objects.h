@@ -63,9 +63,6 @@ bool object_id(std::string_view path, std::string_view prefix, std::span<char> o
 // the text is cut at a character boundary. Returns out.data().
 const char* dbus_string(std::string_view in, std::span<char> out);
 
-// The checker's name as the configuration and the JSON documents write it.
-const char* checker_text(core::CheckerKind k);
-
 // no_path_retry in the configuration file's words: "queue", "fail", "3"
 // (check rounds), "300s". NUL-terminated; `out` needs 24 bytes.
 const char* no_path_retry_text(const core::NoPathRetry& r, std::span<char> out);

@@ -297,7 +297,7 @@ PK_GETTER(path_devt) { return append_devt(reply, path_of(userdata).devt); }
 PK_GETTER(path_wwid) { return append_string(reply, path_of(userdata).wwid.view()); }
 PK_GETTER(path_map) { return append_string(reply, path_of(userdata).map.view()); }
 PK_GETTER(path_checker) {
-  return sd_bus_message_append_basic(reply, 's', checker_text(path_of(userdata).checker));
+  return sd_bus_message_append_basic(reply, 's', core::checker_kind_name(path_of(userdata).checker).data());
 }
 PK_GETTER(path_state) { return append_string(reply, core::path_state_name(path_of(userdata).state)); }
 PK_GETTER(path_dm_state) { return append_string(reply, core::dm_state_name(path_of(userdata).dm_state)); }

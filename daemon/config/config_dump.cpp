@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/model.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/config/config_units.h"
 
@@ -20,20 +21,6 @@ std::string_view grouping_name(core::Grouping g) {
       return "failover";
     case core::Grouping::Multibus:
       return "multibus";
-  }
-  return "?";
-}
-
-std::string_view checker_name(core::CheckerKind k) {
-  switch (k) {
-    case core::CheckerKind::Tur:
-      return "tur";
-    case core::CheckerKind::DirectIo:
-      return "directio";
-    case core::CheckerKind::State:
-      return "state";
-    case core::CheckerKind::None:
-      return "none";
   }
   return "?";
 }
@@ -91,7 +78,8 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
     put("grouping", grouping_name(s.grouping));
   if (differs([](const core::MapSettings& m) { return m.selector; }))
     put("selector", core::selector_name(s.selector));
-  if (differs([](const core::MapSettings& m) { return m.checker; })) put("checker", checker_name(s.checker));
+  if (differs([](const core::MapSettings& m) { return m.checker; }))
+    put("checker", core::checker_kind_name(s.checker));
   if (differs([](const core::MapSettings& m) { return failback_text(m); })) put("failback", failback_text(s));
   if (differs([](const core::MapSettings& m) { return m.no_path_retry; })) {
     put("no_path_retry", no_path_retry_text(s.no_path_retry));

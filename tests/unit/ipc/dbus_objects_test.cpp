@@ -179,7 +179,6 @@ TEST(DbusObjects, NoPathRetryInTheConfigurationsWords) {
   r.kind = core::NoPathRetry::Kind::Time;
   r.duration = core::Seconds(300);
   EXPECT_STREQ(no_path_retry_text(r, buf), "300s");
-  EXPECT_STREQ(checker_text(core::CheckerKind::DirectIo), "directio");
 }
 
 TEST(DbusObjects, HelpersAllocateNothing) {
