@@ -59,7 +59,7 @@ class Engine {
 
   // --- Topology (control plane: discovery and reconfigure) ---
   MapId add_map(std::string_view name, std::string_view wwid, const MapSettings& settings);
-  void remove_map(MapId map);
+  void remove_map(MapId id);
   MapId find_map_by_name(std::string_view name) const;
   MapId find_map_by_wwid(std::string_view wwid) const;
   PathId add_path(std::string_view dev, DevT devt, std::string_view wwid, CheckerKind checker, MonoTime now);
@@ -89,7 +89,7 @@ class Engine {
   // Every path of the map was removed but the map stays (it is open):
   // `why` is shown in status, and no_path_retry runs as in an outage: the
   // map has no usable path. A path joining it again ends this.
-  void set_map_kept(MapId map, std::string_view why, MonoTime now);
+  void set_map_kept(MapId id, std::string_view why, MonoTime now);
   // Why the last size its paths said was not applied ("" when none).
   void set_map_resize_note(MapId map, std::string_view note) { maps_.at(map).resize_note.assign(note); }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).

@@ -85,27 +85,27 @@ class TopologyExec {
   enum class Removal : uint8_t { Removed, Kept, Failed };
   // plan_removal, and when it says Remove: queueing off, partitions, map.
   // `why` says what happened (Kept: why it stays; Failed: the error).
-  Removal remove_map(core::MapId map, core::FixedWriter& why);
+  Removal remove_map(core::MapId id, core::FixedWriter& why);
   // The map's last path went away: removed, or kept (open) with the reason
   // in status. Appends the outcome to `out` when given.
-  void last_path_gone(core::MapId map, core::FixedWriter* out);
+  void last_path_gone(core::MapId id, core::FixedWriter* out);
   // Reads a path's size from sysfs again; true when it changed.
-  bool reread_size(core::PathId path);
+  bool reread_size(core::PathId id);
   // plan_resize over the members' last known sizes, carried out.
-  core::ResizeDecision resize(core::MapId map, bool asked, core::FixedWriter& out);
+  core::ResizeDecision resize(core::MapId id, bool asked, core::FixedWriter& out);
   // The map an operator names, when it is in the kernel and ours to change;
   // kNoSlot with the reason in `out` otherwise.
   core::MapId live_map(std::string_view name, core::FixedWriter& out) const;
   bool removed_by_operator(std::string_view dev) const;
   void forget_removed_by_operator(std::string_view dev);
-  // Facts of the members of `map` into members_; returns how many.
-  size_t gather_members(core::MapId map);
+  // Facts of the members of map `id` into members_; returns how many.
+  size_t gather_members(core::MapId id);
 
   // Adds a path (true), or says why the device is none (false, into `why`).
   bool add_path(const adapters::BlockDevice& dev, core::FixedWriter* why = nullptr);
   void remove_path(std::string_view name, core::FixedWriter* out = nullptr);
-  void refresh_alua(core::PathId path);
-  void note_readable(core::PathId path, bool readable);
+  void refresh_alua(core::PathId id);
+  void note_readable(core::PathId id, bool readable);
   void note_replan(core::MapId map);
   core::MapId map_for_wwid(std::string_view wwid);
   // Whether a DM device or a map of another WWID carries `name` already.
@@ -120,7 +120,7 @@ class TopologyExec {
   // Plans the map and carries the plan out. A map not in the kernel is made
   // only when `may_create` (a path came), never behind an admin's removal.
   // `resize_to`: plan_resize's Grow, the map's new size (0: keep its size).
-  bool sync_map(core::MapId map, bool may_create, uint64_t resize_to = 0);
+  bool sync_map(core::MapId id, bool may_create, uint64_t resize_to = 0);
 
   Context& ctx_;
   Actions& actions_;

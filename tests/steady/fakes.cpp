@@ -311,8 +311,8 @@ bool FakeDm::remove(std::string_view name, core::Error& err) {
   return true;
 }
 
-bool FakeDm::open_count(std::string_view name, int32_t& count, core::Error& err) {
-  FakeMap* m = find(world_, name);
+bool FakeDm::open_count(std::string_view map, int32_t& count, core::Error& err) {
+  FakeMap* m = find(world_, map);
   if (!m) {
     err.set("fake dm: no map");
     return false;

@@ -227,6 +227,7 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
 
   json s = doc([&](core::FixedWriter& w) { return core::render_status(snap, w); });
   std::string status = ctl::format_status(s);
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): long lines, each split in two literals
   for (std::string_view line :
        {"pid:                     1234\n", "uptime:                  1d02h\n",
         "heap:                    67M (+1000 bytes since ready)\n",
