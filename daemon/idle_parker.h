@@ -4,8 +4,8 @@
 // before it sleeps on an eventfd; a giver, after making work visible, writes
 // the eventfd only when the sleeper said it is idle. A fence on each side
 // makes sure one of them sees the other: either the sleeper finds the work,
-// or the giver finds it idle and wakes it. Used by the log writer and by the
-// log file's I/O thread.
+// or the giver finds it idle and wakes it. Used by the log writer, the log
+// file's I/O thread and the name files' writer.
 //
 // Threads: wake_if_idle and wake from any thread; park and sleep on the one
 // parked thread. Blocking: park and sleep (at most kMaxSleepNs). Allocation:

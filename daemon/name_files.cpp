@@ -1,9 +1,7 @@
 #include "daemon/name_files.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -100,17 +98,13 @@ bool write_all(int fd, const char* p, size_t n) {
 
 }  // namespace
 
-NameFiles::~NameFiles() {
-  stop();
-  if (event_fd_ >= 0) ::close(event_fd_);
-}
+NameFiles::~NameFiles() { stop(); }
 
 // ---------------------------------------------------------------- start-up
 
 void NameFiles::open(const core::Config& config, const NameFilesOptions& options) {
   options_ = options;
   friendly_ = config.user_friendly_names;
-  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // start() says when there is none
   read_bindings(config, options);
   read_wwids(config);
 }
@@ -202,8 +196,9 @@ void NameFiles::read_wwids(const core::Config& config) {
 }
 
 bool NameFiles::start(core::Error& err) {
-  if (event_fd_ < 0) {
-    err.set("cannot start the name files' writer: eventfd: %s", std::strerror(errno));
+  core::Error why;
+  if (!parker_.open(why)) {
+    err.set("cannot start the name files' writer: %s", why.c_str());
     return false;
   }
   stop_.store(false);
@@ -220,16 +215,11 @@ bool NameFiles::start(core::Error& err) {
 void NameFiles::stop() {
   if (!thread_.joinable()) return;
   stop_.store(true);
-  wake();
+  parker_.wake();
   thread_.join();
 }
 
 // ---------------------------------------------------------------- the loop
-
-void NameFiles::wake() {
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
-}
 
 void NameFiles::hand_bindings() {
   if (!bindings_writable_) return;
@@ -243,7 +233,7 @@ void NameFiles::hand_bindings() {
   b.gen = bindings_gen_;
   bindings_text_.publish();
   bindings_handed_ = bindings_gen_;
-  wake();
+  parker_.wake_if_idle();
 }
 
 core::BindingTable::AddResult NameFiles::bind(std::string_view alias, std::string_view wwid) {
@@ -286,7 +276,7 @@ void NameFiles::map_made(std::string_view wwid) {
   }
   wwids_added_len_ += n;
   wwids_published_.store(wwids_added_len_, std::memory_order_release);
-  wake();
+  parker_.wake_if_idle();
 }
 
 void NameFiles::status(core::NameFileUse& b, core::NameFileUse& w) const {
@@ -460,12 +450,11 @@ void NameFiles::thread_main() {
   };
   for (;;) {
     const bool stopping = stop_.load(std::memory_order_acquire);
-    if (!files[0].due &&
-        bindings_text_.latest().gen > bindings_progress_.written.load(std::memory_order_relaxed))
+    const uint64_t bindings_seen = bindings_text_.latest().gen;
+    const size_t wwids_seen = wwids_published_.load(std::memory_order_acquire);
+    if (!files[0].due && bindings_seen > bindings_progress_.written.load(std::memory_order_relaxed))
       files[0] = {true, 0, files[0].backoff};
-    if (!wwids_file_.path.empty() &&
-        wwids_published_.load(std::memory_order_acquire) >
-            wwids_progress_.written.load(std::memory_order_relaxed) &&
+    if (!wwids_file_.path.empty() && wwids_seen > wwids_progress_.written.load(std::memory_order_relaxed) &&
         !files[1].due)
       files[1] = {true, 0, files[1].backoff};
     const int64_t now = mono_ns();
@@ -477,10 +466,11 @@ void NameFiles::thread_main() {
     int64_t wait = -1;
     for (const File& f : files)
       if (f.due) wait = wait < 0 ? f.next_try - now : std::min(wait, f.next_try - now);
-    pollfd p{event_fd_, POLLIN, 0};
-    ::poll(&p, 1, wait < 0 ? -1 : static_cast<int>(std::max<int64_t>(wait, 0) / 1'000'000 + 1));
-    uint64_t v;
-    [[maybe_unused]] ssize_t n = ::read(event_fd_, &v, sizeof v);
+    // Until a retry is due, or the loop hands over new content, or stop().
+    parker_.park(wait < 0 ? -1 : std::max<int64_t>(wait, 0), [&] {
+      return stop_.load(std::memory_order_acquire) || bindings_text_.latest().gen != bindings_seen ||
+             wwids_published_.load(std::memory_order_acquire) != wwids_seen;
+    });
   }
 }
 

@@ -33,6 +33,7 @@
 #include "core/snapshot.h"
 #include "core/triple_buffer.h"
 #include "core/wwids.h"
+#include "daemon/idle_parker.h"
 
 namespace pk::daemon {
 
@@ -93,7 +94,6 @@ class NameFiles {
   void read_bindings(const core::Config& config, const NameFilesOptions& options);
   void read_wwids(const core::Config& config);
   void hand_bindings();  // formats the table into the back buffer and publishes it
-  void wake();
 
   void thread_main();
   bool write_bindings();
@@ -111,7 +111,7 @@ class NameFiles {
   bool friendly_ = false;
   bool bindings_writable_ = true;  // false: it exists but could not be read
   core::Error friendly_refused_;
-  int event_fd_ = -1;
+  IdleParker parker_;  // the writer sleeps there; the loop wakes it only when it is idle
   std::thread thread_;
   std::atomic<bool> stop_{false};
 
