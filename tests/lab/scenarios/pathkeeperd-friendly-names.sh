@@ -100,8 +100,8 @@ t0=$(now)
 L1=$(lun_disks 1 | tr '\n' ' ')
 for d in $L1; do scsi_delete "$d" > /dev/null; done
 wait_for 30 "LUN 1's paths gone" 'paths_gone $L1'
-dmsetup remove mpatha
-wait_for 30 "mpatha gone from DM" '! dmsetup info mpatha > /dev/null 2>&1'
+# pathkeeperd removes a map whose last path left (nothing holds it open).
+wait_for 30 "pathkeeperd removed mpatha from DM" '! dmsetup info mpatha > /dev/null 2>&1'
 for h in $(sd_hosts); do scsi_rescan "$h"; done
 wait_for 60 "LUN 1's map made again" 'has_two_paths "$W1"'
 log "TIMING unmap, remove, rescan to the map again: $(SECONDS_SINCE "$t0") s"
@@ -112,7 +112,7 @@ step "LUN 2 unmapped, pathkeeperd SIGKILLed, LUN 2 mapped again: mpathb from the
 L2=$(lun_disks 2 | tr '\n' ' ')
 for d in $L2; do scsi_delete "$d" > /dev/null; done
 wait_for 30 "LUN 2's paths gone" 'paths_gone $L2'
-dmsetup remove mpathb
+wait_for 30 "pathkeeperd removed mpathb from DM" '! dmsetup info mpathb > /dev/null 2>&1'
 kill -9 "$PK_PID"
 wait "$PK_PID" 2>/dev/null || true
 pk_start names-remap.log --config /etc/pathkeeper/pathkeeper.yaml
