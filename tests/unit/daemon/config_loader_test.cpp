@@ -156,7 +156,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
         "log_records:", "heap_reserve:", "logging:", "file:", "file_size:", "level:", "journal:", "control:",
         "socket:", "group:", "naming:", "user_friendly_names:", "alias_prefix:", "bindings_file:", "wwids_file:", "discovery:", "min_paths:",
         "defaults:", "grouping:", "selector:", "checker:", "failback:", "no_path_retry:", "hardware_handler:",
-        "pg_init_retries:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
+        "pg_init_retries:", "marginal_paths:", "failures:", "within:", "healthy_for:", "blacklist:", "blacklist_exceptions:", "maps:", "wwid:", "alias:", "paths:",
         "devnode:", "vendor:", "product:", "property:"}) {
     EXPECT_NE(example.find(key), std::string::npos) << key;
   }
@@ -369,7 +369,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
             "t.yaml:3:5: unknown key 'aliass' in maps[0] (did you mean 'alias'?)");
   EXPECT_EQ(error_of("defaults:\n  path_grouping_policy: multibus\n"),
             "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-            "failback, no_path_retry, hardware_handler or pg_init_retries");
+            "failback, no_path_retry, hardware_handler, pg_init_retries or marginal_paths");
   EXPECT_EQ(error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
             "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
             "property");
@@ -903,12 +903,83 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 472u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 40u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 160u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::Config), 496u) << "core::Config changed: update daemon/config (loader, dump, equivalent)";
+  EXPECT_EQ(sizeof(core::MapSettings), 64u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 184u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else
   GTEST_SKIP() << "sizes known for x86-64 only";
 #endif
+}
+
+TEST(ConfigMarginalPaths, OnByDefaultWithTheDocumentedNumbers) {
+  core::Config c = loaded("");
+  EXPECT_TRUE(c.defaults.marginal.enabled);
+  EXPECT_EQ(c.defaults.marginal.failures, 4u);
+  EXPECT_EQ(c.defaults.marginal.within, seconds(60));
+  EXPECT_EQ(c.defaults.marginal.healthy_for, seconds(120));
+}
+
+TEST(ConfigMarginalPaths, DefaultsAndPerMapOverrides) {
+  core::Config c = loaded(R"(
+defaults:
+  marginal_paths: {failures: 2, within: 30s}
+maps:
+  - wwid: a
+    marginal_paths: off
+  - wwid: b
+    marginal_paths:
+      healthy_for: 10m
+  - wwid: c
+)");
+  EXPECT_TRUE(c.defaults.marginal.enabled);
+  EXPECT_EQ(c.defaults.marginal.failures, 2u);
+  EXPECT_EQ(c.defaults.marginal.within, seconds(30));
+  EXPECT_EQ(c.defaults.marginal.healthy_for, seconds(120));
+  EXPECT_FALSE(c.maps[0].settings.marginal.enabled);
+  EXPECT_EQ(c.maps[1].settings.marginal.failures, 2u) << "keys not given keep the defaults";
+  EXPECT_EQ(c.maps[1].settings.marginal.healthy_for, seconds(600));
+  EXPECT_EQ(c.maps[2].settings.marginal, c.defaults.marginal);
+
+  core::Config off = loaded("defaults:\n  marginal_paths: off\nmaps:\n  - {wwid: a, marginal_paths: on}\n");
+  EXPECT_FALSE(off.defaults.marginal.enabled);
+  EXPECT_TRUE(off.maps[0].settings.marginal.enabled);
+}
+
+TEST(ConfigMarginalPaths, DumpLoadsBackTheSame) {
+  core::Config c = loaded(R"(
+defaults:
+  marginal_paths: {failures: 7, within: 2m, healthy_for: 90s}
+maps:
+  - {wwid: a, marginal_paths: off}
+)");
+  std::string dump = dump_config_yaml(c);
+  EXPECT_NE(dump.find("marginal_paths"), std::string::npos) << dump;
+  core::Config back = loaded(dump);
+  EXPECT_EQ(back.defaults.marginal, c.defaults.marginal) << dump;
+  EXPECT_EQ(back.maps[0].settings.marginal.enabled, false) << dump;
+}
+
+TEST(ConfigMarginalPaths, ErrorsNameTheKeyAndPlace) {
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: sometimes\n"),
+            "t.yaml:2:19: defaults.marginal_paths: 'sometimes' is not off, on, or {failures: 4, within: 1m, "
+            "healthy_for: 2m}");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n    failures: 0\n"),
+            "t.yaml:3:15: defaults.marginal_paths.failures: must be between 1 and 15, got 0");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n    failures: 16\n"),
+            "t.yaml:3:15: defaults.marginal_paths.failures: must be between 1 and 15, got 16");
+  EXPECT_EQ(error_of("maps:\n  - wwid: a\n    marginal_paths: {within: 0s}\n"),
+            "t.yaml:3:30: maps[0].marginal_paths.within: must be between 1s and 24h, got 0s");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: {healthy_for: 1500ms}\n"),
+            "t.yaml:2:33: defaults.marginal_paths.healthy_for: '1500ms' is not a whole number of seconds");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: {recovery: 2m}\n"),
+            "t.yaml:2:20: unknown key 'recovery' in defaults.marginal_paths; known keys: failures, within or "
+            "healthy_for");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: [4, 1m]\n"),
+            "t.yaml:2:19: defaults.marginal_paths: must be off, on, or {failures: 4, within: 1m, healthy_for: 2m}, "
+            "not a list");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n"),
+            "t.yaml:2:3: defaults.marginal_paths: needs a value: off, on, or {failures: 4, within: 1m, healthy_for: "
+            "2m}");
 }
