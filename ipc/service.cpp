@@ -117,6 +117,7 @@ Command::Kind command_kind(RequestKind k) {
   switch (k) {
     case RequestKind::FailPath: return Command::Kind::FailPath;
     case RequestKind::ReinstatePath: return Command::Kind::ReinstatePath;
+    case RequestKind::ClearMarginal: return Command::Kind::ClearMarginal;
     case RequestKind::SwitchGroup: return Command::Kind::SwitchGroup;
     case RequestKind::DisableQueueing: return Command::Kind::DisableQueueing;
     case RequestKind::RestoreQueueing: return Command::Kind::RestoreQueueing;

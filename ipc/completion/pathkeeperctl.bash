@@ -64,20 +64,21 @@ _pathkeeperctl()
             if [[ -n $watching ]]; then
                 choices="show status"
             else
-                choices="show status fail reinstate switch disable restore reconfigure watch"
+                choices="show status fail reinstate clear switch disable restore reconfigure watch"
             fi
             ;;
         1)
             case ${cmd[0]} in
                 show) choices="paths maps topology map path status config" ;;
                 fail | reinstate) [[ -z $watching ]] && choices="path" ;;
+                clear) [[ -z $watching ]] && choices="marginal" ;;
                 switch) [[ -z $watching ]] && choices="group" ;;
                 disable | restore) [[ -z $watching ]] && choices="queueing" ;;
             esac
             ;;
         2)
             case "${cmd[0]} ${cmd[1]}" in
-                "show path" | "fail path" | "reinstate path") choices=$(_pathkeeperctl_names paths) ;;
+                "show path" | "fail path" | "reinstate path" | "clear marginal") choices=$(_pathkeeperctl_names paths) ;;
                 "show map" | "switch group") choices=$(_pathkeeperctl_names maps) ;;
                 "disable queueing" | "restore queueing") choices="--all $(_pathkeeperctl_names maps)" ;;
             esac
