@@ -42,6 +42,20 @@ enum class HwHandler : uint8_t { Auto, Alua, None };  // Auto: alua when the LUN
 // Shrinking is never applied: data beyond the new end would be cut off.
 enum class AutoResize : uint8_t { Grow, Off };
 
+// Flaky paths (multipath-tools' san_path_err_*, PowerPath's autostandby): a
+// path that fails more than `failures` times within `within` is marked
+// marginal and is not reinstated until its checks have said it works for
+// `healthy_for` without a break. The last usable path of a map is never held.
+// Defaults argued in pathkeeper.yaml(5), MARGINAL PATHS.
+inline constexpr uint32_t kMaxMarginalFailures = 15;  // the failure history keeps this many + 1
+struct MarginalPaths {
+  bool enabled = true;
+  uint32_t failures = 4;  // 1..kMaxMarginalFailures
+  Seconds within{60};
+  Seconds healthy_for{120};
+  friend bool operator==(const MarginalPaths&, const MarginalPaths&) = default;
+};
+
 // Settings of a map: `defaults:` and per-map overrides in `maps:`.
 struct MapSettings {
   Grouping grouping = Grouping::GroupByPrio;
@@ -53,6 +67,7 @@ struct MapSettings {
   HwHandler hw_handler = HwHandler::Auto;
   uint32_t pg_init_retries = 50;
   AutoResize auto_resize = AutoResize::Grow;
+  MarginalPaths marginal;
   friend bool operator==(const MapSettings&, const MapSettings&) = default;
 };
 

@@ -20,6 +20,10 @@ std::string_view action_name(Action::Kind k) {
       return "switch_group";
     case Action::Kind::ProbeTransport:
       return "probe_transport";
+    case Action::Kind::MarkMarginal:
+      return "mark_marginal";
+    case Action::Kind::LiftMarginal:
+      return "lift_marginal";
   }
   return "?";
 }
@@ -187,6 +191,14 @@ void Engine::set_map_kept(MapId id, std::string_view why, MonoTime now) {
 
 void Engine::set_map_settings(MapId id, const MapSettings& settings, MonoTime now) {
   maps_.at(id).settings = settings;
+  if (!settings.marginal.enabled) {
+    for (PathId pid : members(id)) {
+      Path& p = paths_.at(pid);
+      if (!p.marginal) continue;
+      lift_marginal(pid, p, MarginalReason::Disabled);
+      reconcile_path(pid, p);
+    }
+  }
   update_map(id, now, kNoSlot);
 }
 
@@ -206,23 +218,69 @@ Duration Engine::interval_for(const Path& p) const {
                                                                  : Duration(timing_.failed_polling_interval);
 }
 
-void Engine::set_state(Path& p, PathState s, MonoTime now) {
+void Engine::set_state(PathId id, Path& p, PathState s, MonoTime now) {
   if (s == p.state) return;
   ++changes_;
   if (usable(p.state) && !usable(s)) {
     ++p.failures;
     if (p.map != kNoSlot) ++maps_.at(p.map).path_faults;
+    note_failure(id, p, now);
+  }
+  if (!usable(p.state) && usable(s)) {
+    p.usable_since = now;
+    p.failing = false;
   }
   if (s == PathState::Pending) p.pending_since = now;
   p.state = s;
   p.state_since = now;
 }
 
+void Engine::note_failure(PathId id, Path& p, MonoTime now) {
+  if (p.failing) return;
+  p.failing = true;
+  p.failure_history.record(now);
+  if (p.marginal || p.map == kNoSlot ||
+      !marks_marginal(p.failure_history, maps_.at(p.map).settings.marginal, now))
+    return;
+  p.marginal = true;
+  p.marginal_since = now;
+  ++changes_;
+  emit({Action::Kind::MarkMarginal, p.map, id, 0, MarginalReason::Flapping});
+}
+
+void Engine::lift_marginal(PathId id, Path& p, MarginalReason why) {
+  if (!p.marginal) return;
+  p.marginal = false;
+  ++changes_;
+  emit({Action::Kind::LiftMarginal, p.map, id, 0, why});
+}
+
+// Holding a flaky path back must never leave its map without a path: when no
+// other path is usable, the marginal ones carry I/O again at once.
+void Engine::release_last_paths(MapId id) {
+  auto list = members(id);
+  auto carries = [&](const Path& p) { return usable(p.state) && !p.admin_failed; };
+  bool held = false;
+  for (PathId pid : list) {
+    const Path& p = paths_.at(pid);
+    if (!carries(p)) continue;
+    if (!p.marginal) return;  // another path carries I/O: the hold stands
+    held = true;
+  }
+  if (!held) return;
+  for (PathId pid : list) {
+    Path& p = paths_.at(pid);
+    if (!p.marginal || !carries(p)) continue;
+    lift_marginal(pid, p, MarginalReason::LastPath);
+    reconcile_path(pid, p);
+  }
+}
+
 // Brings the kernel's view of one path in line with what the checks say.
 void Engine::reconcile_path(PathId id, Path& p) {
   if (p.map == kNoSlot || !maps_.at(p.map).in_kernel) return;
   DmState want;
-  if (p.admin_failed || p.state == PathState::Down || p.state == PathState::Timeout) {
+  if (p.admin_failed || p.marginal || p.state == PathState::Down || p.state == PathState::Timeout) {
     want = DmState::Failed;
   } else if (usable(p.state)) {
     want = DmState::Active;
@@ -237,12 +295,17 @@ void Engine::reconcile_path(PathId id, Path& p) {
 void Engine::tick(MonoTime now) {
   const Duration timeout = timing_.checker_timeout;
   paths_.for_each([&](PathId id, Path& p) {
+    if (p.marginal && usable(p.state) && p.map != kNoSlot &&
+        marginal_recovered(p.usable_since, maps_.at(p.map).settings.marginal, now)) {
+      lift_marginal(id, p, MarginalReason::Healthy);
+      reconcile_path(id, p);
+    }
     if (p.check_in_flight) {
       if (now - p.check_started < timeout) return;
       // The command stays with the checker, which answers Busy until it returns.
       p.check_in_flight = false;
       ++p.timeouts;
-      set_state(p, PathState::Timeout, now);
+      set_state(id, p, PathState::Timeout, now);
       p.next_check = now + Duration(timing_.failed_polling_interval);
       reconcile_path(id, p);
       if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
@@ -284,6 +347,8 @@ MonoTime Engine::next_wakeup() const {
   paths_.for_each([&](PathId, const Path& p) {
     next = std::min(next, p.check_in_flight ? p.check_started + timeout : p.next_check);
     if (!p.check_in_flight && probes_transport(p)) next = std::min(next, p.next_probe);
+    if (p.marginal && usable(p.state) && p.map != kNoSlot)
+      next = std::min(next, marginal_recovery_due(p.usable_since, maps_.at(p.map).settings.marginal));
   });
   maps_.for_each([&](MapId, const Map& m) {
     if (m.all_down && m.queueing && m.settings.no_path_retry.kind != NoPathRetry::Kind::Queue)
@@ -303,7 +368,7 @@ void Engine::on_check_started(PathId id, MonoTime now) {
 void Engine::on_check_busy(PathId id, MonoTime now) {
   Path& p = paths_.at(id);
   p.check_in_flight = false;
-  set_state(p, PathState::Timeout, now);
+  set_state(id, p, PathState::Timeout, now);
   p.next_check = now + Duration(timing_.failed_polling_interval);
   reconcile_path(id, p);
   if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
@@ -319,17 +384,17 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
 
   switch (verdict) {
     case CheckVerdict::Up:
-      set_state(p, PathState::Up, now);
+      set_state(id, p, PathState::Up, now);
       break;
     case CheckVerdict::Ghost:
-      set_state(p, PathState::Ghost, now);
+      set_state(id, p, PathState::Ghost, now);
       break;
     case CheckVerdict::Down:
-      set_state(p, PathState::Down, now);
+      set_state(id, p, PathState::Down, now);
       break;
     case CheckVerdict::Pending:
       if (p.state != PathState::Pending && p.state != PathState::Timeout)
-        set_state(p, PathState::Pending, now);
+        set_state(id, p, PathState::Pending, now);
       // Blocked for longer than a check may take: as good as a timeout, so
       // I/O moves to another path instead of waiting in this one. A port in
       // ALUA transition is the array at work, not a failure: it gets as long
@@ -337,11 +402,17 @@ void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
       if (p.state == PathState::Pending && now - p.pending_since >= (p.alua.state == AluaState::Transitioning
                                                                          ? Duration(kAluaTransitionTimeout)
                                                                          : Duration(timing_.checker_timeout)))
-        set_state(p, PathState::Timeout, now);
+        set_state(id, p, PathState::Timeout, now);
       break;
   }
   p.next_check = now + interval_for(p);
-  if (usable(p.state)) p.transport_down = false;
+  if (usable(p.state)) {
+    p.transport_down = false;
+    // The outage is over (also one the kernel saw while the checks did not):
+    // a marginal path's healthy time counts from here.
+    if (p.failing) p.usable_since = now;
+    p.failing = false;
+  }
   reconcile_path(id, p);
   if (p.map != kNoSlot) update_map(p.map, now, !was_usable && usable(p.state) ? id : kNoSlot);
 }
@@ -361,8 +432,9 @@ void Engine::on_status(MapId id, const MultipathStatus& status, bool queueing, M
       p.group = static_cast<uint16_t>(sp.group + 1);
       // The kernel failed a path the checks think usable (an I/O error):
       // check it now; only a good check reinstates it.
-      if (!sp.active && usable(p.state) && !p.admin_failed) {
+      if (!sp.active && usable(p.state) && !p.admin_failed && !p.marginal) {
         p.kernel_failed = true;
+        note_failure(pid, p, now);
         request_check(pid, now);
         continue;
       }
@@ -423,6 +495,9 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
       break;
     case Action::Kind::ProbeTransport:
       break;  // probed again at the next interval
+    case Action::Kind::MarkMarginal:
+    case Action::Kind::LiftMarginal:
+      break;  // a log line only
   }
 }
 
@@ -438,7 +513,7 @@ uint16_t Engine::best_group(MapId id) const {
   bool current_has_ghost = false;
   for (PathId pid : members(id)) {
     const Path& p = paths_.at(pid);
-    if (!usable(p.state) || p.admin_failed || p.group == 0 || p.dm_state == DmState::Failed ||
+    if (!usable(p.state) || p.admin_failed || p.marginal || p.group == 0 || p.dm_state == DmState::Failed ||
         p.kernel_failed)
       continue;
     uint16_t& best = p.state == PathState::Up ? best_up : best_ghost;
@@ -457,6 +532,7 @@ uint16_t Engine::best_group(MapId id) const {
 void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
   Map& m = maps_.at(id);
   if (!m.in_kernel) return;
+  release_last_paths(id);
   auto list = members(id);
   const bool any_usable = std::any_of(list.begin(), list.end(), [&](PathId pid) {
     const Path& p = paths_.at(pid);
@@ -547,6 +623,16 @@ bool Engine::admin_reinstate(PathId id, MonoTime now) {
     request_check(id, now);  // reinstated once a check says it works
   }
   if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
+  return true;
+}
+
+bool Engine::admin_clear_marginal(PathId id, MonoTime now) {
+  if (!paths_.in_use(id)) return false;
+  Path& p = paths_.at(id);
+  p.failure_history.clear();
+  lift_marginal(id, p, MarginalReason::Operator);
+  reconcile_path(id, p);
+  if (p.map != kNoSlot) update_map(p.map, now, usable(p.state) ? id : kNoSlot);
   return true;
 }
 

@@ -30,11 +30,14 @@ struct Action {
     FailIfNoPath,    // map: fail I/O while no path is usable (and flush what is queued)
     SwitchGroup,     // map, group
     ProbeTransport,  // path: read its transport's state (no I/O) and report on_transport_state
+    MarkMarginal,    // map, path, reason: log only (the hold is the engine's, by FailPath)
+    LiftMarginal,    // map, path, reason: log only (a ReinstatePath follows when it is usable)
   };
   Kind kind = Kind::StartCheck;
   MapId map = kNoSlot;
   PathId path = kNoSlot;
   uint16_t group = 0;
+  MarginalReason reason = MarginalReason::Flapping;  // Mark/LiftMarginal
 };
 std::string_view action_name(Action::Kind k);
 
@@ -125,6 +128,9 @@ class Engine {
   // An operator's switch to `group` (1-based): a SwitchGroup action. False
   // when the map has no such group. The failback policy may switch back.
   bool admin_switch_group(MapId id, uint16_t group);
+  // Lifts a path's marginal mark and forgets its failures (reinstated at
+  // once when its checks say it works). False when there is no such path.
+  bool admin_clear_marginal(PathId path, MonoTime now);
 
   // The actions decided so far; the daemon carries them out, then clears.
   std::span<const Action> actions() const { return {actions_.get(), action_count_}; }
@@ -140,7 +146,13 @@ class Engine {
 
  private:
   bool emit(Action a);
-  void set_state(Path& p, PathState s, MonoTime now);
+  void set_state(PathId id, Path& p, PathState s, MonoTime now);
+  // The start of an outage (a check, or the kernel failing the path): counted
+  // once, and the path marked marginal when it fails too often.
+  void note_failure(PathId id, Path& p, MonoTime now);
+  void lift_marginal(PathId id, Path& p, MarginalReason why);
+  // A marginal path whose map has no other usable path is not held back.
+  void release_last_paths(MapId id);
   void reconcile_path(PathId id, Path& p);
   void update_map(MapId id, MonoTime now, PathId became_usable);
   // The group that should carry I/O: the first with an up path, else, when

@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/devt.h"
 #include "core/fixed_string.h"
+#include "core/marginal.h"
 
 namespace pk::core {
 
@@ -112,6 +113,15 @@ struct Path {
   MonoTime pending_since{0};
   MonoTime next_probe{0};       // next read of the transport's state (paths not usable)
   bool transport_down = false;  // a probe saw the transport down since the last usable check
+
+  // Flaky paths (core/marginal.h). A failure is counted once per outage:
+  // from the first sign (a check, or the kernel failing it) until a check
+  // says it is usable again.
+  FailureHistory failure_history;
+  bool failing = false;   // in an outage already counted
+  bool marginal = false;  // held failed in the kernel until healthy for long enough
+  MonoTime marginal_since{0};
+  MonoTime usable_since{0};  // when the checks last found it usable after not usable
 
   uint64_t checks = 0;
   uint64_t failures = 0;  // transitions from usable to not usable

@@ -30,7 +30,10 @@ struct PathRecord {
   uint8_t priority = 0;
   Alua alua;  // ALUA state and port group (state None: the LUN has no ALUA)
   bool admin_failed = false;
-  int64_t state_age_ms = 0;  // time since the state last changed
+  bool marginal = false;         // failing too often: held failed in the kernel (core/marginal.h)
+  int64_t marginal_age_ms = 0;   // time since it was marked; 0 when not marginal
+  uint32_t recent_failures = 0;  // failures within its map's marginal_paths.within
+  int64_t state_age_ms = 0;      // time since the state last changed
   uint64_t checks = 0;
   uint64_t failures = 0;
   uint64_t timeouts = 0;

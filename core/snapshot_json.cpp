@@ -226,6 +226,9 @@ void write_path(FixedWriter& w, const PathRecord& p) {
   o.num("port_group", p.alua.group_id_known ? p.alua.group_id : 0);
   o.flag("preferred", p.alua.preferred);
   o.flag("admin_failed", p.admin_failed);
+  o.flag("marginal", p.marginal);
+  o.snum("marginal_age_ms", p.marginal_age_ms);
+  o.num("recent_failures", p.recent_failures);
   o.snum("state_age_ms", p.state_age_ms);
   o.num("checks", p.checks);
   o.num("failures", p.failures);
@@ -300,6 +303,7 @@ void write_group_path(FixedWriter& w, const PathRecord& p) {
   o.num("priority", p.priority);
   o.str("alua", alua_state_name(p.alua.state));
   o.flag("admin_failed", p.admin_failed);
+  o.flag("marginal", p.marginal);
   o.close();
 }
 

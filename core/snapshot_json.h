@@ -30,7 +30,7 @@ inline constexpr unsigned kJsonVersion = 1;
 // characters could exceed them: the renderer then reports overflow, never
 // writes past the buffer). A path's bound also covers its share of the
 // topology (its entry and at most one group object).
-inline constexpr size_t kPathJsonMaxBytes = 800;
+inline constexpr size_t kPathJsonMaxBytes = 896;
 inline constexpr size_t kMapJsonMaxBytes = 1500;
 // Status: its counters, plus what the daemon started without (each entry a
 // reason of up to 255 bytes and its effect, about 600 bytes).

@@ -64,6 +64,10 @@ void Actions::run() {
         }
         continue;
       }
+      case Action::Kind::MarkMarginal:
+      case Action::Kind::LiftMarginal:
+        log_marginal(a, t);
+        continue;
       case Action::Kind::FailPath:
       case Action::Kind::ReinstatePath: {
         const core::Path& p = engine.paths().at(a.path);
@@ -108,6 +112,29 @@ void Actions::run() {
     ctx_.dirty = true;
   }
   engine.clear_actions();
+}
+
+// The mark and its lifting, with the numbers that decided them.
+void Actions::log_marginal(const Action& a, MonoTime t) {
+  const core::Engine& engine = ctx_.engine;
+  const core::Path& p = engine.paths().at(a.path);
+  const core::Map& m = engine.maps().at(a.map);
+  const core::MarginalPaths& rule = m.settings.marginal;
+  const auto secs = [](core::Duration d) { return static_cast<long long>(d / std::chrono::seconds(1)); };
+  if (a.kind == Action::Kind::MarkMarginal) {
+    log_path(LogLevel::Notice, "path", m.name.view(), p.dev.view(), p.wwid.view(),
+             "%s: %s marked marginal: %u failures within %llds (more than %u); held failed until healthy for "
+             "%llds",
+             m.name.c_str(), p.dev.c_str(), p.failure_history.count_since(t - core::Duration(rule.within)),
+             static_cast<long long>(rule.within.count()), rule.failures,
+             static_cast<long long>(rule.healthy_for.count()));
+    return;
+  }
+  const std::string_view why = core::marginal_reason_text(a.reason);
+  log_path(LogLevel::Notice, "path", m.name.view(), p.dev.view(), p.wwid.view(),
+           "%s: %s no longer marginal (%.*s): marked %llds ago, usable for %llds", m.name.c_str(),
+           p.dev.c_str(), static_cast<int>(why.size()), why.data(), secs(t - p.marginal_since),
+           core::usable(p.state) ? secs(t - p.usable_since) : 0LL);
 }
 
 void Actions::read_map_status(core::MapId id) {

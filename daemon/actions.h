@@ -25,6 +25,7 @@ class Actions {
   void read_map_status(core::MapId id);
 
  private:
+  void log_marginal(const core::Action& a, core::MonoTime t);
   Context& ctx_;
   std::unique_ptr<core::StatusGroup[]> status_groups_;
   std::unique_ptr<core::StatusPath[]> status_paths_;

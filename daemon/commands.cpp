@@ -36,6 +36,20 @@ ipc::CommandResult Commands::run(const ipc::Command& c) {
       }
       break;
     }
+    case ipc::Command::Kind::ClearMarginal: {
+      core::PathId p = engine.find_path(c.target.view());
+      if (p == core::kNoSlot) {
+        w.text("no such path: ").text(c.target.view());
+        break;
+      }
+      const bool was = engine.paths().at(p).marginal;
+      r.ok = engine.admin_clear_marginal(p, t);
+      w.text(was ? "cleared the marginal mark of " : "forgot the failures of ").text(c.target.view());
+      if (!was) w.text(" (it was not marginal)");
+      log_notice("admin", "path %s: marginal mark and failure history cleared by an operator%s",
+                 c.target.c_str(), was ? "" : " (it was not marginal)");
+      break;
+    }
     case ipc::Command::Kind::SwitchGroup: {
       core::MapId m = engine.find_map_by_name(c.target.view());
       if (m == core::kNoSlot) {

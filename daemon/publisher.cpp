@@ -109,6 +109,13 @@ void Publisher::publish(bool force) {
     r.priority = p.priority;
     r.alua = p.alua;
     r.admin_failed = p.admin_failed;
+    r.marginal = p.marginal;
+    r.marginal_age_ms =
+        p.marginal ? std::chrono::duration_cast<std::chrono::milliseconds>(t - p.marginal_since).count() : 0;
+    r.recent_failures = p.map != core::kNoSlot
+                            ? p.failure_history.count_since(
+                                  t - core::Duration(engine.maps().at(p.map).settings.marginal.within))
+                            : 0;
     r.state_age_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - p.state_since).count();
     r.checks = p.checks;
     r.failures = p.failures;

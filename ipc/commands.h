@@ -18,6 +18,7 @@ struct Command {
   enum class Kind : uint8_t {
     FailPath,         // target: path dev
     ReinstatePath,    // target: path dev
+    ClearMarginal,    // target: path dev; lift its marginal mark, forget its failures
     SwitchGroup,      // target: map name, group (1-based)
     DisableQueueing,  // target: map name, or all
     RestoreQueueing,  // target: map name, or all

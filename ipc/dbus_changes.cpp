@@ -17,6 +17,7 @@ void take(PathSeen& out, const core::PathRecord& r) {
   out.dev = r.dev;
   out.state = r.state;
   out.dm_state = r.dm_state;
+  out.marginal = r.marginal;
 }
 void take(MapSeen& out, const core::MapRecord& r) {
   out.name = r.name;
@@ -27,7 +28,8 @@ void take(MapSeen& out, const core::MapRecord& r) {
 
 uint8_t difference(const PathSeen& a, const PathSeen& b) {
   return static_cast<uint8_t>((a.state != b.state ? kPathState : 0) |
-                              (a.dm_state != b.dm_state ? kPathDmState : 0));
+                              (a.dm_state != b.dm_state ? kPathDmState : 0) |
+                              (a.marginal != b.marginal ? kPathMarginal : 0));
 }
 uint8_t difference(const MapSeen& a, const MapSeen& b) {
   return static_cast<uint8_t>((a.queueing != b.queueing ? kMapQueueing : 0) |

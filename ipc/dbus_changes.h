@@ -24,7 +24,7 @@
 namespace pk::ipc {
 
 // Bits of the `what` argument of ChangeSink.
-enum PathChange : uint8_t { kPathState = 1, kPathDmState = 2 };
+enum PathChange : uint8_t { kPathState = 1, kPathDmState = 2, kPathMarginal = 4 };
 enum MapChange : uint8_t { kMapQueueing = 1, kMapPathsActive = 2, kMapAllPathsDown = 4 };
 enum ManagerChange : uint8_t { kManagerReady = 1, kManagerPathCount = 2, kManagerMapCount = 4 };
 
@@ -68,6 +68,7 @@ class ChangeTracker {
     core::FixedString<32> dev;
     core::PathState state = core::PathState::Unchecked;
     core::DmState dm_state = core::DmState::Unknown;
+    bool marginal = false;
   };
   struct MapSeen {
     core::FixedString<128> name;

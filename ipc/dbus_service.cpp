@@ -83,6 +83,8 @@ const char* name_of(Command::Kind k) {
       return "FailPath";
     case Command::Kind::ReinstatePath:
       return "ReinstatePath";
+    case Command::Kind::ClearMarginal:
+      return "ClearMarginal";
     case Command::Kind::SwitchGroup:
       return "SwitchGroup";
     case Command::Kind::DisableQueueing:
@@ -180,10 +182,11 @@ struct DbusService::Impl final : ChangeSink {
   void path_added(std::string_view dev) override { added(kPathPrefix, dev, kPathInterface); }
   void path_removed(std::string_view dev) override { removed(kPathPrefix, dev, kPathInterface); }
   void path_changed(std::string_view dev, uint8_t what) override {
-    const char* names[3] = {};
+    const char* names[4] = {};
     int n = 0;
     if (what & kPathState) names[n++] = "State";
     if (what & kPathDmState) names[n++] = "DmState";
+    if (what & kPathMarginal) names[n++] = "Marginal";
     changed(kPathPrefix, dev, kPathInterface, names);
   }
   void map_added(std::string_view name) override { added(kMapPrefix, name, kMapInterface); }
@@ -304,6 +307,7 @@ PK_GETTER(path_dm_state) { return append_string(reply, core::dm_state_name(path_
 PK_GETTER(path_group) { return append_u32(reply, path_of(userdata).group); }
 PK_GETTER(path_priority) { return append_u32(reply, path_of(userdata).priority); }
 PK_GETTER(path_admin_failed) { return append_bool(reply, path_of(userdata).admin_failed); }
+PK_GETTER(path_marginal) { return append_bool(reply, path_of(userdata).marginal); }
 PK_GETTER(path_checks) { return append_u64(reply, path_of(userdata).checks); }
 PK_GETTER(path_failures) { return append_u64(reply, path_of(userdata).failures); }
 PK_GETTER(path_timeouts) { return append_u64(reply, path_of(userdata).timeouts); }
@@ -341,6 +345,9 @@ int method_fail_path(sd_bus_message* m, void* u, sd_bus_error* e) {
 }
 int method_reinstate_path(sd_bus_message* m, void* u, sd_bus_error* e) {
   return impl_of(u).start_command(m, Command::Kind::ReinstatePath, e);
+}
+int method_clear_marginal(sd_bus_message* m, void* u, sd_bus_error* e) {
+  return impl_of(u).start_command(m, Command::Kind::ClearMarginal, e);
 }
 int method_switch_group(sd_bus_message* m, void* u, sd_bus_error* e) {
   return impl_of(u).start_command(m, Command::Kind::SwitchGroup, e);
@@ -482,6 +489,8 @@ const sd_bus_vtable kManagerVtable[] = {
                              kMethod),
     SD_BUS_METHOD_WITH_NAMES("ReinstatePath", "s", SD_BUS_PARAM(dev), "s", SD_BUS_PARAM(message),
                              method_reinstate_path, kMethod),
+    SD_BUS_METHOD_WITH_NAMES("ClearMarginal", "s", SD_BUS_PARAM(dev), "s", SD_BUS_PARAM(message),
+                             method_clear_marginal, kMethod),
     SD_BUS_METHOD_WITH_NAMES("SwitchGroup", "su", SD_BUS_PARAM(map) SD_BUS_PARAM(group), "s",
                              SD_BUS_PARAM(message), method_switch_group, kMethod),
     SD_BUS_METHOD_WITH_NAMES("DisableQueueing", "s", SD_BUS_PARAM(map), "s", SD_BUS_PARAM(message),
@@ -525,6 +534,7 @@ const sd_bus_vtable kPathVtable[] = {
     SD_BUS_PROPERTY("Group", "u", path_group, 0, 0),
     SD_BUS_PROPERTY("Priority", "u", path_priority, 0, 0),
     SD_BUS_PROPERTY("AdminFailed", "b", path_admin_failed, 0, 0),
+    SD_BUS_PROPERTY("Marginal", "b", path_marginal, 0, kEmits),
     SD_BUS_PROPERTY("Checks", "t", path_checks, 0, 0),
     SD_BUS_PROPERTY("Failures", "t", path_failures, 0, 0),
     SD_BUS_PROPERTY("Timeouts", "t", path_timeouts, 0, 0),
@@ -734,6 +744,7 @@ int Impl::start_command(sd_bus_message* m, Command::Kind kind, sd_bus_error* err
   switch (kind) {
     case Command::Kind::FailPath:
     case Command::Kind::ReinstatePath:
+    case Command::Kind::ClearMarginal:
       if (t.empty())
         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "a path's device name is needed");
       if (!core::find_path(*snap, t))

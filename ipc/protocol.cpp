@@ -217,6 +217,7 @@ bool changes_state(RequestKind k) {
       return false;
     case RequestKind::FailPath:
     case RequestKind::ReinstatePath:
+    case RequestKind::ClearMarginal:
     case RequestKind::SwitchGroup:
     case RequestKind::DisableQueueing:
     case RequestKind::RestoreQueueing:
@@ -266,6 +267,12 @@ bool parse_request(std::string_view payload, Request& out, RequestError& err) {
     const char* full = fail_it ? "fail path" : "reinstate path";
     return expect_word(c, "path", verb, err) && take_target(c, full, "a path DEV", out, err) &&
            expect_end(c, fail_it ? "fail path DEV" : "reinstate path DEV", err);
+  }
+  if (cmd == "clear") {
+    out.kind = RequestKind::ClearMarginal;
+    return expect_word(c, "marginal", "clear", err) &&
+           take_target(c, "clear marginal", "a path DEV", out, err) &&
+           expect_end(c, "clear marginal DEV", err);
   }
   if (cmd == "switch") {
     out.kind = RequestKind::SwitchGroup;

@@ -41,6 +41,7 @@ enum class RequestKind : uint8_t {
   ShowConfig,       // show config
   FailPath,         // fail path DEV
   ReinstatePath,    // reinstate path DEV
+  ClearMarginal,    // clear marginal DEV
   SwitchGroup,      // switch group MAP N
   DisableQueueing,  // disable queueing MAP|--all
   RestoreQueueing,  // restore queueing MAP|--all

@@ -111,6 +111,8 @@ Command::Kind command_kind(RequestKind k) {
       return Command::Kind::FailPath;
     case RequestKind::ReinstatePath:
       return Command::Kind::ReinstatePath;
+    case RequestKind::ClearMarginal:
+      return Command::Kind::ClearMarginal;
     case RequestKind::SwitchGroup:
       return Command::Kind::SwitchGroup;
     case RequestKind::DisableQueueing:

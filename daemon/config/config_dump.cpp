@@ -93,6 +93,18 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
   if (differs([](const core::MapSettings& m) { return m.auto_resize; })) {
     put("auto_resize", s.auto_resize == core::AutoResize::Grow ? "grow" : "off");
   }
+  if (differs([](const core::MapSettings& m) { return m.marginal; })) {
+    e << YAML::Key << "marginal_paths" << YAML::Value;
+    if (!s.marginal.enabled) {
+      e << "off";
+    } else {
+      e << YAML::Flow << YAML::BeginMap;
+      e << YAML::Key << "failures" << YAML::Value << std::to_string(s.marginal.failures);
+      e << YAML::Key << "within" << YAML::Value << ms(s.marginal.within);
+      e << YAML::Key << "healthy_for" << YAML::Value << ms(s.marginal.healthy_for);
+      e << YAML::EndMap;
+    }
+  }
 }
 
 std::string_view rule_key(core::DeviceRule::Field f) {

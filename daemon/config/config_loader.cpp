@@ -128,13 +128,14 @@ constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
-constexpr std::array<std::string_view, 8> kSettingKeys{"grouping",        "selector",      "checker",
+constexpr std::array<std::string_view, 9> kSettingKeys{"grouping",        "selector",      "checker",
                                                        "failback",        "no_path_retry", "hardware_handler",
-                                                       "pg_init_retries", "auto_resize"};
-constexpr std::array<std::string_view, 11> kMapKeys{
-    "wwid",       "alias",    "paths",         "grouping",         "selector",
-    "checker",    "failback", "no_path_retry", "hardware_handler", "pg_init_retries",
-    "auto_resize"};
+                                                       "pg_init_retries", "auto_resize",   "marginal_paths"};
+constexpr std::array<std::string_view, 12> kMapKeys{
+    "wwid",        "alias",         "paths",         "grouping",         "selector",
+    "checker",     "failback",      "no_path_retry", "hardware_handler", "pg_init_retries",
+    "auto_resize", "marginal_paths"};
+constexpr std::array<std::string_view, 3> kMarginalKeys{"failures", "within", "healthy_for"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
 template <typename E>
@@ -241,6 +242,8 @@ class Walker {
   void setting(const Field& k, std::string_view name, core::MapSettings& s,
                std::map<std::string, Field>& set);
   void check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set);
+  // marginal_paths: off, on, or {failures, within, healthy_for} over `m`.
+  void marginal_paths(const Field& f, core::MarginalPaths& m);
   void rules(const Field& f, std::vector<core::DeviceRule>& out);
   void maps(const Field& f, core::Config& c);
   void check_limits(core::Config& c);
@@ -575,7 +578,40 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
                did_you_mean(v, kWords));
     }
     s.no_path_retry = r;
+  } else if (name == "marginal_paths") {
+    marginal_paths(k, s.marginal);
   }
+}
+
+void Walker::marginal_paths(const Field& f, core::MarginalPaths& m) {
+  constexpr const char* kExpected = "off, on, or {failures: 4, within: 1m, healthy_for: 2m}";
+  if (f.value.IsNull()) fail(f.key, f.path, std::string("needs a value: ") + kExpected);
+  if (f.value.IsScalar()) {
+    static constexpr std::array<std::string_view, 2> kWords{"off", "on"};
+    const std::string& v = f.value.Scalar();
+    if (v == "off" || v == "false" || v == "no") {
+      m.enabled = false;
+    } else if (v == "on" || v == "true" || v == "yes") {
+      m.enabled = true;
+    } else {
+      fail(f.value, f.path, quoted(v) + " is not " + kExpected + did_you_mean(v, kWords));
+    }
+    return;
+  }
+  if (!f.value.IsMap())
+    fail(f.value, f.path, std::string("must be ") + kExpected + ", not " + kind_name(f.value));
+  // Keys not given keep what the defaults say; giving any turns detection on.
+  m.enabled = true;
+  each_key(f.value, f.path, kMarginalKeys, [&](const std::string& name, const Field& k) {
+    if (name == "failures") {
+      m.failures = static_cast<uint32_t>(number(k, 1, core::kMaxMarginalFailures));
+    } else if (name == "within") {
+      m.within = std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{24}, true));
+    } else if (name == "healthy_for") {
+      m.healthy_for =
+          std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{24}, true));
+    }
+  });
 }
 
 void Walker::check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set) {

@@ -65,13 +65,14 @@ _pathkeeperctl()
             if [[ -n $watching ]]; then
                 choices="show status"
             else
-                choices="show status fail reinstate switch disable restore reconfigure remove add resize watch"
+                choices="show status fail reinstate switch disable restore reconfigure clear remove add resize watch"
             fi
             ;;
         1)
             case ${cmd[0]} in
                 show) choices="paths maps topology map path status config" ;;
                 fail | reinstate) [[ -z $watching ]] && choices="path" ;;
+                clear) [[ -z $watching ]] && choices="marginal" ;;
                 switch) [[ -z $watching ]] && choices="group" ;;
                 disable | restore) [[ -z $watching ]] && choices="queueing" ;;
                 remove) [[ -z $watching ]] && choices="map path" ;;
@@ -81,7 +82,7 @@ _pathkeeperctl()
             ;;
         2)
             case "${cmd[0]} ${cmd[1]}" in
-                "show path" | "fail path" | "reinstate path" | "remove path") choices=$(_pathkeeperctl_names paths) ;;
+                "show path" | "fail path" | "reinstate path" | "remove path" | "clear marginal") choices=$(_pathkeeperctl_names paths) ;;
                 "show map" | "switch group" | "resize map") choices=$(_pathkeeperctl_names maps) ;;
                 "disable queueing" | "restore queueing" | "remove map") choices="--all $(_pathkeeperctl_names maps)" ;;
             esac

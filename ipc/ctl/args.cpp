@@ -201,6 +201,7 @@ Commands that read (anyone):
 Commands that change state (root or the configured control_group):
   fail path DEV              fail a path until it is reinstated
   reinstate path DEV         give an administratively failed path back
+  clear marginal DEV         reinstate a path held back for failing too often
   switch group MAP N         send I/O of MAP to its path group N (1-based)
   disable queueing MAP|--all fail I/O when no path is left instead of queueing
   restore queueing MAP|--all queue again as no_path_retry says

@@ -194,6 +194,7 @@ std::string topology_block(const json& m) {
                          pad(str(p, "state"), state_w) + " " + pad(str(p, "dm_state"), dm_w);
       if (alua_text(p) != "-") line += " " + alua_text(p);
       if (flag(p, "admin_failed")) line += " admin-failed";
+      if (flag(p, "marginal")) line += " marginal";
       while (!line.empty() && line.back() == ' ') line.pop_back();
       out += line + "\n";
     }
@@ -236,6 +237,13 @@ std::string human_duration(int64_t ms) {
   return buf;
 }
 
+// What the STATE column does not say: held failed by an operator or as marginal.
+std::string path_note(const json& p) {
+  std::string note = flag(p, "admin_failed") ? "admin-failed" : "";
+  if (flag(p, "marginal")) note += note.empty() ? "marginal" : ",marginal";
+  return note;
+}
+
 std::string format_paths(const json& doc) {
   Table t({{"DEV"},
            {"DEVT"},
@@ -256,8 +264,7 @@ std::string format_paths(const json& doc) {
     t.add({str(p, "dev"), str(p, "devt"), or_dash(str(p, "map")), group ? std::to_string(group) : "-",
            std::to_string(num(p, "priority")), alua_text(p), str(p, "checker"), str(p, "state"),
            str(p, "dm_state"), human_duration(snum(p, "state_age_ms")), std::to_string(num(p, "checks")),
-           std::to_string(num(p, "failures")), std::to_string(num(p, "timeouts")),
-           flag(p, "admin_failed") ? "admin-failed" : ""});
+           std::to_string(num(p, "failures")), std::to_string(num(p, "timeouts")), path_note(p)});
   }
   return t.render();
 }
@@ -342,6 +349,10 @@ std::string format_path(const json& doc) {
   f.add("state", str(p, "state") + " for " + human_duration(snum(p, "state_age_ms")));
   f.add("dm_state", str(p, "dm_state"));
   f.add("admin failed", yes_no(flag(p, "admin_failed")));
+  const std::string recent = std::to_string(num(p, "recent_failures")) + " recent failures";
+  f.add("marginal", flag(p, "marginal") ? "yes, for " + human_duration(snum(p, "marginal_age_ms")) + ", " +
+                                              recent + " (held failed until healthy long enough)"
+                                        : "no, " + recent);
   f.add("checks", std::to_string(num(p, "checks")));
   f.add("failures", std::to_string(num(p, "failures")));
   f.add("timeouts", std::to_string(num(p, "timeouts")));

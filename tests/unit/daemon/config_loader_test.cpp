@@ -188,6 +188,10 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
                                "hardware_handler:",
                                "pg_init_retries:",
                                "auto_resize:",
+                               "marginal_paths:",
+                               "failures:",
+                               "within:",
+                               "healthy_for:",
                                "blacklist:",
                                "blacklist_exceptions:",
                                "maps:",
@@ -415,7 +419,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(
       error_of("defaults:\n  path_grouping_policy: multibus\n"),
       "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-      "failback, no_path_retry, hardware_handler, pg_init_retries or auto_resize");
+      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize or marginal_paths");
   EXPECT_EQ(
       error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
       "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
@@ -1015,13 +1019,86 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 480u)
+  EXPECT_EQ(sizeof(core::Config), 504u)
       << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 48u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 168u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapSettings), 72u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 192u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else
   GTEST_SKIP() << "sizes known for x86-64 only";
 #endif
+}
+
+TEST(ConfigMarginalPaths, OnByDefaultWithTheDocumentedNumbers) {
+  core::Config c = loaded("");
+  EXPECT_TRUE(c.defaults.marginal.enabled);
+  EXPECT_EQ(c.defaults.marginal.failures, 4u);
+  EXPECT_EQ(c.defaults.marginal.within, seconds(60));
+  EXPECT_EQ(c.defaults.marginal.healthy_for, seconds(120));
+}
+
+TEST(ConfigMarginalPaths, DefaultsAndPerMapOverrides) {
+  core::Config c = loaded(R"(
+defaults:
+  marginal_paths: {failures: 2, within: 30s}
+maps:
+  - wwid: a
+    marginal_paths: off
+  - wwid: b
+    marginal_paths:
+      healthy_for: 10m
+  - wwid: c
+)");
+  EXPECT_TRUE(c.defaults.marginal.enabled);
+  EXPECT_EQ(c.defaults.marginal.failures, 2u);
+  EXPECT_EQ(c.defaults.marginal.within, seconds(30));
+  EXPECT_EQ(c.defaults.marginal.healthy_for, seconds(120));
+  EXPECT_FALSE(c.maps[0].settings.marginal.enabled);
+  EXPECT_EQ(c.maps[1].settings.marginal.failures, 2u) << "keys not given keep the defaults";
+  EXPECT_EQ(c.maps[1].settings.marginal.healthy_for, seconds(600));
+  EXPECT_EQ(c.maps[2].settings.marginal, c.defaults.marginal);
+
+  core::Config off = loaded("defaults:\n  marginal_paths: off\nmaps:\n  - {wwid: a, marginal_paths: on}\n");
+  EXPECT_FALSE(off.defaults.marginal.enabled);
+  EXPECT_TRUE(off.maps[0].settings.marginal.enabled);
+}
+
+TEST(ConfigMarginalPaths, DumpLoadsBackTheSame) {
+  core::Config c = loaded(R"(
+defaults:
+  marginal_paths: {failures: 7, within: 2m, healthy_for: 90s}
+maps:
+  - {wwid: a, marginal_paths: off}
+)");
+  std::string dump = dump_config_yaml(c);
+  EXPECT_NE(dump.find("marginal_paths"), std::string::npos) << dump;
+  core::Config back = loaded(dump);
+  EXPECT_EQ(back.defaults.marginal, c.defaults.marginal) << dump;
+  EXPECT_EQ(back.maps[0].settings.marginal.enabled, false) << dump;
+}
+
+TEST(ConfigMarginalPaths, ErrorsNameTheKeyAndPlace) {
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: sometimes\n"),
+            "t.yaml:2:19: defaults.marginal_paths: 'sometimes' is not off, on, or {failures: 4, within: 1m, "
+            "healthy_for: 2m}");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n    failures: 0\n"),
+            "t.yaml:3:15: defaults.marginal_paths.failures: must be between 1 and 15, got 0");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n    failures: 16\n"),
+            "t.yaml:3:15: defaults.marginal_paths.failures: must be between 1 and 15, got 16");
+  EXPECT_EQ(error_of("maps:\n  - wwid: a\n    marginal_paths: {within: 0s}\n"),
+            "t.yaml:3:30: maps[0].marginal_paths.within: must be between 1s and 24h, got 0s");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: {healthy_for: 1500ms}\n"),
+            "t.yaml:2:33: defaults.marginal_paths.healthy_for: '1500ms' is not a whole number of seconds");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths: {recovery: 2m}\n"),
+            "t.yaml:2:20: unknown key 'recovery' in defaults.marginal_paths; known keys: failures, within or "
+            "healthy_for");
+  EXPECT_EQ(
+      error_of("defaults:\n  marginal_paths: [4, 1m]\n"),
+      "t.yaml:2:19: defaults.marginal_paths: must be off, on, or {failures: 4, within: 1m, healthy_for: 2m}, "
+      "not a list");
+  EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n"),
+            "t.yaml:2:3: defaults.marginal_paths: needs a value: off, on, or {failures: 4, within: 1m, "
+            "healthy_for: "
+            "2m}");
 }

@@ -69,7 +69,10 @@ TEST_F(SnapshotJson, PathsListEveryFieldOfEveryPath) {
   EXPECT_EQ(p["alua"], "active/non-optimized");
   EXPECT_EQ(p["port_group"], 20);
   EXPECT_EQ(p["preferred"], false);
-  EXPECT_EQ(p.size(), 17u) << p.dump();
+  EXPECT_EQ(p["marginal"], false);
+  EXPECT_EQ(p["marginal_age_ms"], 0);
+  EXPECT_EQ(p["recent_failures"], 0);
+  EXPECT_EQ(p.size(), 20u) << p.dump();
   EXPECT_EQ(doc["paths"][1]["preferred"], true);
   EXPECT_EQ(doc["paths"][0]["alua"], "none");
   EXPECT_EQ(doc["paths"][0]["port_group"], 0);
@@ -171,7 +174,8 @@ TEST_F(SnapshotJson, TopologyGroupsPathsUnderTheirMaps) {
                                   {"state", "up"},
                                   {"dm_state", "active"},
                                   {"priority", 50},
-                                  {"admin_failed", false}}));
+                                  {"admin_failed", false},
+                                  {"marginal", false}}));
   EXPECT_EQ(g1["paths"][1]["dev"], "sdc");
   const json& g2 = a["groups"][1];
   EXPECT_EQ(g2["group"], 2);
