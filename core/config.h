@@ -50,7 +50,7 @@ enum class AutoResize : uint8_t { Grow, Off };
 inline constexpr uint32_t kMaxMarginalFailures = 15;  // the failure history keeps this many + 1
 struct MarginalPaths {
   bool enabled = true;
-  uint32_t failures = 4;  // 1..kMaxMarginalFailures
+  uint32_t failures = 2;  // 1..kMaxMarginalFailures
   Seconds within{60};
   Seconds healthy_for{120};
   friend bool operator==(const MarginalPaths&, const MarginalPaths&) = default;

@@ -584,7 +584,7 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
 }
 
 void Walker::marginal_paths(const Field& f, core::MarginalPaths& m) {
-  constexpr const char* kExpected = "off, on, or {failures: 4, within: 1m, healthy_for: 2m}";
+  constexpr const char* kExpected = "off, on, or {failures: 2, within: 1m, healthy_for: 2m}";
   if (f.value.IsNull()) fail(f.key, f.path, std::string("needs a value: ") + kExpected);
   if (f.value.IsScalar()) {
     static constexpr std::array<std::string_view, 2> kWords{"off", "on"};

@@ -1,11 +1,12 @@
 # A flapping link: portal B cut and restored at FLAP_HZ (1 Hz: cut half a
 # second, up half a second) for FLAP_SECONDS while fio writes with crc32c
-# verify through the map. Run three times on the same devices:
-#   pk       pathkeeperd with its default marginal_paths (on: more than 4
-#            failures within 1m holds the path until healthy for 2m);
-#   pk-tight pathkeeperd with marginal_paths {failures: 2, within: 1m}: a
-#            half-second cut breaks the iSCSI connection only a few times
-#            a minute, below the default's threshold;
+# verify through the map. Run on the same devices, each run when in RUNS:
+#   pk       pathkeeperd with its default marginal_paths (on: more than 2
+#            failures within 1m holds the path until healthy for 2m); a
+#            half-second cut breaks the iSCSI connection only a few times a
+#            minute, and the default must catch that;
+#   pk-loose pathkeeperd with marginal_paths {failures: 4, within: 1m}, the
+#            threshold the default once had (not in RUNS unless asked);
 #   mpd      multipathd with Debian's defaults (no flaky-path detection);
 #   mpd-san  multipathd with san_path_err_threshold 4, forget_rate 30 checks
 #            (60 s at polling_interval 2), recovery_time 120.
@@ -22,7 +23,7 @@ FLAP_UP_MS=${FLAP_UP_MS:-500}
 ISCSI_REPLACEMENT_TIMEOUT=${ISCSI_REPLACEMENT_TIMEOUT:-120}
 ISCSI_NOOP_INTERVAL=${ISCSI_NOOP_INTERVAL:-1}
 ISCSI_NOOP_TIMEOUT=${ISCSI_NOOP_TIMEOUT:-1}
-RUNS=${RUNS:-pk pk-tight mpd mpd-san}  # which runs, in this order
+RUNS=${RUNS:-pk mpd mpd-san}  # which runs, in this order
 
 summary() { echo "$*" >> /results/summary.txt; log "SUMMARY $*"; }
 ms_sleep() { sleep "$(awk -v m="$1" 'BEGIN {printf "%.3f", m / 1000}')"; }
@@ -134,6 +135,7 @@ pk_run() {
     wait_for 10 "$B reinstated" '[ "$(mp_path_state "$W" "$B")" = A ]'
     expect "$B no longer marginal" [ "$(pk_path "$B" marginal)" = false ]
   else
+    expect "pathkeeperd ($1): a path flapping at 1 Hz is marked with marginal_paths' defaults" [ "$1" != pk ]
     log "pathkeeperd: $B failed $(pk_path "$B" failures) times, never more than $2 within a minute: not marked"
   fi
   pk_stop
@@ -141,9 +143,9 @@ pk_run() {
 }
 
 run_wanted() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
-! run_wanted pk || pk_run pk 4
-! run_wanted pk-tight || pk_run pk-tight 2 "maps:
-  - {wwid: $W, marginal_paths: {failures: 2, within: 1m}}"
+! run_wanted pk || pk_run pk 2
+! run_wanted pk-loose || pk_run pk-loose 4 "maps:
+  - {wwid: $W, marginal_paths: {failures: 4, within: 1m}}"
 
 if run_wanted mpd; then
 step "multipathd (Debian defaults) with portal B flapping"

@@ -1033,7 +1033,7 @@ TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 TEST(ConfigMarginalPaths, OnByDefaultWithTheDocumentedNumbers) {
   core::Config c = loaded("");
   EXPECT_TRUE(c.defaults.marginal.enabled);
-  EXPECT_EQ(c.defaults.marginal.failures, 4u);
+  EXPECT_EQ(c.defaults.marginal.failures, 2u);
   EXPECT_EQ(c.defaults.marginal.within, seconds(60));
   EXPECT_EQ(c.defaults.marginal.healthy_for, seconds(120));
 }
@@ -1080,7 +1080,7 @@ maps:
 
 TEST(ConfigMarginalPaths, ErrorsNameTheKeyAndPlace) {
   EXPECT_EQ(error_of("defaults:\n  marginal_paths: sometimes\n"),
-            "t.yaml:2:19: defaults.marginal_paths: 'sometimes' is not off, on, or {failures: 4, within: 1m, "
+            "t.yaml:2:19: defaults.marginal_paths: 'sometimes' is not off, on, or {failures: 2, within: 1m, "
             "healthy_for: 2m}");
   EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n    failures: 0\n"),
             "t.yaml:3:15: defaults.marginal_paths.failures: must be between 1 and 15, got 0");
@@ -1095,10 +1095,10 @@ TEST(ConfigMarginalPaths, ErrorsNameTheKeyAndPlace) {
             "healthy_for");
   EXPECT_EQ(
       error_of("defaults:\n  marginal_paths: [4, 1m]\n"),
-      "t.yaml:2:19: defaults.marginal_paths: must be off, on, or {failures: 4, within: 1m, healthy_for: 2m}, "
+      "t.yaml:2:19: defaults.marginal_paths: must be off, on, or {failures: 2, within: 1m, healthy_for: 2m}, "
       "not a list");
   EXPECT_EQ(error_of("defaults:\n  marginal_paths:\n"),
-            "t.yaml:2:3: defaults.marginal_paths: needs a value: off, on, or {failures: 4, within: 1m, "
+            "t.yaml:2:3: defaults.marginal_paths: needs a value: off, on, or {failures: 2, within: 1m, "
             "healthy_for: "
             "2m}");
 }
