@@ -74,6 +74,8 @@ run_flap() {
   mkdir -p "/results/$_run"
   wait_for 60 "$_run: map $W with 2 active paths" \
     '[ "$(mp_path_state "$W" "$A")" = A ] && [ "$(mp_path_state "$W" "$B")" = A ]'
+  # udev makes the node after DM has the map: without it fio writes a file.
+  wait_for 30 "/dev/mapper/$W" 'test -b "/dev/mapper/$W"'
   # 1 MB/s for longer than the flapping, then read back and verified.
   fio_start "$_run" "/dev/mapper/$W" --size=$((FLAP_SECONDS + 10))M --rate=1m
   sleep 5
