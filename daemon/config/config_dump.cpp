@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/config_names.h"
 #include "core/model.h"
 #include "daemon/config/config_loader.h"
 #include "daemon/config/config_units.h"
@@ -11,44 +12,9 @@ namespace pk::daemon {
 
 namespace {
 
-std::string_view grouping_name(core::Grouping g) {
-  switch (g) {
-    case core::Grouping::GroupByPrio:
-      return "group_by_prio";
-    case core::Grouping::GroupByTpg:
-      return "group_by_tpg";
-    case core::Grouping::Failover:
-      return "failover";
-    case core::Grouping::Multibus:
-      return "multibus";
-  }
-  return "?";
-}
-
-std::string_view hw_handler_name(core::HwHandler h) {
-  switch (h) {
-    case core::HwHandler::Auto:
-      return "auto";
-    case core::HwHandler::Alua:
-      return "alua";
-    case core::HwHandler::None:
-      return "none";
-  }
-  return "?";
-}
-
 std::string failback_text(const core::MapSettings& s) {
-  switch (s.failback) {
-    case core::Failback::Immediate:
-      return "immediate";
-    case core::Failback::Manual:
-      return "manual";
-    case core::Failback::Followover:
-      return "followover";
-    case core::Failback::Delayed:
-      return format_duration(s.failback_delay);
-  }
-  return "?";
+  if (s.failback == core::Failback::Delayed) return format_duration(s.failback_delay);
+  return std::string(core::failback_name(s.failback));
 }
 
 std::string no_path_retry_text(const core::NoPathRetry& r) {
@@ -75,7 +41,7 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
     e << YAML::Key << key << YAML::Value << std::string(value);
   };
   if (differs([](const core::MapSettings& m) { return m.grouping; }))
-    put("grouping", grouping_name(s.grouping));
+    put("grouping", core::grouping_name(s.grouping));
   if (differs([](const core::MapSettings& m) { return m.selector; }))
     put("selector", core::selector_name(s.selector));
   if (differs([](const core::MapSettings& m) { return m.checker; }))
@@ -85,7 +51,7 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
     put("no_path_retry", no_path_retry_text(s.no_path_retry));
   }
   if (differs([](const core::MapSettings& m) { return m.hw_handler; })) {
-    put("hardware_handler", hw_handler_name(s.hw_handler));
+    put("hardware_handler", core::hw_handler_name(s.hw_handler));
   }
   if (differs([](const core::MapSettings& m) { return m.pg_init_retries; })) {
     put("pg_init_retries", std::to_string(s.pg_init_retries));
