@@ -58,9 +58,10 @@ struct Completion {
   PathIndex path = 0;
   Verdict verdict = Verdict::Down;
   core::AluaReport alua;  // what the answer said of the port's ALUA state
+  bool lun_gone = false;  // the target answered that it has no such LUN (Down)
 
-  constexpr Completion(PathIndex p = 0, Verdict v = Verdict::Down, core::AluaReport a = {})
-      : path(p), verdict(v), alua(a) {}
+  constexpr Completion(PathIndex p = 0, Verdict v = Verdict::Down, core::AluaReport a = {}, bool gone = false)
+      : path(p), verdict(v), alua(a), lun_gone(gone) {}
 };
 
 // Tunables of the checkers (control plane; from the configuration). Each

@@ -113,7 +113,11 @@ Decision decode_sense(const Sense& s) {
       }
       return down("not ready");
     case kKeyIllegalRequest:
-      if (s.asc == 0x25 && s.ascq == 0x00) return down("illegal request: logical unit not supported");
+      if (s.asc == 0x25 && s.ascq == 0x00) {
+        Decision gone = down("illegal request: logical unit not supported");
+        gone.lun_gone = true;
+        return gone;
+      }
       return down("illegal request");
     case kKeyMediumError:
       return down("medium error");

@@ -112,6 +112,9 @@ struct Decision {
   // CHECK CONDITION with sense data that cannot be decoded: the path is
   // down for this check, and nothing about its ALUA state is learnt.
   bool garbled_sense = false;
+  // ILLEGAL REQUEST 25/00: the target no longer has this LUN (deleted or
+  // unmapped on the array), as opposed to a path that cannot reach it.
+  bool lun_gone = false;
 };
 
 // TEST UNIT READY:
@@ -125,7 +128,8 @@ struct Decision {
 //   no sense, recovered error                    -> Up
 //   transport and host errors (no connect, bad target, timeout, abort,
 //   transport disrupted/failfast/marginal, ...) and a driver timeout -> Down
-//   anything else, e.g. ILLEGAL REQUEST 25/00 (LUN not supported) -> Down
+//   ILLEGAL REQUEST 25/00 (LUN not supported)   -> Down, lun_gone
+//   anything else                                -> Down
 Decision decode_tur(const Result& result);
 
 }  // namespace pk::checkers::scsi

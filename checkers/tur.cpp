@@ -343,8 +343,8 @@ size_t TurChecker::reap(std::span<Completion> out) {
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return 0;
   size_t count = 0;
-  auto complete = [&](PathIndex path, Verdict v, core::AluaReport alua = {}) {
-    if (count < out.size()) out[count++] = Completion{path, v, alua};
+  auto complete = [&](PathIndex path, Verdict v, core::AluaReport alua = {}, bool lun_gone = false) {
+    if (count < out.size()) out[count++] = Completion{path, v, alua, lun_gone};
   };
   for (int i = 0; i < n; ++i) {
     PathIndex path = events_[static_cast<size_t>(i)].data.u32;
@@ -389,7 +389,7 @@ size_t TurChecker::reap(std::span<Completion> out) {
         complete(path, Verdict::Down);
         break;
       }
-      complete(path, d.verdict, core::AluaReport{d.alua, slot.alua_changed, d.garbled_sense});
+      complete(path, d.verdict, core::AluaReport{d.alua, slot.alua_changed, d.garbled_sense}, d.lun_gone);
       break;
     }
     if ((flags & (EPOLLHUP | EPOLLERR)) != 0 && slot.sg_fd >= 0) {

@@ -42,6 +42,12 @@ enum class HwHandler : uint8_t { Auto, Alua, None };  // Auto: alua when the LUN
 // Shrinking is never applied: data beyond the new end would be cut off.
 enum class AutoResize : uint8_t { Grow, Off };
 
+// A lost LUN (every path answers that the target has no such LUN, ILLEGAL
+// REQUEST 25/00): Fail stops queueing at once, so I/O fails instead of
+// waiting out no_path_retry for a LUN that will not come back on its own
+// (ESXi's permanent device loss); Queue treats it like any outage.
+enum class LostLun : uint8_t { Fail, Queue };
+
 // Flaky paths (multipath-tools' san_path_err_*, PowerPath's autostandby): a
 // path that fails more than `failures` times within `within` is marked
 // marginal and is not reinstated until its checks have said it works for
@@ -68,6 +74,7 @@ struct MapSettings {
   uint32_t pg_init_retries = 50;
   AutoResize auto_resize = AutoResize::Grow;
   MarginalPaths marginal;
+  LostLun lost_lun = LostLun::Fail;
   friend bool operator==(const MapSettings&, const MapSettings&) = default;
 };
 

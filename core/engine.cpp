@@ -374,12 +374,13 @@ void Engine::on_check_busy(PathId id, MonoTime now) {
   if (p.map != kNoSlot) update_map(p.map, now, kNoSlot);
 }
 
-void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now) {
+void Engine::on_check_result(PathId id, CheckVerdict verdict, MonoTime now, bool lun_gone) {
   if (!paths_.in_use(id)) return;
   Path& p = paths_.at(id);
   if (!p.check_in_flight) ++counters_.late_results;
   p.check_in_flight = false;
   p.kernel_failed = false;  // the check's verdict stands for the path now
+  p.lun_gone = lun_gone && verdict == CheckVerdict::Down;
   const bool was_usable = usable(p.state);
 
   switch (verdict) {
@@ -547,14 +548,22 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
       m.all_down = true;
       m.all_down_since = now;
     }
-    bool exhausted = !may_queue ||
+    // Every path answered that the LUN is gone: waiting cannot bring it
+    // back, so I/O fails now. A path that times out or cannot be reached
+    // says nothing of the LUN and keeps the map queueing (a transient outage).
+    const bool lun_lost =
+        m.settings.lost_lun == LostLun::Fail && !list.empty() &&
+        std::all_of(list.begin(), list.end(), [&](PathId pid) { return paths_.at(pid).lun_gone; });
+    bool exhausted = !may_queue || lun_lost ||
                      (retry.kind != NoPathRetry::Kind::Queue && now - m.all_down_since >= queue_limit(retry));
     if (exhausted && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
       m.queueing = false;
-      m.retry_exhausted = true;
+      m.retry_exhausted = !lun_lost;
+      m.lun_lost = lun_lost;
       ++m.queue_disables;
     } else if (!exhausted && !m.queueing && emit({Action::Kind::QueueIfNoPath, id, kNoSlot, 0})) {
       m.queueing = true;
+      m.lun_lost = false;  // a path no longer says so: an outage like any other
     }
   } else {
     m.all_down = false;
@@ -562,6 +571,7 @@ void Engine::update_map(MapId id, MonoTime now, PathId became_usable) {
     if (may_queue && !m.queueing && emit({Action::Kind::QueueIfNoPath, id, kNoSlot, 0})) {
       m.queueing = true;
       m.retry_exhausted = false;
+      m.lun_lost = false;
     } else if (!may_queue && m.queueing && emit({Action::Kind::FailIfNoPath, id, kNoSlot, 0})) {
       m.queueing = false;
     }

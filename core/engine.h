@@ -107,7 +107,8 @@ class Engine {
 
   void on_check_started(PathId id, MonoTime now);
   void on_check_busy(PathId id, MonoTime now);  // previous command still in flight
-  void on_check_result(PathId id, CheckVerdict verdict, MonoTime now);
+  // `lun_gone`: the answer was "no such LUN" (a Down verdict); see LostLun.
+  void on_check_result(PathId id, CheckVerdict verdict, MonoTime now, bool lun_gone = false);
   // The kernel's view of a map (after a DM event or an action). `queueing` is
   // whether the table currently has queue_if_no_path.
   void on_status(MapId id, const MultipathStatus& status, bool queueing, MonoTime now);

@@ -105,6 +105,9 @@ struct Path {
   // every path active in the new table, so dm_state alone forgets this; no
   // I/O is sent its way by a group switch until a check has run.
   bool kernel_failed = false;
+  // Its last check was answered "no such LUN" (ILLEGAL REQUEST 25/00);
+  // cleared by any other answer, a timeout included.
+  bool lun_gone = false;
 
   bool check_in_flight = false;
   MonoTime check_started{0};
@@ -146,6 +149,7 @@ struct Map {
   bool all_down = false;
   MonoTime all_down_since{0};
   bool retry_exhausted = false;  // no_path_retry ran out: I/O fails until a path returns
+  bool lun_lost = false;         // every path says the LUN is gone (lost_lun: fail): I/O fails
   bool queueing_disabled_by_admin = false;
 
   // Failback

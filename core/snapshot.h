@@ -49,6 +49,7 @@ struct MapRecord {
   bool queueing = false;
   bool all_down = false;
   bool retry_exhausted = false;
+  bool lun_lost = false;  // every path says the LUN is gone: I/O fails (lost_lun)
   bool queueing_disabled_by_admin = false;
   int64_t all_down_ms = 0;  // how long no path has been usable
   uint16_t paths_total = 0;

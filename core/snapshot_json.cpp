@@ -215,6 +215,7 @@ void write_map_fields(Object& o, const MapRecord& m) {
   o.flag("queueing", m.queueing);
   o.flag("queueing_disabled_by_admin", m.queueing_disabled_by_admin);
   o.flag("retry_exhausted", m.retry_exhausted);
+  o.flag("lun_lost", m.lun_lost);
   o.flag("all_paths_down", m.all_down);
   o.snum("all_down_ms", m.all_down_ms);
   o.num("paths_total", m.paths_total);

@@ -89,6 +89,11 @@ void Actions::run() {
         if (const core::Map& m = engine.maps().at(a.map); m.queueing_disabled_by_admin) {
           log_map(LogLevel::Notice, "map", m.name.view(), m.wwid.view(),
                   "%s: queueing disabled by an operator: I/O fails while no path is usable", m.name.c_str());
+        } else if (m.lun_lost) {
+          log_map(LogLevel::Error, "map", m.name.view(), m.wwid.view(),
+                  "%s: every path answers that the LUN is gone (ILLEGAL REQUEST 25/00): failing I/O now "
+                  "(lost_lun: fail)",
+                  m.name.c_str());
         } else {
           log_map(LogLevel::Warning, "map", m.name.view(), m.wwid.view(),
                   "%s: no usable path and no_path_retry is spent: failing I/O", m.name.c_str());

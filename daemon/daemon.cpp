@@ -404,7 +404,7 @@ void Daemon::on_checker(checkers::Checker& c) {
       const checkers::Completion& done = completions_[i];
       topology_.after_check(done.path, done.verdict, done.alua);
       topology_.replan_changed();
-      ctx_.engine.on_check_result(done.path, done.verdict, t);
+      ctx_.engine.on_check_result(done.path, done.verdict, t, done.lun_gone);
     }
     actions_.run();
   } while (n == completion_capacity_);

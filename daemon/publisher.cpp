@@ -137,6 +137,7 @@ void Publisher::publish(bool force) {
     r.queueing = m.queueing;
     r.all_down = m.all_down;
     r.retry_exhausted = m.retry_exhausted;
+    r.lun_lost = m.lun_lost;
     r.queueing_disabled_by_admin = m.queueing_disabled_by_admin;
     r.all_down_ms =
         m.all_down ? std::chrono::duration_cast<std::chrono::milliseconds>(t - m.all_down_since).count() : 0;

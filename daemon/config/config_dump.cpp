@@ -59,6 +59,9 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
   if (differs([](const core::MapSettings& m) { return m.auto_resize; })) {
     put("auto_resize", s.auto_resize == core::AutoResize::Grow ? "grow" : "off");
   }
+  if (differs([](const core::MapSettings& m) { return m.lost_lun; })) {
+    put("lost_lun", s.lost_lun == core::LostLun::Fail ? "fail" : "queue");
+  }
   if (differs([](const core::MapSettings& m) { return m.marginal; })) {
     e << YAML::Key << "marginal_paths" << YAML::Value;
     if (!s.marginal.enabled) {

@@ -128,13 +128,13 @@ constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
-constexpr std::array<std::string_view, 9> kSettingKeys{"grouping",        "selector",      "checker",
-                                                       "failback",        "no_path_retry", "hardware_handler",
-                                                       "pg_init_retries", "auto_resize",   "marginal_paths"};
-constexpr std::array<std::string_view, 12> kMapKeys{
-    "wwid",        "alias",         "paths",         "grouping",         "selector",
-    "checker",     "failback",      "no_path_retry", "hardware_handler", "pg_init_retries",
-    "auto_resize", "marginal_paths"};
+constexpr std::array<std::string_view, 10> kSettingKeys{
+    "grouping",         "selector",        "checker",     "failback",       "no_path_retry",
+    "hardware_handler", "pg_init_retries", "auto_resize", "marginal_paths", "lost_lun"};
+constexpr std::array<std::string_view, 13> kMapKeys{
+    "wwid",        "alias",          "paths",         "grouping",         "selector",
+    "checker",     "failback",       "no_path_retry", "hardware_handler", "pg_init_retries",
+    "auto_resize", "marginal_paths", "lost_lun"};
 constexpr std::array<std::string_view, 3> kMarginalKeys{"failures", "within", "healthy_for"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
@@ -159,6 +159,8 @@ constexpr std::array<Choice<core::HwHandler>, 3> kHwHandlers{
     {{"auto", core::HwHandler::Auto}, {"alua", core::HwHandler::Alua}, {"none", core::HwHandler::None}}};
 constexpr std::array<Choice<core::AutoResize>, 2> kAutoResizes{
     {{"grow", core::AutoResize::Grow}, {"off", core::AutoResize::Off}}};
+constexpr std::array<Choice<core::LostLun>, 2> kLostLuns{
+    {{"fail", core::LostLun::Fail}, {"queue", core::LostLun::Queue}}};
 constexpr std::array<std::string_view, 5> kLevels{"error", "warning", "notice", "info", "debug"};
 
 // ---------------------------------------------------------------------------
@@ -535,6 +537,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
     s.pg_init_retries = static_cast<uint32_t>(number(k, 0, 50));  // the kernel's range; 0 leaves its default
   } else if (name == "auto_resize") {
     s.auto_resize = choose(k, kAutoResizes);
+  } else if (name == "lost_lun") {
+    s.lost_lun = choose(k, kLostLuns);
   } else if (name == "failback") {
     static constexpr std::array<std::string_view, 3> kWords{"immediate", "manual", "followover"};
     const std::string& v = scalar(k, "immediate, manual, followover or a delay such as 30s");

@@ -127,6 +127,7 @@ std::string map_note(const json& m) {
   if (flag(m, "all_paths_down"))
     notes.push_back("all paths down for " + human_duration(snum(m, "all_down_ms")));
   if (flag(m, "retry_exhausted")) notes.push_back("no_path_retry exhausted: I/O fails");
+  if (flag(m, "lun_lost")) notes.push_back("LUN gone on every path: I/O fails");
   if (flag(m, "queueing_disabled_by_admin")) notes.push_back("queueing disabled by an operator");
   // Short: `show map NAME` says why in full.
   if (!str(m, "kept_because").empty()) notes.push_back("every path removed, kept: open");
@@ -318,6 +319,7 @@ std::string format_map(const json& doc) {
   f.add("all paths down",
         flag(m, "all_paths_down") ? "yes, for " + human_duration(snum(m, "all_down_ms")) : "no");
   f.add("retry exhausted", yes_no(flag(m, "retry_exhausted")));
+  f.add("LUN lost", yes_no(flag(m, "lun_lost")));
   f.add("queueing disabled by admin", yes_no(flag(m, "queueing_disabled_by_admin")));
   f.add("path faults", std::to_string(num(m, "path_faults")));
   f.add("queue disables", std::to_string(num(m, "queue_disables")));

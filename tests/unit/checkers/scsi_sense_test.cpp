@@ -135,11 +135,19 @@ TEST(DecodeTur, OtherNotReadyIsDown) {
   EXPECT_EQ(check_condition(fixed(0x02, 0x3a, 0x00)).verdict, Verdict::Down);  // medium not present
 }
 
-TEST(DecodeTur, LunNotSupportedIsDown) {
+TEST(DecodeTur, LunNotSupportedIsDownAndSaysTheLunIsGone) {
   Decision d = check_condition(fixed(0x05, 0x25, 0x00));
   EXPECT_EQ(d.verdict, Verdict::Down);
   EXPECT_FALSE(d.retry);
+  EXPECT_TRUE(d.lun_gone);
   EXPECT_STREQ(d.reason, "illegal request: logical unit not supported");
+}
+
+TEST(DecodeTur, OnlyLunNotSupportedSaysTheLunIsGone) {
+  EXPECT_FALSE(check_condition(fixed(0x05, 0x24, 0x00)).lun_gone);  // invalid field in CDB
+  EXPECT_FALSE(check_condition(fixed(0x05, 0x25, 0x01)).lun_gone);
+  EXPECT_FALSE(check_condition(fixed(0x02, 0x04, 0x03)).lun_gone);  // not ready, manual intervention
+  EXPECT_FALSE(check_condition(fixed(0x04, 0x00, 0x00)).lun_gone);  // hardware error
 }
 
 TEST(DecodeTur, NoSenseAndRecoveredAreUp) {

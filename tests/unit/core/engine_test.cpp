@@ -283,6 +283,77 @@ TEST_F(EngineTest, NoPathRetryFailStopsQueueingAtOnce) {
   EXPECT_EQ(count(a, Kind::QueueIfNoPath), 0u);
 }
 
+// Every path answers "no such LUN": I/O fails at once, whatever no_path_retry.
+TEST_F(EngineTest, ALunGoneOnEveryPathFailsIOAtOnceAndQueuesAgainWhenItReturns) {
+  MapSettings s;
+  s.no_path_retry.kind = NoPathRetry::Kind::Queue;
+  MapId m = make_map(2, s);
+  clock.advance(5s);
+  engine.tick(clock.now());
+  auto a = take();
+  ASSERT_EQ(count(a, Kind::StartCheck), 2u);
+  engine.on_check_started(path_ids[0], clock.now());
+  engine.on_check_result(path_ids[0], CheckVerdict::Down, clock.now(), true);
+  EXPECT_EQ(count(take(), Kind::FailIfNoPath), 0u) << "one path of two says so";
+  engine.on_check_started(path_ids[1], clock.now());
+  engine.on_check_result(path_ids[1], CheckVerdict::Down, clock.now(), true);
+  EXPECT_EQ(count(take(), Kind::FailIfNoPath), 1u);
+  EXPECT_TRUE(engine.maps().at(m).lun_lost);
+  EXPECT_FALSE(engine.maps().at(m).retry_exhausted);
+  EXPECT_FALSE(engine.maps().at(m).queueing);
+
+  // The LUN mapped back: the first path that answers makes the map queue again.
+  clock.advance(1s);
+  engine.tick(clock.now());
+  take();
+  engine.on_check_started(path_ids[0], clock.now());
+  engine.on_check_result(path_ids[0], CheckVerdict::Up, clock.now());
+  a = take();
+  EXPECT_EQ(count(a, Kind::QueueIfNoPath), 1u);
+  EXPECT_FALSE(engine.maps().at(m).lun_lost);
+  EXPECT_TRUE(engine.maps().at(m).queueing);
+}
+
+// A transient outage is never a lost LUN: a path that cannot answer (a
+// timeout, a transport error) keeps the map queueing.
+TEST_F(EngineTest, ALunGoneOnOnePathAndAnOutageOnTheOtherKeepsQueueing) {
+  MapSettings s;
+  s.no_path_retry.kind = NoPathRetry::Kind::Queue;
+  MapId m = make_map(2, s);
+  for (int round = 0; round < 10; ++round) {
+    clock.advance(5s);
+    engine.tick(clock.now());
+    for (const Action& act : take()) {
+      if (act.kind != Kind::StartCheck) continue;
+      engine.on_check_started(act.path, clock.now());
+      engine.on_check_result(act.path, CheckVerdict::Down, clock.now(), act.path == path_ids[0]);
+    }
+    ASSERT_EQ(count(take(), Kind::FailIfNoPath), 0u) << "round " << round;
+  }
+  EXPECT_TRUE(engine.maps().at(m).all_down);
+  EXPECT_FALSE(engine.maps().at(m).lun_lost);
+  EXPECT_TRUE(engine.maps().at(m).queueing);
+}
+
+TEST_F(EngineTest, LostLunQueueTreatsAGoneLunAsAnyOutage) {
+  MapSettings s;
+  s.no_path_retry.kind = NoPathRetry::Kind::Queue;
+  s.lost_lun = LostLun::Queue;
+  MapId m = make_map(2, s);
+  for (int round = 0; round < 5; ++round) {
+    clock.advance(5s);
+    engine.tick(clock.now());
+    for (const Action& act : take()) {
+      if (act.kind != Kind::StartCheck) continue;
+      engine.on_check_started(act.path, clock.now());
+      engine.on_check_result(act.path, CheckVerdict::Down, clock.now(), true);
+    }
+    ASSERT_EQ(count(take(), Kind::FailIfNoPath), 0u) << "round " << round;
+  }
+  EXPECT_FALSE(engine.maps().at(m).lun_lost);
+  EXPECT_TRUE(engine.maps().at(m).queueing);
+}
+
 TEST_F(EngineTest, NoPathRetryQueueNeverStops) {
   MapSettings queue;
   queue.no_path_retry.kind = NoPathRetry::Kind::Queue;

@@ -189,6 +189,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
                                "pg_init_retries:",
                                "auto_resize:",
                                "marginal_paths:",
+                               "lost_lun:",
                                "failures:",
                                "within:",
                                "healthy_for:",
@@ -273,6 +274,7 @@ defaults:
   hardware_handler: alua
   pg_init_retries: 10
   auto_resize: off
+  lost_lun: queue
 blacklist:
   - {wwid: "3600508b1001c*"}
   - {vendor: "ATA"}
@@ -294,6 +296,7 @@ maps:
     pg_init_retries: 0
     no_path_retry: 2h
     auto_resize: grow
+    lost_lun: fail
 )";
 
 TEST(ConfigLoad, EveryKeyReachesTheModel) {
@@ -326,13 +329,14 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(d.hw_handler, core::HwHandler::Alua);
   EXPECT_EQ(d.pg_init_retries, 10u);
   EXPECT_EQ(d.auto_resize, core::AutoResize::Off);
+  EXPECT_EQ(d.lost_lun, core::LostLun::Queue);
 
   size_t built_in = default_config().blacklist.size();
   ASSERT_EQ(c.blacklist.size(), built_in + 4);
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:40:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:41:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -340,10 +344,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:45:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:46:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:47:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:48:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -354,6 +358,8 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(m.no_path_retry.kind, core::NoPathRetry::Kind::Time);
   EXPECT_EQ(m.no_path_retry.duration, seconds(7200));
   EXPECT_EQ(m.auto_resize, core::AutoResize::Grow);
+  EXPECT_EQ(m.lost_lun, core::LostLun::Fail);
+  EXPECT_EQ(core::MapSettings{}.lost_lun, core::LostLun::Fail) << "the default, argued in pathkeeper.yaml(5)";
 }
 
 TEST(ConfigLoad, MapsGetTheDefaultsWithTheirOwnOverrides) {
@@ -419,7 +425,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(
       error_of("defaults:\n  path_grouping_policy: multibus\n"),
       "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize or marginal_paths");
+      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize, marginal_paths or lost_lun");
   EXPECT_EQ(
       error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
       "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
@@ -502,6 +508,8 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:21: defaults.hardware_handler: 'emc' is not one of auto, alua or none");
   EXPECT_EQ(error_of("defaults:\n  auto_resize: shrink\n"),
             "t.yaml:2:16: defaults.auto_resize: 'shrink' is not one of grow or off");
+  EXPECT_EQ(error_of("defaults:\n  lost_lun: retry\n"),
+            "t.yaml:2:13: defaults.lost_lun: 'retry' is not one of fail or queue");
   EXPECT_EQ(error_of("logging:\n  level: warn\n"),
             "t.yaml:2:10: logging.level: 'warn' is not one of error, warning, notice, info or debug "
             "(did you mean 'warning'?)");
@@ -1019,10 +1027,10 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 504u)
+  EXPECT_EQ(sizeof(core::Config), 512u)
       << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 72u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 192u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapSettings), 80u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 200u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else

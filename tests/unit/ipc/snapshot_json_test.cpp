@@ -118,7 +118,8 @@ TEST_F(SnapshotJson, MapsListEveryFieldOfEveryMap) {
   EXPECT_EQ(a["auto_resize"], "grow");
   EXPECT_EQ(a["kept_because"], "");
   EXPECT_EQ(a["resize_note"], "");
-  EXPECT_EQ(a.size(), 30u) << a.dump();
+  EXPECT_EQ(a["lun_lost"], false);
+  EXPECT_EQ(a.size(), 31u) << a.dump();
   EXPECT_FALSE(a.contains("groups")) << "the list has no topology";
 
   const json& b = doc["maps"][1];
