@@ -257,7 +257,9 @@ std::string format_paths(const json& doc) {
            std::to_string(num(p, "priority")), alua_text(p), str(p, "checker"), str(p, "state"),
            str(p, "dm_state"), human_duration(snum(p, "state_age_ms")), std::to_string(num(p, "checks")),
            std::to_string(num(p, "failures")), std::to_string(num(p, "timeouts")),
-           flag(p, "admin_failed") ? "admin-failed" : ""});
+           flag(p, "admin_failed")             ? "admin-failed"
+           : !str(p, "no_map_because").empty() ? "refused by its map"
+                                               : ""});
   }
   return t.render();
 }
@@ -345,6 +347,7 @@ std::string format_path(const json& doc) {
   f.add("checks", std::to_string(num(p, "checks")));
   f.add("failures", std::to_string(num(p, "failures")));
   f.add("timeouts", std::to_string(num(p, "timeouts")));
+  if (!str(p, "no_map_because").empty()) f.add("in no map because", str(p, "no_map_because"));
   return f.render();
 }
 

@@ -69,7 +69,8 @@ TEST_F(SnapshotJson, PathsListEveryFieldOfEveryPath) {
   EXPECT_EQ(p["alua"], "active/non-optimized");
   EXPECT_EQ(p["port_group"], 20);
   EXPECT_EQ(p["preferred"], false);
-  EXPECT_EQ(p.size(), 17u) << p.dump();
+  EXPECT_EQ(p["no_map_because"], "") << "in its map";
+  EXPECT_EQ(p.size(), 18u) << p.dump();
   EXPECT_EQ(doc["paths"][1]["preferred"], true);
   EXPECT_EQ(doc["paths"][0]["alua"], "none");
   EXPECT_EQ(doc["paths"][0]["port_group"], 0);
