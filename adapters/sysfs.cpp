@@ -30,6 +30,18 @@ bool Sysfs::read(const char* relative_path, std::span<char> buf, std::string_vie
   return trimmed(n, buf, out);
 }
 
+int Sysfs::write(const char* relative_path, std::string_view text) const {
+  int fd = ::openat(root_fd_, relative_path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t n;
+  do {
+    n = ::write(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  const int e = n < 0 ? errno : 0;
+  ::close(fd);
+  return e;
+}
+
 bool Sysfs::reread(int fd, std::span<char> buf, std::string_view& out) {
   if (fd < 0) return false;
   ssize_t n;

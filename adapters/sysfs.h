@@ -1,5 +1,6 @@
 // Reads small sysfs files relative to a root directory fd, so tests hand it a
-// fake tree. Each read is openat + read + close into the caller's buffer.
+// fake tree. Each read is openat + read + close into the caller's buffer;
+// a write (asking the kernel for something, e.g. a uevent) is the same.
 // Threads: any. Blocking: sysfs attribute reads do not wait on devices.
 // Allocation: never.
 #pragma once
@@ -17,6 +18,8 @@ class Sysfs {
   // Reads `relative_path` (e.g. "block/sda/device/state") into `buf`; on
   // success `out` is the content without the trailing newline.
   bool read(const char* relative_path, std::span<char> buf, std::string_view& out) const;
+  // Writes `text` to an existing attribute; the errno when it fails, else 0.
+  int write(const char* relative_path, std::string_view text) const;
   // Reads an attribute kept open: sysfs answers a read at offset 0 with a
   // fresh value, so one pread replaces open, read and close. False when the
   // read fails (the device went away, or the attribute has no value now).

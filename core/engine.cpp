@@ -153,6 +153,13 @@ std::span<const PathId> Engine::members(MapId id) const {
   return {members_.get() + size_t{id} * max_members_, member_count_[id]};
 }
 
+bool Engine::set_path_note(PathId id, std::string_view note) {
+  Path& p = paths_.at(id);
+  if (p.no_map_because.view() == note) return false;
+  p.no_map_because.assign(note);
+  return true;
+}
+
 bool Engine::set_path_map(PathId id, MapId map, uint16_t group, uint8_t priority) {
   Path& p = paths_.at(id);
   if (p.map != kNoSlot && p.map != map) {
@@ -170,6 +177,7 @@ bool Engine::set_path_map(PathId id, MapId map, uint16_t group, uint8_t priority
     }
     members_[size_t{map} * max_members_ + n++] = id;
     maps_.at(map).kept_because.clear();  // a path again: no longer a map kept without one
+    p.no_map_because.clear();
   }
   p.map = map;
   p.group = group;

@@ -94,6 +94,8 @@ class Engine {
   // map has no usable path. A path joining it again ends this.
   void set_map_kept(MapId id, std::string_view why, MonoTime now);
   // Why the last size its paths said was not applied ("" when none).
+  // Why a path is in no map ("" clears it); true when the note changed.
+  bool set_path_note(PathId id, std::string_view note);
   void set_map_resize_note(MapId map, std::string_view note) { maps_.at(map).resize_note.assign(note); }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
   void set_map_settings(MapId id, const MapSettings& settings, MonoTime now);

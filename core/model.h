@@ -130,6 +130,8 @@ struct Path {
   uint64_t failures = 0;  // transitions from usable to not usable
   uint64_t timeouts = 0;
   uint64_t alua_changes = 0;  // ALUA state changes seen (Transitioning included)
+  // Why it is in no map though its WWID has one (its size disagrees); "" otherwise.
+  FixedString<200> no_map_because;
 };
 
 struct Map {

@@ -37,6 +37,7 @@ struct PathRecord {
   uint64_t checks = 0;
   uint64_t failures = 0;
   uint64_t timeouts = 0;
+  FixedString<200> no_map_because;  // why it is in no map though its WWID has one ("" otherwise)
 };
 
 struct MapRecord {

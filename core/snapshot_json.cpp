@@ -194,6 +194,7 @@ void write_path(FixedWriter& w, const PathRecord& p) {
   o.num("checks", p.checks);
   o.num("failures", p.failures);
   o.num("timeouts", p.timeouts);
+  o.str("no_map_because", p.no_map_because.view());
   o.close();
 }
 

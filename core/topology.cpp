@@ -119,6 +119,16 @@ bool lun_replaced(std::string_view known_wwid, const DeviceDecision& now) {
   return now.kind == DeviceDecision::Kind::Accept && !now.wwid.empty() && now.wwid != known_wwid;
 }
 
+JoinDecision plan_join(uint64_t map_sectors, uint64_t path_sectors) {
+  JoinDecision d;
+  if (map_sectors == 0 || path_sectors == 0 || map_sectors == path_sectors) return d;
+  d.join = false;
+  d.reason = path_sectors < map_sectors
+                 ? "smaller than its map: the kernel would refuse the table"
+                 : "larger than its map: another LUN, or one that grew (it joins once the map is resized)";
+  return d;
+}
+
 bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen) {
   return map_config_for_wwid(config, wwid) != nullptr || paths_seen >= config.min_paths_for_map;
 }

@@ -217,6 +217,18 @@ struct ResizeDecision {
 ResizeDecision plan_resize(uint64_t map_sectors, std::span<const MemberFacts> members, AutoResize policy,
                            bool asked);
 
+// Whether a path may join the map of its WWID that is in the kernel: only
+// when it says the map's size. A smaller device would make the kernel refuse
+// the table (or end the map's I/O early); a larger one is another LUN that
+// claims the same WWID, or the LUN grew and the map has not yet: plan_resize
+// grows the map once its usable paths agree, and the path joins then. A size
+// of 0 on either side (not known) refuses nothing.
+struct JoinDecision {
+  bool join = true;
+  const char* reason = "";  // refused: why, static text
+};
+JoinDecision plan_join(uint64_t map_sectors, uint64_t path_sectors);
+
 // ---------------------------------------------------------------- removal
 
 // Whether a DM device is a kpartx partition of the map of `wwid`: its UUID

@@ -14,6 +14,7 @@
 
 #include "adapters/alua_sysfs.h"
 #include "adapters/dm.h"
+#include "adapters/identity_sysfs.h"
 #include "adapters/sysfs.h"
 #include "adapters/udev.h"
 #include "checkers/checker.h"
@@ -60,6 +61,7 @@ struct Context {
   std::array<std::unique_ptr<checkers::Checker>, 4> checkers;  // by CheckerKind
   adapters::Sysfs sysfs{-1};
   adapters::AluaSysfs alua;
+  adapters::IdentitySysfs identity;  // each path's identity as the kernel has it, read at each check
   int dev_fd = -1;
   Notifier notify;
   NameFiles names;  // friendly names (bindings) and the wwids file

@@ -137,6 +137,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
   }
   ctx_.sysfs = adapters::Sysfs(sysfs);
   if (!ctx_.alua.init(lim.max_paths, sysfs, err)) return stop(core::StartupStep::SystemTrees);
+  if (!ctx_.identity.init(lim.max_paths, sysfs, err)) return stop(core::StartupStep::SystemTrees);
 
   // Large enough to list every DM device the host may have, or to read the
   // status of a full map, whichever is more.
@@ -402,6 +403,9 @@ void Daemon::on_checker(checkers::Checker& c) {
       // engine's failback looks at the groups, so it never switches to a
       // group whose port just went to standby.
       const checkers::Completion& done = completions_[i];
+      // A path whose LUN is another one now leaves its map before its
+      // answer could reinstate it: the answer came from the wrong LUN.
+      if (topology_.identity_changed(done.path)) continue;
       topology_.after_check(done.path, done.verdict, done.alua);
       topology_.replan_changed();
       ctx_.engine.on_check_result(done.path, done.verdict, t, done.lun_gone);

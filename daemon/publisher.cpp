@@ -120,6 +120,7 @@ void Publisher::publish(bool force) {
     r.checks = p.checks;
     r.failures = p.failures;
     r.timeouts = p.timeouts;
+    r.no_map_because = p.no_map_because;
     checks += p.checks;
   });
   s.path_count = np;

@@ -1,6 +1,7 @@
 #include "daemon/topology_exec.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "core/text.h"
 #include "daemon/log.h"
@@ -168,11 +169,14 @@ void TopologyExec::on_block_device(const adapters::BlockDevice& dev) {
         // A change of the disk (ALUA state, size, ...): read what sysfs says now, and check it.
         refresh_alua(p);
         core::MapId map = engine.paths().at(p).map;
-        if (reread_size(p) && map != core::kNoSlot && engine.maps().at(map).in_kernel) {
+        const bool size_changed = reread_size(p);
+        if (size_changed && map != core::kNoSlot && engine.maps().at(map).in_kernel) {
           char text[256];
           core::FixedWriter out(text);
           resize(map, false, out);
         }
+        // A path refused for its size, or a map that grew: ask again.
+        if (size_changed && ctx_.ready) resolve_maps();
         engine.request_check(p, ctx_.now());
       }
       break;
@@ -222,15 +226,48 @@ bool TopologyExec::lun_replaced(core::PathId id, const adapters::BlockDevice& de
   log_path(LogLevel::Error, "path", map_name, p.dev.view(), p.wwid.view(),
            "%s: the LUN behind it changed: WWID %.*s, was %s; it leaves %s now", p.dev.c_str(), len(dev.wwid),
            dev.wwid.data(), p.wwid.c_str(), map_name);
-  if (map != core::kNoSlot && ctx_.engine.maps().at(map).in_kernel) {
-    char message[48];
-    std::snprintf(message, sizeof message, "fail_path %u:%u", p.devt.major, p.devt.minor);
-    core::Error err;
-    if (!ctx_.dm->message(ctx_.engine.maps().at(map).name.view(), message, err)) {
-      ctx_.dm_failed(err);
-      log_error("map", "%s: %s", map_name, err.c_str());
-    }
+  fail_in_kernel(p);
+  return true;
+}
+
+void TopologyExec::fail_in_kernel(const core::Path& p) {
+  if (p.map == core::kNoSlot || !ctx_.engine.maps().at(p.map).in_kernel) return;
+  const core::Map& m = ctx_.engine.maps().at(p.map);
+  char message[48];
+  std::snprintf(message, sizeof message, "fail_path %u:%u", p.devt.major, p.devt.minor);
+  core::Error err;
+  if (!ctx_.dm->message(m.name.view(), message, err)) {
+    ctx_.dm_failed(err);
+    log_error("map", "%s: %s", m.name.c_str(), err.c_str());
   }
+}
+
+bool TopologyExec::identity_changed(core::PathId id) {
+  core::Engine& engine = ctx_.engine;
+  if (!engine.paths().in_use(id)) return false;
+  char buf[adapters::IdentitySysfs::kTextMax + 1];
+  std::string_view now;
+  if (!ctx_.identity.changed(id, buf, now)) return false;
+  const core::Path& p = engine.paths().at(id);
+  const char* map_name = p.map != core::kNoSlot ? engine.maps().at(p.map).name.c_str() : "no map";
+  const std::string_view was = ctx_.identity.known(id);
+  log_path(
+      LogLevel::Error, "path", map_name, p.dev.view(), p.wwid.view(),
+      "%s: the LUN behind it changed (seen at a check): the kernel says %.*s, was %.*s; it leaves %s now",
+      p.dev.c_str(), len(now), now.data(), len(was), was.data(), map_name);
+  fail_in_kernel(p);
+  // Its name outlives the path record that remove_path frees.
+  core::FixedString<32> dev = p.dev;
+  remove_path(dev.view());
+  // udev reads the new identity (its WWID, as every map names it) and the
+  // change event that follows makes the device a path of its new LUN.
+  char rel[64];
+  std::snprintf(rel, sizeof rel, "block/%s/uevent", dev.c_str());
+  if (int e = ctx_.sysfs.write(rel, "change"); e != 0)
+    log_warning("path",
+                "%s: cannot ask udev for its new identity (%s): it stays out of every map until a uevent "
+                "or `pathkeeperctl add path %s`",
+                dev.c_str(), std::strerror(e), dev.c_str());
   return true;
 }
 
@@ -262,6 +299,7 @@ bool TopologyExec::add_path(const adapters::BlockDevice& dev, core::FixedWriter*
   }
   engine.set_path_facts(id, dev.transport, sectors);
   if (dev.alua) engine.set_path_alua(id, ctx_.alua.attach(id, dev.name));
+  ctx_.identity.attach(id, dev.name);
 
   checkers::PathIdentity ident{dev.name, dev.devt, dev.transport, ctx_.sysfs.root_fd(), ctx_.dev_fd};
   core::Error err;
@@ -289,6 +327,7 @@ void TopologyExec::remove_path(std::string_view name, core::FixedWriter* out) {
   const core::Path& p = engine.paths().at(id);
   ctx_.checker(p.checker).detach(id);
   ctx_.alua.detach(id);
+  ctx_.identity.detach(id);
   alua_unreadable_[id] = false;
   core::MapId map = p.map;
   engine.remove_path(id);
@@ -489,13 +528,42 @@ void TopologyExec::resolve_maps() {
     if (existing == core::kNoSlot && !core::wants_map(ctx_.config, wwid, seen)) continue;
     core::MapId map = map_for_wwid(wwid);
     if (map == core::kNoSlot) continue;
+    bool joined = false;
     engine.paths().for_each([&](core::PathId j, const core::Path& p) {
-      if (p.map == core::kNoSlot && p.wwid == wwid && !engine.set_path_map(j, map, 0, 1))
+      if (p.map != core::kNoSlot || p.wwid != wwid || !size_fits(j, map)) return;
+      if (engine.set_path_map(j, map, 0, 1)) {
+        joined = true;
+      } else {
         log_error("map", "%s: path %s left out: limits.max_paths_per_map is %u",
                   engine.maps().at(map).name.c_str(), p.dev.c_str(), ctx_.config.limits.max_paths_per_map);
+      }
     });
-    sync_map(map, true);
+    if (joined) sync_map(map, true);
   }
+}
+
+// plan_join for a path of the map's WWID; a refusal is said once, loudly, and
+// kept in the path's record for status and show paths.
+bool TopologyExec::size_fits(core::PathId id, core::MapId map) {
+  core::Engine& engine = ctx_.engine;
+  const core::Path& p = engine.paths().at(id);
+  const core::Map& m = engine.maps().at(map);
+  const uint64_t map_sectors = m.in_kernel ? m.sectors : 0;
+  const core::JoinDecision d = core::plan_join(map_sectors, p.sectors);
+  if (d.join) {
+    if (engine.set_path_note(id, {})) ctx_.dirty = true;
+    return true;
+  }
+  char note[200];
+  core::FixedWriter w(note);
+  w.text(p.dev.view()).text(" says ").number(p.sectors).text(" sectors, ").text(m.name.view()).text(" has ");
+  w.number(map_sectors).text(": ").text(d.reason);
+  if (engine.set_path_note(id, w.view())) {
+    log_path(LogLevel::Error, "map", m.name.view(), p.dev.view(), p.wwid.view(), "%s refused by %s: %.*s",
+             p.dev.c_str(), m.name.c_str(), len(w.view()), w.view().data());
+    ctx_.dirty = true;
+  }
+  return false;
 }
 
 size_t TopologyExec::gather_members(core::MapId id) {

@@ -45,6 +45,12 @@ class TopologyExec {
   // After each check: the path's ALUA state from the answer and sysfs. No
   // allocation (data plane); a map whose order must change is noted.
   void after_check(core::PathId id, core::CheckVerdict verdict, core::AluaReport said);
+  // After each check, before its answer counts: whether the kernel now gives
+  // the path another identity (a rescan read a new VPD page 0x83, with or
+  // without a uevent). If so the path is failed in its map at once, taken
+  // out, and udev is asked for a change event, whose new WWID puts it in the
+  // map of its new LUN. One pread when nothing changed (no allocation).
+  bool identity_changed(core::PathId id);
   // Plans again each map noted since the last call (control plane).
   void replan_changed();
 
@@ -82,6 +88,9 @@ class TopologyExec {
   core::DeviceDecision plan_device(const adapters::BlockDevice& dev, uint64_t& sectors);
   // A change uevent says another LUN is behind the path: failed at once.
   bool lun_replaced(core::PathId id, const adapters::BlockDevice& dev);
+  // The kernel stops sending the map's I/O to the path (fail_path), before
+  // the reload that takes it out.
+  void fail_in_kernel(const core::Path& p);
   enum class Removal : uint8_t { Removed, Kept, Failed };
   // plan_removal, and when it says Remove: queueing off, partitions, map.
   // `why` says what happened (Kept: why it stays; Failed: the error).
@@ -98,6 +107,9 @@ class TopologyExec {
   core::MapId live_map(std::string_view name, core::FixedWriter& out) const;
   bool removed_by_operator(std::string_view dev) const;
   void forget_removed_by_operator(std::string_view dev);
+  // Whether path `id` (of the map's WWID, in no map) may join `map`: its size
+  // against the map's (core::plan_join); a refusal is logged and noted.
+  bool size_fits(core::PathId id, core::MapId map);
   // Facts of the members of map `id` into members_; returns how many.
   size_t gather_members(core::MapId id);
 

@@ -242,6 +242,7 @@ std::string human_duration(int64_t ms) {
 std::string path_note(const json& p) {
   std::string note = flag(p, "admin_failed") ? "admin-failed" : "";
   if (flag(p, "marginal")) note += note.empty() ? "marginal" : ",marginal";
+  if (!str(p, "no_map_because").empty()) note += note.empty() ? "refused by its map" : ",refused by its map";
   return note;
 }
 
@@ -358,6 +359,7 @@ std::string format_path(const json& doc) {
   f.add("checks", std::to_string(num(p, "checks")));
   f.add("failures", std::to_string(num(p, "failures")));
   f.add("timeouts", std::to_string(num(p, "timeouts")));
+  if (!str(p, "no_map_because").empty()) f.add("in no map because", str(p, "no_map_because"));
   return f.render();
 }
 

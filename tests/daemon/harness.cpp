@@ -98,6 +98,10 @@ bool Harness::start() {
     std::string dir = sysfs_ + "/block/" + std::string(p.dev.view());
     std::filesystem::create_directories(dir + "/device");
     write_file(dir + "/size", "2048\n");
+    // The kernel's identity of the disk (from VPD page 0x83), and the file a
+    // write asks udev for a change event through.
+    write_file(dir + "/device/wwid", "naa." + std::string(p.wwid.view()) + "\n");
+    write_file(dir + "/uevent", "");
     if (p.alua == core::AluaState::None) continue;
     write_file(dir + "/device/access_state", std::string(core::alua_state_name(p.alua)) + "\n");
     write_file(dir + "/device/preferred_path", "0\n");

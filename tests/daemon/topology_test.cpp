@@ -205,6 +205,74 @@ TEST_F(Behaviour, APathWhoseLunWasReplacedLeavesItsMapAtOnceAndJoinsTheNewOne) {
   EXPECT_EQ(e.paths().at(e.find_path("sdb")).wwid.view(), kLun2);
 }
 
+// The same remap, and a rescan that sends no uevent (the new LUN has the
+// old one's size, or udev is stopped): the kernel's identity in sysfs has
+// changed, and the next check of sdb sees it. sdb is failed at once, leaves
+// the map before the check's answer (from the other LUN) could reinstate it,
+// and udev is asked for a change event, whose new WWID puts it in its new map.
+TEST_F(Behaviour, APathWhoseIdentityChangedWithoutAUeventLeavesItsMapAtTheNextCheck) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  h.add_disk("sdc", 32, kLun2);
+  h.add_disk("sdd", 48, kLun2);
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  ASSERT_EQ(h.table(kLun), kTwoPathTable);
+  const uint64_t fails_before = h.world.counts.fail_path;
+  behaviour::Harness::write_file(h.folder() + "/block/sdb/device/wwid", "naa." + std::string(kLun2) + "\n");
+  h.run(1);
+  EXPECT_EQ(h.table(kLun), kTwoPathTable) << "nothing is known before sdb's next check";
+  // Within one polling interval (the tests' default) sdb is checked.
+  h.run(static_cast<int>(h.config.timing.polling_interval / 100ms) + 1);
+  EXPECT_EQ(h.world.counts.fail_path, fails_before + 1) << "sdb failed in its old map";
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 1 2 8:0 1 1");
+  EXPECT_EQ(h.daemon().engine().find_path("sdb"), core::kNoSlot) << "no path until udev names its LUN";
+  EXPECT_EQ(behaviour::Harness::read_file(h.folder() + "/block/sdb/uevent"), "change");
+  // udev's change event, with the WWID it read anew.
+  h.world.path("sdb")->wwid.assign(kLun2);
+  h.world.hotplug("sdb", adapters::DeviceAction::Change);
+  h.run(1);
+  EXPECT_EQ(h.table(kLun2),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 3 2 8:16 1 1 8:32 1 1 8:48 1 1");
+}
+
+// A device whose size disagrees with the map of its WWID is refused: smaller
+// and the kernel would refuse the table; larger and it is another LUN, or one
+// that grew before its map did. Said loudly, and in show paths; once the map
+// is resized to it (its other paths grew) it joins.
+TEST_F(Behaviour, APathWhoseSizeDisagreesWithItsMapIsRefusedAndSaysWhy) {
+  h.add_disk("sda", 0, kLun);
+  h.add_disk("sdb", 16, kLun);
+  h.add_disk("sdc", 32, kLun);
+  h.world.hidden[2] = true;
+  ASSERT_TRUE(h.start());
+  h.run(5);
+  ASSERT_EQ(h.table(kLun), kTwoPathTable);
+  behaviour::Harness::write_file(h.folder() + "/block/sdc/size", "1024\n");
+  h.world.hotplug("sdc", adapters::DeviceAction::Add);
+  h.run(5);
+  EXPECT_EQ(h.table(kLun), kTwoPathTable) << "sdc stays out";
+  EXPECT_EQ(h.world.counts.reloads, 0u);
+  const core::Engine& e = h.daemon().engine();
+  const core::Path& sdc = e.paths().at(e.find_path("sdc"));
+  EXPECT_EQ(sdc.map, core::kNoSlot);
+  EXPECT_EQ(sdc.no_map_because.view(),
+            "sdc says 1024 sectors, " + std::string(kLun) +
+                " has 2048: smaller than its map: the kernel would refuse the table");
+  const std::string paths = h.command("show paths");
+  EXPECT_NE(paths.find("\"no_map_because\":\"sdc says 1024 sectors"), std::string::npos) << paths;
+  // The LUN seen through sdc grows to the map's size (a rescan): it joins.
+  h.world.set_size("sdc", 2048);
+  h.run(5);
+  EXPECT_EQ(h.table(kLun),
+            "4 queue_if_no_path retain_attached_hw_handler pg_init_retries 50 0 1 1 "
+            "service-time 0 3 2 8:0 1 1 8:16 1 1 8:32 1 1");
+  EXPECT_TRUE(e.paths().at(e.find_path("sdc")).no_map_because.empty());
+}
+
 // A change uevent without a WWID (udev could not read it) is no new LUN.
 TEST_F(Behaviour, AChangeWithoutAWwidKeepsThePathInItsMap) {
   h.add_disk("sda", 0, kLun);

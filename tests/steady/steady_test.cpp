@@ -28,7 +28,8 @@ namespace {
 
 constexpr uint32_t kPaths = 16;  // 8 maps of 2 paths
 
-// A fake /sys: block/<dev>/size for each path.
+// A fake /sys: block/<dev>/size for each path, and its identity
+// (device/wwid), which every check reads again under the guard.
 std::string make_sysfs(const steady::FakeStorage& world) {
   char tmpl[] = "/tmp/pk-steady-XXXXXX";
   std::string root = ::mkdtemp(tmpl);
@@ -36,8 +37,12 @@ std::string make_sysfs(const steady::FakeStorage& world) {
   for (uint32_t i = 0; i < world.path_count; ++i) {
     std::string dir = root + "/block/" + std::string(world.paths[i].dev.view());
     ::mkdir(dir.c_str(), 0755);
+    ::mkdir((dir + "/device").c_str(), 0755);
     FILE* f = std::fopen((dir + "/size").c_str(), "w");
     std::fputs("2097152\n", f);
+    std::fclose(f);
+    f = std::fopen((dir + "/device/wwid").c_str(), "w");
+    std::fprintf(f, "naa.%s\n", world.paths[i].wwid.c_str());
     std::fclose(f);
   }
   return root;

@@ -531,6 +531,21 @@ TEST(PlanResize, NoUsablePathDecidesNothing) {
   EXPECT_EQ(plan_resize(2048, {}, AutoResize::Grow, true).kind, ResizeDecision::Kind::NoSize);
 }
 
+TEST(PlanJoin, APathJoinsOnlyAMapOfItsOwnSize) {
+  EXPECT_TRUE(plan_join(2048, 2048).join);
+  JoinDecision smaller = plan_join(2048, 1024);
+  EXPECT_FALSE(smaller.join);
+  EXPECT_NE(std::string_view(smaller.reason).find("smaller"), std::string_view::npos);
+  JoinDecision larger = plan_join(2048, 4096);
+  EXPECT_FALSE(larger.join);
+  EXPECT_NE(std::string_view(larger.reason).find("larger"), std::string_view::npos);
+}
+
+TEST(PlanJoin, AnUnknownSizeRefusesNothing) {
+  EXPECT_TRUE(plan_join(0, 1024).join) << "a map not in the kernel yet";
+  EXPECT_TRUE(plan_join(2048, 0).join) << "a path whose size could not be read";
+}
+
 TEST(PlanMap, ALiveMapChangesSizeOnlyByTheResizeDecision) {
   Planner p;
   MapSettings s;

@@ -72,7 +72,8 @@ TEST_F(SnapshotJson, PathsListEveryFieldOfEveryPath) {
   EXPECT_EQ(p["marginal"], false);
   EXPECT_EQ(p["marginal_age_ms"], 0);
   EXPECT_EQ(p["recent_failures"], 0);
-  EXPECT_EQ(p.size(), 20u) << p.dump();
+  EXPECT_EQ(p["no_map_because"], "") << "in its map";
+  EXPECT_EQ(p.size(), 21u) << p.dump();
   EXPECT_EQ(doc["paths"][1]["preferred"], true);
   EXPECT_EQ(doc["paths"][0]["alua"], "none");
   EXPECT_EQ(doc["paths"][0]["port_group"], 0);
