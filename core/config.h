@@ -62,6 +62,16 @@ struct MarginalPaths {
   friend bool operator==(const MarginalPaths&, const MarginalPaths&) = default;
 };
 
+// Which disks become maps by themselves (discovery.find_multipaths, as
+// multipath-tools' find_multipaths). Configured (maps:) and known WWIDs (made
+// into a map before: the wwids file) always do.
+//   Strict: only those.
+//   On:     also a WWID seen on min_paths paths.
+//   Greedy: every disk with a WWID that no blacklist rule takes.
+//   Smart:  as On, but a WWID seen on fewer paths is held for
+//           find_multipaths_timeout waiting for more, then released: no map.
+enum class FindMultipaths : uint8_t { Strict, On, Greedy, Smart };
+
 // Settings of a map: `defaults:` and per-map overrides in `maps:`.
 struct MapSettings {
   Grouping grouping = Grouping::GroupByPrio;
@@ -140,7 +150,9 @@ struct Config {
   std::string alias_prefix = "mpath";
   std::string bindings_file = "/var/lib/pathkeeper/bindings";
   std::string wwids_file = "/etc/multipath/wwids";  // "" = not kept
-  uint32_t min_paths_for_map = 2;                   // auto maps: a WWID seen on this many paths becomes a map
+  FindMultipaths find_multipaths = FindMultipaths::On;
+  uint32_t min_paths_for_map = 2;       // On, Smart: a WWID seen on this many paths becomes a map
+  Seconds find_multipaths_timeout{10};  // Smart: how long a WWID with fewer paths is held
   MapSettings defaults;
   std::vector<DeviceRule> blacklist;
   std::vector<DeviceRule> blacklist_exceptions;

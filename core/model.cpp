@@ -34,6 +34,20 @@ std::string_view checker_kind_name(CheckerKind k) {
   return "?";
 }
 
+std::string_view find_multipaths_name(FindMultipaths f) {
+  switch (f) {
+    case FindMultipaths::Strict:
+      return "strict";
+    case FindMultipaths::On:
+      return "on";
+    case FindMultipaths::Greedy:
+      return "greedy";
+    case FindMultipaths::Smart:
+      return "smart";
+  }
+  return "?";
+}
+
 std::string_view dm_state_name(DmState s) {
   switch (s) {
     case DmState::Unknown:

@@ -33,6 +33,9 @@ std::string_view dm_state_name(DmState s);
 // The checker's name as the configuration file, the JSON and D-Bus write it
 // ("tur", "directio", "state", "none"); a literal, so NUL-terminated.
 std::string_view checker_kind_name(CheckerKind k);
+// discovery.find_multipaths as the configuration file writes it ("strict",
+// "on", "greedy", "smart"); a literal, so NUL-terminated.
+std::string_view find_multipaths_name(FindMultipaths f);
 
 // The result of one check, as a checker reports it.
 enum class CheckVerdict : uint8_t {

@@ -129,8 +129,27 @@ JoinDecision plan_join(uint64_t map_sectors, uint64_t path_sectors) {
   return d;
 }
 
-bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen) {
-  return map_config_for_wwid(config, wwid) != nullptr || paths_seen >= config.min_paths_for_map;
+MapWish wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen, bool known,
+                  bool released) {
+  using Kind = MapWish::Kind;
+  if (map_config_for_wwid(config, wwid) != nullptr) return {Kind::Map, "configured in maps:"};
+  if (known) return {Kind::Map, "a known WWID (made into a map before)"};
+  switch (config.find_multipaths) {
+    case FindMultipaths::Strict:
+      return {Kind::NoMap, "find_multipaths strict: neither configured nor known"};
+    case FindMultipaths::Greedy:
+      return {Kind::Map, "find_multipaths greedy"};
+    case FindMultipaths::On:
+    case FindMultipaths::Smart:
+      break;
+  }
+  // Released, the disk may be in use as a plain one by now: a late path makes no map.
+  if (config.find_multipaths == FindMultipaths::Smart && released)
+    return {Kind::NoMap,
+            "released by find_multipaths smart: no other path came within find_multipaths_timeout"};
+  if (paths_seen >= config.min_paths_for_map) return {Kind::Map, "seen on min_paths paths"};
+  if (config.find_multipaths == FindMultipaths::On) return {Kind::NoMap, "fewer paths than min_paths"};
+  return {Kind::Hold, "find_multipaths smart: waiting for more paths"};
 }
 
 // ---------------------------------------------------------------- DM devices

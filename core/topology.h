@@ -97,9 +97,20 @@ NameChoice plan_rename(const Config& before, const Config& after, const BindingT
                        std::string_view wwid, std::string_view current_name,
                        FunctionRef<bool(std::string_view)> taken, std::span<char> scratch);
 
-// Whether the paths of `wwid`, in no map yet, get one: a configured map
-// always; otherwise once the WWID is seen on discovery.min_paths paths.
-bool wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen);
+// Whether the paths of `wwid`, in no map yet, get one, by
+// discovery.find_multipaths (core/config.h): a configured map and a known
+// WWID (`known`: made into a map before, the wwids file) always, even with
+// one path (a SAN disk that comes back degraded at boot stays a map); then
+// strict: no other; on: once seen on min_paths paths; greedy: every one;
+// smart: as on, else Hold (core/held_wwids.h times the wait), and no map once
+// `released` (the wait ended without more paths).
+struct MapWish {
+  enum class Kind : uint8_t { Map, NoMap, Hold };
+  Kind kind = Kind::NoMap;
+  const char* reason = "";  // static text, for the log
+};
+MapWish wants_map(const Config& config, std::string_view wwid, uint32_t paths_seen, bool known,
+                  bool released);
 
 // ---------------------------------------------------------------- DM devices
 

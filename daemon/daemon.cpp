@@ -337,6 +337,7 @@ bool Daemon::step(int timeout_ms) {
   }
   ctx_.engine.tick(ctx_.now());
   actions_.run();
+  topology_.release_held();
   topology_.replan_changed();
   topology_.retry_kept_maps();
   actions_.run();
@@ -346,7 +347,7 @@ bool Daemon::step(int timeout_ms) {
 }
 
 void Daemon::arm_timer() {
-  MonoTime next = ctx_.engine.next_wakeup();
+  MonoTime next = std::min(ctx_.engine.next_wakeup(), topology_.next_wakeup());
   MonoTime t = ctx_.now();
   // Readers see a change within the publisher's interval, and counters every second.
   next = std::min(next, publisher_.next_due());

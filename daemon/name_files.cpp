@@ -257,7 +257,6 @@ void NameFiles::set_friendly(bool on) {
 }
 
 void NameFiles::map_made(std::string_view wwid) {
-  if (wwids_file_.path.empty()) return;
   switch (wwids_.add(wwid)) {
     case core::WwidSet::Outcome::Exists:
       return;
@@ -268,6 +267,7 @@ void NameFiles::map_made(std::string_view wwid) {
     case core::WwidSet::Outcome::Added:
       break;
   }
+  if (wwids_file_.path.empty()) return;  // known for this run only
   size_t n = core::format_wwid_line(
       wwid, {wwids_added_.get() + wwids_added_len_, wwids_added_cap_ - wwids_added_len_});
   if (n == 0) {

@@ -73,8 +73,13 @@ class NameFiles {
   core::BindingTable::AddResult bind(std::string_view alias, std::string_view wwid);
   // Unbinds the WWID (its alias gave way to one in maps:).
   void unbind(std::string_view wwid);
-  // A map was made for `wwid`: the wwids file gets it.
+  // A map was made for `wwid`: it is known from now on, and the wwids file
+  // gets it (when one is kept).
   void map_made(std::string_view wwid);
+  // Whether `wwid` was made into a map before: in the wwids file as read at
+  // start-up, or made (or adopted) since. find_multipaths maps it whatever
+  // its number of paths.
+  bool known(std::string_view wwid) const { return wwids_.contains(wwid); }
   // naming.user_friendly_names now: when on, bindings not on disk are written.
   void set_friendly(bool on);
   // A map left named by its WWID although friendly names are on.

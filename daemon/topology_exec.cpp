@@ -25,6 +25,7 @@ bool TopologyExec::init(core::Error& err) {
   text_capacity_ = 256 + n * 48;  // "maj:min a b " per path, generously
   text_ = std::make_unique<char[]>(text_capacity_);
   replan_ = std::make_unique<bool[]>(lim.max_maps);
+  held_.init(lim.max_maps);
   alua_unreadable_ = std::make_unique<bool[]>(lim.max_paths);
   // Room for every DM device the host may have, not only multipath maps.
   return watcher_.init(size_t{lim.max_maps} + 256, err);
@@ -330,8 +331,13 @@ void TopologyExec::remove_path(std::string_view name, core::FixedWriter* out) {
   ctx_.identity.detach(id);
   alua_unreadable_[id] = false;
   core::MapId map = p.map;
+  core::FixedString<256> wwid;
+  wwid.assign(p.wwid.view());
   engine.remove_path(id);
   log_info("path", "%.*s removed", len(name), name.data());
+  bool other = false;
+  engine.paths().for_each([&](core::PathId, const core::Path& q) { other = other || q.wwid == wwid.view(); });
+  if (!other) held_.forget(wwid.view());  // a LUN presented again is waited for anew
   if (map != core::kNoSlot) {
     if (engine.members(map).empty()) {
       last_path_gone(map, out);
@@ -523,9 +529,8 @@ void TopologyExec::resolve_maps() {
     std::string_view wwid = engine.paths().at(i).wwid.view();
     core::MapId existing = engine.find_map_by_wwid(wwid);
     if (existing != core::kNoSlot && engine.maps().at(existing).left_alone) continue;
-    uint32_t seen = 0;
-    engine.paths().for_each([&](core::PathId, const core::Path& p) { seen += p.wwid == wwid ? 1 : 0; });
-    if (existing == core::kNoSlot && !core::wants_map(ctx_.config, wwid, seen)) continue;
+    if (existing == core::kNoSlot && !wanted(wwid)) continue;
+    held_.forget(wwid);
     core::MapId map = map_for_wwid(wwid);
     if (map == core::kNoSlot) continue;
     bool joined = false;
@@ -564,6 +569,43 @@ bool TopologyExec::size_fits(core::PathId id, core::MapId map) {
     ctx_.dirty = true;
   }
   return false;
+}
+
+bool TopologyExec::wanted(std::string_view wwid) {
+  using Kind = core::MapWish::Kind;
+  core::Engine& engine = ctx_.engine;
+  uint32_t seen = 0;
+  engine.paths().for_each([&](core::PathId, const core::Path& p) { seen += p.wwid == wwid ? 1 : 0; });
+  const bool released = held_.state(wwid) == core::HeldWwids::State::Released;
+  core::MapWish wish = core::wants_map(ctx_.config, wwid, seen, ctx_.names.known(wwid), released);
+  if (wish.kind != Kind::Hold) return wish.kind == Kind::Map;
+  const auto timeout = ctx_.config.find_multipaths_timeout;
+  switch (held_.hold(wwid, ctx_.now(), timeout)) {
+    case core::HeldWwids::Hold::Started:
+      log_map(LogLevel::Notice, "map", wwid, wwid,
+              "%.*s held: seen on %u path(s); find_multipaths smart waits up to %llds for more", len(wwid),
+              wwid.data(), seen, static_cast<long long>(timeout.count()));
+      break;
+    case core::HeldWwids::Hold::Full:
+      log_map(LogLevel::Warning, "map", wwid, wwid,
+              "%.*s released at once: no room to hold more WWIDs (limits.max_maps %u); no map", len(wwid),
+              wwid.data(), ctx_.config.limits.max_maps);
+      break;
+    case core::HeldWwids::Hold::Waiting:
+    case core::HeldWwids::Hold::Released:
+      break;
+  }
+  return false;
+}
+
+void TopologyExec::release_held() {
+  held_.release_due(ctx_.now(), [&](std::string_view wwid, core::Duration waited) {
+    log_map(LogLevel::Notice, "map", wwid, wwid,
+            "%.*s released after %lld ms: no other path came within find_multipaths_timeout; no map",
+            len(wwid), wwid.data(),
+            static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+    ctx_.dirty = true;
+  });
 }
 
 size_t TopologyExec::gather_members(core::MapId id) {
@@ -636,9 +678,42 @@ bool TopologyExec::sync_map(core::MapId id, bool may_create, uint64_t resize_to)
   return true;
 }
 
+void TopologyExec::rescan_devices() {
+  core::Engine& engine = ctx_.engine;
+  core::Error err;
+  bool listed = ctx_.udev->enumerate(
+      [&](const adapters::BlockDevice& dev) {
+        if (!dev.dm_name.empty() || removed_by_operator(dev.name)) return;
+        core::PathId id = engine.find_path(dev.name);
+        if (id == core::kNoSlot) {
+          // Allowed now (or a device the last uevent did not bring): a path
+          // without waiting for its next uevent.
+          if (add_path(dev))
+            log_notice("path", "%.*s is a path now (reconfigure)", len(dev.name), dev.name.data());
+          return;
+        }
+        uint64_t sectors = 0;
+        core::DeviceDecision d = plan_device(dev, sectors);
+        if (d.kind != core::DeviceDecision::Kind::Ignore) return;
+        const core::Path& p = engine.paths().at(id);
+        const char* map = p.map != core::kNoSlot ? engine.maps().at(p.map).name.c_str() : "";
+        log_path(LogLevel::Notice, "path", map, p.dev.view(), p.wwid.view(),
+                 "%s is no path now (reconfigure: %s%s%s)%s%s", p.dev.c_str(), d.reason,
+                 d.rule && !d.rule->file_position.empty() ? " by the rule at " : "",
+                 d.rule ? d.rule->file_position.c_str() : "", *map ? "; it leaves " : "", map);
+        remove_path(dev.name);
+      },
+      err);
+  if (!listed) log_error("config", "reconfigure: udev could not list block devices: %s", err.c_str());
+}
+
 void TopologyExec::apply_config(const core::Config& before) {
   core::Engine& engine = ctx_.engine;
   engine.set_timing(ctx_.config.timing);
+  // Another mode decides anew: a WWID smart released may be wanted now.
+  if (before.find_multipaths != ctx_.config.find_multipaths) held_.clear();
+  // Blacklist, exceptions and maps: paths decided again from what udev knows now.
+  rescan_devices();
   ctx_.names.set_friendly(ctx_.config.user_friendly_names);
   engine.maps().for_each([&](core::MapId id, const core::Map& m) {
     std::string_view wwid = m.wwid.view();

@@ -16,6 +16,7 @@
 
 #include "adapters/dm_events.h"
 #include "adapters/udev.h"
+#include "core/held_wwids.h"
 #include "core/text.h"
 #include "core/topology.h"
 #include "daemon/actions.h"
@@ -35,6 +36,11 @@ class TopologyExec {
   void adopt_existing_maps();
   // Gives every path that is in no map its map, when the map is wanted.
   void resolve_maps();
+  // find_multipaths smart: releases the WWIDs whose wait has ended (no map).
+  // Called every turn of the loop; no allocation.
+  void release_held();
+  // When the next wait of find_multipaths smart ends (MonoTime::max(): none).
+  core::MonoTime next_wakeup() const { return held_.next_deadline(); }
 
   void on_block_device(const adapters::BlockDevice& dev);
   // A session, SCSI device or controller changed (uevent): check the paths it may concern.
@@ -55,7 +61,10 @@ class TopologyExec {
   void replan_changed();
 
   // The configuration was replaced (reconfigure; `before` is the old one):
-  // new names and settings for live maps, new maps for WWIDs that now want one.
+  // every device udev knows is decided again (a path now blacklisted leaves
+  // its map, and a map left without a path goes as when its last path is
+  // removed; a device now allowed becomes a path at once), then new names
+  // and settings for live maps, new maps for WWIDs that now want one.
   void apply_config(const core::Config& before);
 
   // Operator commands of the map lifecycle (daemon/topology_lifecycle.cpp).
@@ -120,6 +129,11 @@ class TopologyExec {
   void note_readable(core::PathId id, bool readable);
   void note_replan(core::MapId map);
   core::MapId map_for_wwid(std::string_view wwid);
+  // Whether `wwid`, in no map yet, gets one (wants_map); starts
+  // find_multipaths smart's wait when it says Hold.
+  bool wanted(std::string_view wwid);
+  // Reconfigure: udev's devices decided again under the new configuration.
+  void rescan_devices();
   // Whether a DM device or a map of another WWID carries `name` already.
   bool name_taken(std::string_view name, std::string_view wwid) const;
   // Carries a naming decision out: a new friendly name is bound (the file
@@ -147,6 +161,7 @@ class TopologyExec {
   std::unique_ptr<core::DevT[]> current_paths_;
   std::unique_ptr<char[]> text_;
   size_t text_capacity_ = 0;
+  core::HeldWwids held_;            // find_multipaths smart's waits
   std::unique_ptr<bool[]> replan_;  // per map slot: its order must be planned again
   bool any_replan_ = false;
   std::unique_ptr<bool[]> alua_unreadable_;  // per path slot: said once, until readable again

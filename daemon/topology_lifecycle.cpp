@@ -332,7 +332,7 @@ bool TopologyExec::add_path_by_operator(std::string_view dev, core::FixedWriter&
   if (map != core::kNoSlot) {
     out.text(" to ").text(engine.maps().at(map).name.view());
   } else {
-    out.text("; no map yet (discovery.min_paths)");
+    out.text("; no map yet (discovery.find_multipaths)");
   }
   return true;
 }

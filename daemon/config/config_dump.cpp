@@ -179,7 +179,14 @@ std::string dump_config_yaml(const core::Config& c) {
     e << YAML::EndMap;
 
     e << YAML::Key << "discovery" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "min_paths" << YAML::Value << c.min_paths_for_map;
+    // Only the keys the mode reads: the loader refuses min_paths beside
+    // strict or greedy.
+    e << YAML::Key << "find_multipaths" << YAML::Value
+      << std::string(core::find_multipaths_name(c.find_multipaths));
+    if (c.find_multipaths == core::FindMultipaths::On || c.find_multipaths == core::FindMultipaths::Smart)
+      e << YAML::Key << "min_paths" << YAML::Value << c.min_paths_for_map;
+    if (c.find_multipaths == core::FindMultipaths::Smart)
+      e << YAML::Key << "find_multipaths_timeout" << YAML::Value << ms(c.find_multipaths_timeout);
     e << YAML::EndMap;
 
     e << YAML::Key << "defaults" << YAML::Value << YAML::BeginMap;
@@ -227,7 +234,14 @@ bool equivalent(const core::Config& a, const core::Config& b) {
   if (a.control_socket != b.control_socket || a.control_group != b.control_group ||
       a.user_friendly_names != b.user_friendly_names || a.alias_prefix != b.alias_prefix ||
       a.bindings_file != b.bindings_file || a.wwids_file != b.wwids_file ||
-      a.min_paths_for_map != b.min_paths_for_map || !(a.defaults == b.defaults)) {
+      a.find_multipaths != b.find_multipaths || !(a.defaults == b.defaults)) {
+    return false;
+  }
+  const bool counts =
+      a.find_multipaths == core::FindMultipaths::On || a.find_multipaths == core::FindMultipaths::Smart;
+  if ((counts && a.min_paths_for_map != b.min_paths_for_map) ||
+      (a.find_multipaths == core::FindMultipaths::Smart &&
+       a.find_multipaths_timeout != b.find_multipaths_timeout)) {
     return false;
   }
   if (!same_rules(a.blacklist, b.blacklist) || !same_rules(a.blacklist_exceptions, b.blacklist_exceptions)) {

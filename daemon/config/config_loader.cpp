@@ -127,7 +127,8 @@ constexpr std::array<std::string_view, 4> kLoggingKeys{"file", "file_size", "lev
 constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
-constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
+constexpr std::array<std::string_view, 3> kDiscoveryKeys{"find_multipaths", "min_paths",
+                                                         "find_multipaths_timeout"};
 constexpr std::array<std::string_view, 10> kSettingKeys{
     "grouping",         "selector",        "checker",     "failback",       "no_path_retry",
     "hardware_handler", "pg_init_retries", "auto_resize", "marginal_paths", "lost_lun"};
@@ -161,6 +162,11 @@ constexpr std::array<Choice<core::AutoResize>, 2> kAutoResizes{
     {{"grow", core::AutoResize::Grow}, {"off", core::AutoResize::Off}}};
 constexpr std::array<Choice<core::LostLun>, 2> kLostLuns{
     {{"fail", core::LostLun::Fail}, {"queue", core::LostLun::Queue}}};
+constexpr std::array<Choice<core::FindMultipaths>, 4> kFindMultipaths{
+    {{"strict", core::FindMultipaths::Strict},
+     {"on", core::FindMultipaths::On},
+     {"greedy", core::FindMultipaths::Greedy},
+     {"smart", core::FindMultipaths::Smart}}};
 constexpr std::array<std::string_view, 5> kLevels{"error", "warning", "notice", "info", "debug"};
 
 // ---------------------------------------------------------------------------
@@ -515,11 +521,47 @@ void Walker::naming(const Field& f, core::Config& c) {
   });
 }
 
+// Whether discovery.min_paths decides anything (find_multipaths on or smart).
+bool counts_paths(const core::Config& c) {
+  return c.find_multipaths == core::FindMultipaths::On || c.find_multipaths == core::FindMultipaths::Smart;
+}
+
 void Walker::discovery(const Field& f, core::Config& c) {
   each_key(f.value, f.path, kDiscoveryKeys, [&](const std::string& name, const Field& k) {
     set_.insert_or_assign(k.path, k);
-    if (name == "min_paths") c.min_paths_for_map = static_cast<uint32_t>(number(k, 1, kPathsPerMapCeiling));
+    if (name == "min_paths") {
+      c.min_paths_for_map = static_cast<uint32_t>(number(k, 1, kPathsPerMapCeiling));
+    } else if (name == "find_multipaths") {
+      c.find_multipaths = choose(k, kFindMultipaths);
+    } else if (name == "find_multipaths_timeout") {
+      c.find_multipaths_timeout =
+          std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, Seconds{3600}, true));
+    }
   });
+  // min_paths counts paths only for on and smart: with strict or greedy it
+  // would be silently dropped, and the disks that become maps would not be
+  // the ones the file asks for.
+  auto mode = set_.find("discovery.find_multipaths");
+  auto min = set_.find("discovery.min_paths");
+  if (min != set_.end() && !counts_paths(c)) {
+    fail(min->second.value, min->second.path,
+         "is not used with discovery.find_multipaths: " + mode->second.value.Scalar() + " (at " +
+             where(mode->second.value) + "), which " +
+             (c.find_multipaths == core::FindMultipaths::Strict
+                  ? "maps only configured and known WWIDs"
+                  : "maps every disk with a WWID, as min_paths: 1 would") +
+             "; remove one of the two");
+  }
+  if (min != set_.end() && c.find_multipaths == core::FindMultipaths::Smart && c.min_paths_for_map == 1) {
+    fail(min->second.value, min->second.path,
+         "1 leaves discovery.find_multipaths: smart (at " + where(mode->second.value) +
+             ") nothing to wait for: every disk would be mapped at once; use find_multipaths: greedy, or "
+             "min_paths 2 or more");
+  }
+  auto timeout = set_.find("discovery.find_multipaths_timeout");
+  if (timeout != set_.end() && c.find_multipaths != core::FindMultipaths::Smart &&
+      c.find_multipaths_timeout != core::Config().find_multipaths_timeout)
+    warn(timeout->second.key, timeout->second.path, "is used only with find_multipaths: smart");
 }
 
 void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s,
@@ -827,8 +869,9 @@ void Walker::check_limits(core::Config& c) {
           "every map has at least one path");
   at_most("limits.max_groups_per_map", l.max_groups_per_map, "limits.max_paths_per_map", l.max_paths_per_map,
           true, "every path group has at least one path");
-  at_most("discovery.min_paths", c.min_paths_for_map, "limits.max_paths_per_map", l.max_paths_per_map, false,
-          "no map could ever be formed");
+  if (counts_paths(c))
+    at_most("discovery.min_paths", c.min_paths_for_map, "limits.max_paths_per_map", l.max_paths_per_map,
+            false, "no map could ever be formed");
 
   if (c.timing.failed_polling_interval > c.timing.polling_interval) {
     auto it = set_.find("timing.failed_polling_interval");
@@ -881,7 +924,7 @@ void Walker::keep_running_limits(core::Config& c, const Field* section) {
     warnings_.push_back(std::move(warning));
   }
   c.limits = run;
-  if (c.min_paths_for_map > run.max_paths_per_map) {
+  if (counts_paths(c) && c.min_paths_for_map > run.max_paths_per_map) {
     auto s = set_.find("discovery.min_paths");
     std::string message = std::to_string(c.min_paths_for_map) + (s == set_.end() ? " (the default)" : "") +
                           " is more than the running limits.max_paths_per_map (" +

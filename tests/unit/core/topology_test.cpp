@@ -124,14 +124,53 @@ TEST(PlanDevice, AConfiguredMapClaimsItsDevicesAndNamesTheWwid) {
   EXPECT_EQ(map_name_for(c, none, kWwid), kWwid) << "without an alias, the WWID names the map";
 }
 
-TEST(WantsMap, MinPathsOrAConfiguredMap) {
-  Config c;  // min_paths 2
-  EXPECT_FALSE(wants_map(c, kWwid, 1));
-  EXPECT_TRUE(wants_map(c, kWwid, 2));
+bool maps(const Config& c, uint32_t seen, bool known = false, bool released = false) {
+  return wants_map(c, kWwid, seen, known, released).kind == MapWish::Kind::Map;
+}
+
+TEST(WantsMap, OnMapsMinPathsAConfiguredMapOrAKnownWwid) {
+  Config c;  // find_multipaths on, min_paths 2
+  EXPECT_EQ(c.find_multipaths, FindMultipaths::On) << "the default";
+  EXPECT_FALSE(maps(c, 1));
+  EXPECT_EQ(wants_map(c, kWwid, 1, false, false).kind, MapWish::Kind::NoMap) << "on never holds";
+  EXPECT_TRUE(maps(c, 2));
+  EXPECT_TRUE(maps(c, 1, true)) << "a WWID made into a map before comes back with one path at boot";
+  c.min_paths_for_map = 3;
+  EXPECT_FALSE(maps(c, 2));
+  EXPECT_TRUE(maps(c, 3));
   MapConfig m;
   m.wwid = std::string(kWwid);
   c.maps.push_back(m);
-  EXPECT_TRUE(wants_map(c, kWwid, 1)) << "a configured map is made with one path";
+  EXPECT_TRUE(maps(c, 1)) << "a configured map is made with one path";
+}
+
+TEST(WantsMap, StrictMapsOnlyConfiguredAndKnownWwids) {
+  Config c;
+  c.find_multipaths = FindMultipaths::Strict;
+  EXPECT_FALSE(maps(c, 1));
+  EXPECT_FALSE(maps(c, 8)) << "however many paths";
+  EXPECT_TRUE(maps(c, 1, true));
+  MapConfig m;
+  m.wwid = std::string(kWwid);
+  c.maps.push_back(m);
+  EXPECT_TRUE(maps(c, 1));
+}
+
+TEST(WantsMap, GreedyMapsEveryDisk) {
+  Config c;
+  c.find_multipaths = FindMultipaths::Greedy;
+  EXPECT_TRUE(maps(c, 1));
+  EXPECT_TRUE(maps(c, 1, false, true)) << "a release of smart does not bind greedy";
+}
+
+TEST(WantsMap, SmartHoldsASinglePathThenMapsNothingOnceReleased) {
+  Config c;
+  c.find_multipaths = FindMultipaths::Smart;
+  EXPECT_EQ(wants_map(c, kWwid, 1, false, false).kind, MapWish::Kind::Hold);
+  EXPECT_TRUE(maps(c, 2)) << "a second path within the wait";
+  EXPECT_EQ(wants_map(c, kWwid, 1, false, true).kind, MapWish::Kind::NoMap);
+  EXPECT_FALSE(maps(c, 2, false, true)) << "released: a late path makes no map (the disk may be in use)";
+  EXPECT_TRUE(maps(c, 1, true, true)) << "a known WWID is a map whatever smart did";
 }
 
 // ------------------------------------------------------------ DM devices

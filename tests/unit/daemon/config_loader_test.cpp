@@ -178,7 +178,9 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
                                "bindings_file:",
                                "wwids_file:",
                                "discovery:",
+                               "find_multipaths:",
                                "min_paths:",
+                               "find_multipaths_timeout:",
                                "defaults:",
                                "grouping:",
                                "selector:",
@@ -418,8 +420,8 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(error_of("timing:\n  poling_interval: 5s\n"),
             "t.yaml:2:3: unknown key 'poling_interval' in timing (did you mean 'polling_interval'?)");
   EXPECT_EQ(error_of("timming: {}\n"), "t.yaml:1:1: unknown key 'timming' (did you mean 'timing'?)");
-  EXPECT_EQ(error_of("discovery:\n  find_multipaths: yes\n"),
-            "t.yaml:2:3: unknown key 'find_multipaths' in discovery; known keys: min_paths");
+  EXPECT_EQ(error_of("discovery:\n  find_multipath: on\n"),
+            "t.yaml:2:3: unknown key 'find_multipath' in discovery (did you mean 'find_multipaths'?)");
   EXPECT_EQ(error_of("maps:\n  - wwid: a\n    aliass: b\n"),
             "t.yaml:3:5: unknown key 'aliass' in maps[0] (did you mean 'alias'?)");
   EXPECT_EQ(
@@ -704,6 +706,48 @@ TEST(ConfigErrors, InconsistentLimits) {
       error_of("limits:\n  max_paths_per_map: 1\n"),
       "t.yaml:2:22: limits.max_paths_per_map: 1 is less than discovery.min_paths (2, the default): no map "
       "could ever be formed");
+}
+
+TEST(ConfigLoad, FindMultipathsModesAndTheirTimeout) {
+  core::Config d = loaded("");
+  EXPECT_EQ(d.find_multipaths, core::FindMultipaths::On);
+  EXPECT_EQ(d.min_paths_for_map, 2u);
+  EXPECT_EQ(d.find_multipaths_timeout, seconds(10)) << "multipath-tools' 10 s for known arrays";
+  EXPECT_EQ(loaded("discovery:\n  find_multipaths: strict\n").find_multipaths, core::FindMultipaths::Strict);
+  EXPECT_EQ(loaded("discovery:\n  find_multipaths: greedy\n").find_multipaths, core::FindMultipaths::Greedy);
+  core::Config s =
+      loaded("discovery:\n  find_multipaths: smart\n  find_multipaths_timeout: 30s\n  min_paths: 3\n");
+  EXPECT_EQ(s.find_multipaths, core::FindMultipaths::Smart);
+  EXPECT_EQ(s.find_multipaths_timeout, seconds(30));
+  EXPECT_EQ(s.min_paths_for_map, 3u);
+  // With greedy, the default min_paths no map could reach decides nothing.
+  EXPECT_TRUE(load("limits:\n  max_paths_per_map: 1\ndiscovery:\n  find_multipaths: greedy\n", d).ok);
+}
+
+TEST(ConfigErrors, FindMultipathsContradictions) {
+  EXPECT_EQ(error_of("discovery:\n  find_multipaths: yes\n"),
+            "t.yaml:2:20: discovery.find_multipaths: 'yes' is not one of strict, on, greedy or smart");
+  EXPECT_EQ(error_of("discovery:\n  find_multipaths: strict\n  min_paths: 2\n"),
+            "t.yaml:3:14: discovery.min_paths: is not used with discovery.find_multipaths: strict (at "
+            "t.yaml:2:20), "
+            "which maps only configured and known WWIDs; remove one of the two");
+  EXPECT_EQ(error_of("discovery:\n  min_paths: 1\n  find_multipaths: greedy\n"),
+            "t.yaml:2:14: discovery.min_paths: is not used with discovery.find_multipaths: greedy (at "
+            "t.yaml:3:20), "
+            "which maps every disk with a WWID, as min_paths: 1 would; remove one of the two");
+  EXPECT_EQ(
+      error_of("discovery:\n  find_multipaths: smart\n  min_paths: 1\n"),
+      "t.yaml:3:14: discovery.min_paths: 1 leaves discovery.find_multipaths: smart (at t.yaml:2:20) nothing "
+      "to wait for: every disk would be mapped at once; use find_multipaths: greedy, or min_paths 2 or more");
+  EXPECT_NE(error_of("discovery:\n  find_multipaths: smart\n  find_multipaths_timeout: 0s\n")
+                .find("discovery.find_multipaths_timeout"),
+            std::string::npos);
+  core::Config c;
+  LoadResult r = load("discovery:\n  find_multipaths_timeout: 5s\n", c);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0],
+            "t.yaml:2:3: discovery.find_multipaths_timeout: is used only with find_multipaths: smart");
 }
 
 TEST(ConfigLoad, UnsetLimitsFollowSmallerOnes) {
@@ -1015,6 +1059,15 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
   b = a;
   b.min_paths_for_map = 3;
   EXPECT_FALSE(equivalent(a, b));
+  b = a;
+  b.find_multipaths = core::FindMultipaths::Smart;
+  EXPECT_FALSE(equivalent(a, b));
+  b.find_multipaths_timeout = a.find_multipaths_timeout + core::Seconds{1};
+  a.find_multipaths = core::FindMultipaths::Smart;
+  EXPECT_FALSE(equivalent(a, b)) << "smart's timeout";
+  a.find_multipaths = b.find_multipaths = core::FindMultipaths::Greedy;
+  EXPECT_TRUE(equivalent(a, b)) << "greedy reads neither min_paths nor the timeout";
+  a = loaded(kEverything);
   b = a;
   b.alias_prefix = "x";
   EXPECT_FALSE(equivalent(a, b));
