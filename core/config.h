@@ -42,6 +42,17 @@ enum class HwHandler : uint8_t { Auto, Alua, None };  // Auto: alua when the LUN
 // Shrinking is never applied: data beyond the new end would be cut off.
 enum class AutoResize : uint8_t { Grow, Off };
 
+// A map's dirty-page cap (core/host_guard.h): the share of the host's dirty
+// threshold (percent, the BDI's max_ratio) or the bytes (max_bytes, Linux
+// 6.2+) that its dirty and writeback pages may take.
+struct DirtyLimit {
+  enum class Kind : uint8_t { Off, Percent, Bytes };
+  Kind kind = Kind::Percent;
+  uint32_t percent = 10;  // Kind::Percent: 1..100
+  uint64_t bytes = 0;     // Kind::Bytes
+  friend bool operator==(const DirtyLimit&, const DirtyLimit&) = default;
+};
+
 // Settings of a map: `defaults:` and per-map overrides in `maps:`.
 struct MapSettings {
   Grouping grouping = Grouping::GroupByPrio;
@@ -53,6 +64,7 @@ struct MapSettings {
   HwHandler hw_handler = HwHandler::Auto;
   uint32_t pg_init_retries = 50;
   AutoResize auto_resize = AutoResize::Grow;
+  DirtyLimit dirty_limit;
   friend bool operator==(const MapSettings&, const MapSettings&) = default;
 };
 

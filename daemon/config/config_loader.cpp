@@ -128,13 +128,13 @@ constexpr std::array<std::string_view, 2> kControlKeys{"socket", "group"};
 constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "alias_prefix", "bindings_file",
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 1> kDiscoveryKeys{"min_paths"};
-constexpr std::array<std::string_view, 8> kSettingKeys{"grouping",        "selector",      "checker",
+constexpr std::array<std::string_view, 9> kSettingKeys{"grouping",        "selector",      "checker",
                                                        "failback",        "no_path_retry", "hardware_handler",
-                                                       "pg_init_retries", "auto_resize"};
-constexpr std::array<std::string_view, 11> kMapKeys{
-    "wwid",       "alias",    "paths",         "grouping",         "selector",
-    "checker",    "failback", "no_path_retry", "hardware_handler", "pg_init_retries",
-    "auto_resize"};
+                                                       "pg_init_retries", "auto_resize",   "dirty_limit"};
+constexpr std::array<std::string_view, 12> kMapKeys{
+    "wwid",        "alias",      "paths",         "grouping",         "selector",
+    "checker",     "failback",   "no_path_retry", "hardware_handler", "pg_init_retries",
+    "auto_resize", "dirty_limit"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
 template <typename E>
@@ -227,6 +227,7 @@ class Walker {
   bool boolean(const Field& f) const;
   Millis duration(const Field& f, Millis min, Millis max, bool whole_seconds) const;
   uint64_t size(const Field& f, uint64_t min, uint64_t max, uint64_t multiple) const;
+  core::DirtyLimit dirty_limit(const Field& k) const;
   std::string absolute_path(const Field& f, uint64_t max_len);
   template <typename E, size_t N>
   E choose(const Field& f, const std::array<Choice<E>, N>& choices) const;
@@ -532,6 +533,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
     s.pg_init_retries = static_cast<uint32_t>(number(k, 0, 50));  // the kernel's range; 0 leaves its default
   } else if (name == "auto_resize") {
     s.auto_resize = choose(k, kAutoResizes);
+  } else if (name == "dirty_limit") {
+    s.dirty_limit = dirty_limit(k);
   } else if (name == "failback") {
     static constexpr std::array<std::string_view, 3> kWords{"immediate", "manual", "followover"};
     const std::string& v = scalar(k, "immediate, manual, followover or a delay such as 30s");
@@ -576,6 +579,31 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
     }
     s.no_path_retry = r;
   }
+}
+
+// off, a percentage of the host's dirty threshold (the BDI's max_ratio) or
+// a size (max_bytes, Linux 6.2+).
+core::DirtyLimit Walker::dirty_limit(const Field& k) const {
+  const std::string& v = scalar(k, "off, a percentage such as 10% or a size such as 256MiB");
+  core::DirtyLimit d;
+  if (v == "off") {
+    d.kind = core::DirtyLimit::Kind::Off;
+  } else if (v.size() > 1 && v.back() == '%') {
+    const std::string digits = v.substr(0, v.size() - 1);
+    uint32_t p = 0;
+    if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+        digits.size() > 3 || (p = static_cast<uint32_t>(std::stoul(digits))) < 1 || p > 100) {
+      fail(k.value, k.path, quoted(v) + " is not a whole percentage from 1% to 100%");
+    }
+    d.kind = core::DirtyLimit::Kind::Percent;
+    d.percent = p;
+  } else if (!v.empty() && v[0] >= '0' && v[0] <= '9') {
+    d.kind = core::DirtyLimit::Kind::Bytes;
+    d.bytes = size(k, 1ull << 20, 1ull << 40, 4096);
+  } else {
+    fail(k.value, k.path, quoted(v) + " is not off, a percentage such as 10% or a size such as 256MiB");
+  }
+  return d;
 }
 
 void Walker::check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set) {

@@ -188,6 +188,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
                                "hardware_handler:",
                                "pg_init_retries:",
                                "auto_resize:",
+                               "dirty_limit:",
                                "blacklist:",
                                "blacklist_exceptions:",
                                "maps:",
@@ -269,6 +270,7 @@ defaults:
   hardware_handler: alua
   pg_init_retries: 10
   auto_resize: off
+  dirty_limit: 256MiB
 blacklist:
   - {wwid: "3600508b1001c*"}
   - {vendor: "ATA"}
@@ -290,6 +292,7 @@ maps:
     pg_init_retries: 0
     no_path_retry: 2h
     auto_resize: grow
+    dirty_limit: off
 )";
 
 TEST(ConfigLoad, EveryKeyReachesTheModel) {
@@ -322,13 +325,14 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(d.hw_handler, core::HwHandler::Alua);
   EXPECT_EQ(d.pg_init_retries, 10u);
   EXPECT_EQ(d.auto_resize, core::AutoResize::Off);
+  EXPECT_EQ(d.dirty_limit, (core::DirtyLimit{core::DirtyLimit::Kind::Bytes, 10, 256ull << 20}));
 
   size_t built_in = default_config().blacklist.size();
   ASSERT_EQ(c.blacklist.size(), built_in + 4);
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:40:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:41:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -336,10 +340,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:45:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:46:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:47:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:48:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -350,6 +354,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(m.no_path_retry.kind, core::NoPathRetry::Kind::Time);
   EXPECT_EQ(m.no_path_retry.duration, seconds(7200));
   EXPECT_EQ(m.auto_resize, core::AutoResize::Grow);
+  EXPECT_EQ(m.dirty_limit.kind, core::DirtyLimit::Kind::Off);
 }
 
 TEST(ConfigLoad, MapsGetTheDefaultsWithTheirOwnOverrides) {
@@ -415,7 +420,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(
       error_of("defaults:\n  path_grouping_policy: multibus\n"),
       "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-      "failback, no_path_retry, hardware_handler, pg_init_retries or auto_resize");
+      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize or dirty_limit");
   EXPECT_EQ(
       error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
       "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
@@ -498,6 +503,16 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:21: defaults.hardware_handler: 'emc' is not one of auto, alua or none");
   EXPECT_EQ(error_of("defaults:\n  auto_resize: shrink\n"),
             "t.yaml:2:16: defaults.auto_resize: 'shrink' is not one of grow or off");
+  EXPECT_EQ(error_of("defaults:\n  dirty_limit: 0%\n"),
+            "t.yaml:2:16: defaults.dirty_limit: '0%' is not a whole percentage from 1% to 100%");
+  EXPECT_EQ(error_of("maps:\n  - wwid: a\n    dirty_limit: 150%\n"),
+            "t.yaml:3:18: maps[0].dirty_limit: '150%' is not a whole percentage from 1% to 100%");
+  EXPECT_EQ(
+      error_of("defaults:\n  dirty_limit: lots\n"),
+      "t.yaml:2:16: defaults.dirty_limit: 'lots' is not off, a percentage such as 10% or a size such as "
+      "256MiB");
+  EXPECT_EQ(error_of("defaults:\n  dirty_limit: 4KiB\n"),
+            "t.yaml:2:16: defaults.dirty_limit: must be between 1MiB and 1TiB, got 4KiB");
   EXPECT_EQ(error_of("logging:\n  level: warn\n"),
             "t.yaml:2:10: logging.level: 'warn' is not one of error, warning, notice, info or debug "
             "(did you mean 'warning'?)");
@@ -1015,10 +1030,10 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 480u)
+  EXPECT_EQ(sizeof(core::Config), 496u)
       << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 48u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 168u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapSettings), 64u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 184u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else
