@@ -51,4 +51,26 @@ bool Sysfs::reread(int fd, std::span<char> buf, std::string_view& out) {
   return trimmed(n, buf, out);
 }
 
+bool Sysfs::exists(const char* relative_path) const {
+  return ::faccessat(root_fd_, relative_path, F_OK, 0) == 0;
+}
+
+bool Sysfs::write(const char* relative_path, std::string_view value, int& error) const {
+  // O_TRUNC as a shell's > does: sysfs ignores it, a fake tree needs it.
+  int fd = ::openat(root_fd_, relative_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) {
+    error = errno;
+    return false;
+  }
+  ssize_t n;
+  do {
+    n = ::write(fd, value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  error = n < 0 ? errno : 0;
+  // A sysfs store takes the whole value in one write, or refuses it.
+  if (n >= 0 && static_cast<size_t>(n) != value.size()) error = EIO;
+  ::close(fd);
+  return error == 0;
+}
+
 }  // namespace pk::adapters

@@ -1,7 +1,7 @@
-// Reads small sysfs files relative to a root directory fd, so tests hand it a
-// fake tree. Each read is openat + read + close into the caller's buffer;
-// a write (asking the kernel for something, e.g. a uevent) is the same.
-// Threads: any. Blocking: sysfs attribute reads do not wait on devices.
+// Reads and writes small sysfs files relative to a root directory fd, so
+// tests hand it a fake tree. Each access is openat + read/write + close.
+// Threads: any. Blocking: sysfs attribute reads do not wait on devices; a
+// write waits only if the attribute's store does (callers choose which).
 // Allocation: never.
 #pragma once
 
@@ -24,6 +24,11 @@ class Sysfs {
   // fresh value, so one pread replaces open, read and close. False when the
   // read fails (the device went away, or the attribute has no value now).
   static bool reread(int fd, std::span<char> buf, std::string_view& out);
+  // Whether the attribute exists (a knob the kernel may not have).
+  bool exists(const char* relative_path) const;
+  // Writes `value` to an existing attribute (never creates a file); on
+  // failure, false with errno's number in `error`.
+  bool write(const char* relative_path, std::string_view value, int& error) const;
 
  private:
   int root_fd_;

@@ -72,6 +72,17 @@ struct MarginalPaths {
 //           find_multipaths_timeout waiting for more, then released: no map.
 enum class FindMultipaths : uint8_t { Strict, On, Greedy, Smart };
 
+// A map's dirty-page cap (core/host_guard.h): the share of the host's dirty
+// threshold (percent, the BDI's max_ratio) or the bytes (max_bytes, Linux
+// 6.2+) that its dirty and writeback pages may take.
+struct DirtyLimit {
+  enum class Kind : uint8_t { Off, Percent, Bytes };
+  Kind kind = Kind::Percent;
+  uint32_t percent = 10;  // Kind::Percent: 1..100
+  uint64_t bytes = 0;     // Kind::Bytes
+  friend bool operator==(const DirtyLimit&, const DirtyLimit&) = default;
+};
+
 // Settings of a map: `defaults:` and per-map overrides in `maps:`.
 struct MapSettings {
   Grouping grouping = Grouping::GroupByPrio;
@@ -85,6 +96,7 @@ struct MapSettings {
   AutoResize auto_resize = AutoResize::Grow;
   MarginalPaths marginal;
   LostLun lost_lun = LostLun::Fail;
+  DirtyLimit dirty_limit;
   friend bool operator==(const MapSettings&, const MapSettings&) = default;
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/host_guard.h"
+
 namespace pk::core {
 
 std::string_view action_name(Action::Kind k) {
@@ -198,7 +200,10 @@ void Engine::set_map_kept(MapId id, std::string_view why, MonoTime now) {
 }
 
 void Engine::set_map_settings(MapId id, const MapSettings& settings, MonoTime now) {
-  maps_.at(id).settings = settings;
+  Map& m = maps_.at(id);
+  if (!(settings.dirty_limit == m.settings.dirty_limit))
+    m.dirty_cap = DirtyCapState::Pending;  // written again
+  m.settings = settings;
   if (!settings.marginal.enabled) {
     for (PathId pid : members(id)) {
       Path& p = paths_.at(pid);
@@ -336,17 +341,8 @@ void Engine::tick(MonoTime now) {
 // in multipath-tools (N times polling_interval, whatever the failed paths'
 // own check interval), so a migrated configuration keeps its meaning.
 Duration Engine::queue_limit(const NoPathRetry& retry) const {
-  switch (retry.kind) {
-    case NoPathRetry::Kind::Queue:
-      return Duration::max();
-    case NoPathRetry::Kind::Fail:
-      return Duration::zero();
-    case NoPathRetry::Kind::Checks:
-      return Duration(timing_.polling_interval) * retry.checks;
-    case NoPathRetry::Kind::Time:
-      return Duration(retry.duration);
-  }
-  return Duration::zero();
+  if (retry.kind == NoPathRetry::Kind::Queue) return Duration::max();
+  return queue_bound(retry, timing_);  // one meaning for the engine and the kernel's backstop
 }
 
 MonoTime Engine::next_wakeup() const {

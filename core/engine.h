@@ -80,7 +80,12 @@ class Engine {
   std::span<const PathId> members(MapId id) const;
   // The map now exists in the kernel (created or adopted).
   void set_map_in_kernel(MapId id, uint64_t sectors);
-  void set_map_devt(MapId map, DevT devt) { maps_.at(map).devt = devt; }
+  // A new device number is a new BDI: its dirty-page cap is written again.
+  void set_map_devt(MapId map, DevT devt) {
+    Map& m = maps_.at(map);
+    if (!(m.devt == devt)) m.dirty_cap = DirtyCapState::Pending;
+    m.devt = devt;
+  }
   // The map was renamed in the kernel. False when the name does not fit.
   bool set_map_name(MapId map, std::string_view name) { return maps_.at(map).name.assign(name); }
   // The kernel's map is gone (removed by someone else): the map stays known,
@@ -97,6 +102,11 @@ class Engine {
   // Why a path is in no map ("" clears it); true when the note changed.
   bool set_path_note(PathId id, std::string_view note);
   void set_map_resize_note(MapId map, std::string_view note) { maps_.at(map).resize_note.assign(note); }
+  // What became of the map's dirty-page cap (core/host_guard.h), for status.
+  void set_map_dirty_cap(MapId map, DirtyCapState state, std::string_view note) {
+    maps_.at(map).dirty_cap = state;
+    maps_.at(map).dirty_cap_note.assign(note);
+  }
   // Reconfigure: new settings for a map (no_path_retry, failback, ...).
   void set_map_settings(MapId id, const MapSettings& settings, MonoTime now);
 

@@ -112,4 +112,24 @@ bool parse_alua_state(std::string_view text, AluaState& out) {
   return false;
 }
 
+std::string_view dirty_cap_state_name(DirtyCapState s) {
+  switch (s) {
+    case DirtyCapState::Off:
+      return "off";
+    case DirtyCapState::Pending:
+      return "pending";
+    case DirtyCapState::Applied:
+      return "applied";
+    case DirtyCapState::Partial:
+      return "not-strict";
+    case DirtyCapState::Deferred:
+      return "deferred";
+    case DirtyCapState::Unsupported:
+      return "unsupported";
+    case DirtyCapState::Failed:
+      return "failed";
+  }
+  return "?";
+}
+
 }  // namespace pk::core

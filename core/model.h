@@ -27,6 +27,12 @@ enum class PathState : uint8_t {
 };
 std::string_view path_state_name(PathState s);
 
+// What became of a map's dirty-page cap (core/host_guard.h), for status:
+// Pending until its device is known; Partial: written, but the kernel has no
+// strict_limit (before 6.2), so the cap is not strict.
+enum class DirtyCapState : uint8_t { Off, Pending, Applied, Partial, Deferred, Unsupported, Failed };
+std::string_view dirty_cap_state_name(DirtyCapState s);
+
 // What the kernel's multipath target says of a path.
 enum class DmState : uint8_t { Unknown, Active, Failed };
 std::string_view dm_state_name(DmState s);
@@ -169,6 +175,9 @@ struct Map {
   // not applied. "" when there is nothing to say.
   FixedString<160> kept_because;
   FixedString<200> resize_note;
+  // The dirty-page cap: what was done and the detail (values written, or why not).
+  DirtyCapState dirty_cap = DirtyCapState::Pending;
+  FixedString<200> dirty_cap_note;
 };
 
 }  // namespace pk::core

@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/fixed_string.h"
+#include "core/host_guard.h"
 #include "core/model.h"
 #include "core/startup.h"
 #include "core/triple_buffer.h"
@@ -62,6 +63,8 @@ struct MapRecord {
   uint64_t queue_disables = 0;
   FixedString<160> kept_because;  // every path removed, the map kept: why ("" otherwise)
   FixedString<200> resize_note;   // a size its paths said that was not applied: why ("" otherwise)
+  DirtyCapState dirty_cap = DirtyCapState::Pending;
+  FixedString<200> dirty_cap_note;  // the values written, or why none
 };
 
 struct PoolUse {
@@ -120,7 +123,8 @@ struct DaemonStatus {
   FixedString<256> config_source;
   FixedString<256> last_error;  // the latest control-plane error, for operators
   NameFileUse bindings_file, wwids_file;
-  StartupReport startup;  // what the daemon started without, and why (core/startup.h)
+  StartupReport startup;    // what the daemon started without, and why (core/startup.h)
+  BackstopStatus backstop;  // dm_multipath's queue_if_no_path_timeout_secs (core/host_guard.h)
 };
 
 struct Snapshot {

@@ -4,6 +4,7 @@
 
 #include "core/config_names.h"
 #include "core/devt.h"
+#include "core/host_guard.h"
 
 namespace pk::core {
 
@@ -228,6 +229,14 @@ void write_map_fields(Object& o, const MapRecord& m) {
   o.num("queue_disables", m.queue_disables);
   o.str("kept_because", m.kept_because.view());
   o.str("resize_note", m.resize_note.view());
+  {
+    FixedWriter& w = o.key("dirty_limit");
+    w.ch('"');
+    write_dirty_limit(w, st.dirty_limit);
+    w.ch('"');
+  }
+  o.str("dirty_cap", dirty_cap_state_name(m.dirty_cap));
+  o.str("dirty_cap_note", m.dirty_cap_note.view());
   o.str("grouping", grouping_name(st.grouping));
   o.str("selector", selector_name(st.selector));
   o.str("failback", failback_name(st.failback));
@@ -450,6 +459,15 @@ bool render_status(const Snapshot& s, FixedWriter& w) {
     files.name_file("bindings", st.bindings_file);
     files.name_file("wwids", st.wwids_file);
     files.close();
+  }
+  {
+    Object b(o.key("backstop"));
+    b.str("state", backstop_kind_name(st.backstop.plan.kind));
+    b.num("seconds", st.backstop.plan.seconds);
+    b.flag("written", st.backstop.written);
+    b.str("reason", st.backstop.plan.reason.view());
+    b.str("error", st.backstop.error.view());
+    b.close();
   }
   o.flag("degraded", st.startup.degraded());
   FixedWriter& list = o.key("started_without");

@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/host_guard.h"
 #include "core/startup.h"
 #include "daemon/name_files.h"
 #include "daemon/notify.h"
@@ -66,9 +67,10 @@ struct Context {
   Notifier notify;
   NameFiles names;  // friendly names (bindings) and the wwids file
 
-  bool ready = false;           // READY sent: from here on, the memory rule holds
-  core::StartupReport startup;  // what the daemon started without, and why
-  bool dirty = true;            // something changed that readers should see
+  bool ready = false;             // READY sent: from here on, the memory rule holds
+  core::StartupReport startup;    // what the daemon started without, and why
+  core::BackstopStatus backstop;  // dm_multipath's queue_if_no_path timeout (daemon/host_guard.cpp)
+  bool dirty = true;              // something changed that readers should see
   uint64_t dm_errors = 0;
   uint64_t reconfigures = 0;
   core::Error last_error;

@@ -160,6 +160,7 @@ bool Daemon::init(const core::Config& config, const Options& options, core::Erro
     if (m.in_kernel) actions_.read_map_status(id);
   });
   actions_.run();
+  host_guard_.apply_backstop();
   phases_.maps = ctx_.now();
 
   if (!commands_.open()) {
@@ -340,6 +341,7 @@ bool Daemon::step(int timeout_ms) {
   topology_.release_held();
   topology_.replan_changed();
   topology_.retry_kept_maps();
+  host_guard_.apply_caps();
   actions_.run();
   publisher_.publish(false);
   arm_timer();
@@ -456,6 +458,7 @@ bool Daemon::reconfigure(core::Error& err) {
   core::Config before = std::move(ctx_.config);
   ctx_.config = std::move(fresh);
   topology_.apply_config(before);
+  host_guard_.apply_backstop();
   ++ctx_.reconfigures;
   if (service_) service_->set_config_text(dump_config_yaml(ctx_.config));
   log_notice("config", "reconfigured from %s",

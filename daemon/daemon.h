@@ -3,6 +3,7 @@
 //   Actions       (daemon/actions.h)       the engine's actions, map status
 //   TopologyExec  (daemon/topology_exec.h) the planner's decisions: paths, maps, ALUA
 //   Publisher     (daemon/publisher.h)     the snapshot, STATUS=
+//   HostGuard     (daemon/host_guard.h)    the maps' dirty-page caps, dm_multipath's backstop
 //   Commands      (daemon/commands.h)      operator commands
 // and the loop itself: epoll over check completions, DM events, udev, the
 // tick timer, signals and commands from the service thread.
@@ -24,6 +25,7 @@
 #include "daemon/actions.h"
 #include "daemon/commands.h"
 #include "daemon/context.h"
+#include "daemon/host_guard.h"
 #include "daemon/publisher.h"
 #include "daemon/topology_exec.h"
 #include "ipc/commands.h"
@@ -76,6 +78,7 @@ class Daemon {
   Actions actions_{ctx_};
   TopologyExec topology_{ctx_, actions_};
   Publisher publisher_{ctx_};
+  HostGuard host_guard_{ctx_};
   ipc::CommandChannel commands_;
   Commands command_handler_{ctx_, actions_, topology_, commands_};
   std::unique_ptr<ipc::Service> service_;

@@ -70,6 +70,7 @@ void Publisher::fill_status(core::DaemonStatus& st, core::MonoTime t) {
   st.last_error.assign(ctx_.last_error.view().substr(0, 255));
   ctx_.names.status(st.bindings_file, st.wwids_file);
   st.startup = ctx_.startup;
+  st.backstop = ctx_.backstop;
 }
 
 // No allocation.
@@ -148,6 +149,8 @@ void Publisher::publish(bool force) {
     r.queue_disables = m.queue_disables;
     r.kept_because = m.kept_because;
     r.resize_note = m.resize_note;
+    r.dirty_cap = m.dirty_cap;
+    r.dirty_cap_note = m.dirty_cap_note;
     r.paths_total = r.paths_active = r.paths_usable = 0;
     for (core::PathId pid : engine.members(id)) {
       const core::Path& p = engine.paths().at(pid);

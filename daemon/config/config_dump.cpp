@@ -31,6 +31,18 @@ std::string no_path_retry_text(const core::NoPathRetry& r) {
   return "?";
 }
 
+std::string dirty_limit_text(const core::DirtyLimit& d) {
+  switch (d.kind) {
+    case core::DirtyLimit::Kind::Off:
+      return "off";
+    case core::DirtyLimit::Kind::Percent:
+      return std::to_string(d.percent) + "%";
+    case core::DirtyLimit::Kind::Bytes:
+      return format_size(d.bytes);
+  }
+  return "?";
+}
+
 std::string ms(core::Millis d) { return format_duration(d); }
 std::string ms(core::Seconds d) { return format_duration(std::chrono::duration_cast<core::Millis>(d)); }
 
@@ -73,6 +85,9 @@ void emit_settings(YAML::Emitter& e, const core::MapSettings& s, const core::Map
       e << YAML::Key << "healthy_for" << YAML::Value << ms(s.marginal.healthy_for);
       e << YAML::EndMap;
     }
+  }
+  if (differs([](const core::MapSettings& m) { return m.dirty_limit; })) {
+    put("dirty_limit", dirty_limit_text(s.dirty_limit));
   }
 }
 

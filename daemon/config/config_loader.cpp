@@ -129,13 +129,13 @@ constexpr std::array<std::string_view, 4> kNamingKeys{"user_friendly_names", "al
                                                       "wwids_file"};
 constexpr std::array<std::string_view, 3> kDiscoveryKeys{"find_multipaths", "min_paths",
                                                          "find_multipaths_timeout"};
-constexpr std::array<std::string_view, 10> kSettingKeys{
-    "grouping",         "selector",        "checker",     "failback",       "no_path_retry",
-    "hardware_handler", "pg_init_retries", "auto_resize", "marginal_paths", "lost_lun"};
-constexpr std::array<std::string_view, 13> kMapKeys{
+constexpr std::array<std::string_view, 11> kSettingKeys{
+    "grouping",        "selector",    "checker",        "failback", "no_path_retry", "hardware_handler",
+    "pg_init_retries", "auto_resize", "marginal_paths", "lost_lun", "dirty_limit"};
+constexpr std::array<std::string_view, 14> kMapKeys{
     "wwid",        "alias",          "paths",         "grouping",         "selector",
     "checker",     "failback",       "no_path_retry", "hardware_handler", "pg_init_retries",
-    "auto_resize", "marginal_paths", "lost_lun"};
+    "auto_resize", "marginal_paths", "lost_lun",      "dirty_limit"};
 constexpr std::array<std::string_view, 3> kMarginalKeys{"failures", "within", "healthy_for"};
 constexpr std::array<std::string_view, 5> kRuleKeys{"devnode", "wwid", "vendor", "product", "property"};
 
@@ -236,6 +236,7 @@ class Walker {
   bool boolean(const Field& f) const;
   Millis duration(const Field& f, Millis min, Millis max, bool whole_seconds) const;
   uint64_t size(const Field& f, uint64_t min, uint64_t max, uint64_t multiple) const;
+  core::DirtyLimit dirty_limit(const Field& k) const;
   std::string absolute_path(const Field& f, uint64_t max_len);
   template <typename E, size_t N>
   E choose(const Field& f, const std::array<Choice<E>, N>& choices) const;
@@ -581,6 +582,8 @@ void Walker::setting(const Field& k, std::string_view name, core::MapSettings& s
     s.auto_resize = choose(k, kAutoResizes);
   } else if (name == "lost_lun") {
     s.lost_lun = choose(k, kLostLuns);
+  } else if (name == "dirty_limit") {
+    s.dirty_limit = dirty_limit(k);
   } else if (name == "failback") {
     static constexpr std::array<std::string_view, 3> kWords{"immediate", "manual", "followover"};
     const std::string& v = scalar(k, "immediate, manual, followover or a delay such as 30s");
@@ -658,6 +661,31 @@ void Walker::marginal_paths(const Field& f, core::MarginalPaths& m) {
           std::chrono::duration_cast<Seconds>(duration(k, Seconds{1}, std::chrono::hours{24}, true));
     }
   });
+}
+
+// off, a percentage of the host's dirty threshold (the BDI's max_ratio) or
+// a size (max_bytes, Linux 6.2+).
+core::DirtyLimit Walker::dirty_limit(const Field& k) const {
+  const std::string& v = scalar(k, "off, a percentage such as 10% or a size such as 256MiB");
+  core::DirtyLimit d;
+  if (v == "off") {
+    d.kind = core::DirtyLimit::Kind::Off;
+  } else if (v.size() > 1 && v.back() == '%') {
+    const std::string digits = v.substr(0, v.size() - 1);
+    uint32_t p = 0;
+    if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) ||
+        digits.size() > 3 || (p = static_cast<uint32_t>(std::stoul(digits))) < 1 || p > 100) {
+      fail(k.value, k.path, quoted(v) + " is not a whole percentage from 1% to 100%");
+    }
+    d.kind = core::DirtyLimit::Kind::Percent;
+    d.percent = p;
+  } else if (!v.empty() && v[0] >= '0' && v[0] <= '9') {
+    d.kind = core::DirtyLimit::Kind::Bytes;
+    d.bytes = size(k, 1ull << 20, 1ull << 40, 4096);
+  } else {
+    fail(k.value, k.path, quoted(v) + " is not off, a percentage such as 10% or a size such as 256MiB");
+  }
+  return d;
 }
 
 void Walker::check_settings(const core::MapSettings& s, const std::map<std::string, Field>& set) {

@@ -132,6 +132,8 @@ std::string map_note(const json& m) {
   // Short: `show map NAME` says why in full.
   if (!str(m, "kept_because").empty()) notes.push_back("every path removed, kept: open");
   if (!str(m, "resize_note").empty()) notes.push_back("size its paths say not applied");
+  const std::string cap = str(m, "dirty_cap");
+  if (cap == "failed" || cap == "unsupported") notes.push_back("dirty cap " + cap);
   std::string out;
   for (const auto& n : notes) out += (out.empty() ? "" : ", ") + n;
   return out;
@@ -333,6 +335,11 @@ std::string format_map(const json& doc) {
   f.add("auto_resize", str(m, "auto_resize"));
   if (!str(m, "kept_because").empty()) f.add("kept without paths", str(m, "kept_because"));
   if (!str(m, "resize_note").empty()) f.add("size not changed", str(m, "resize_note"));
+  if (m.contains("dirty_limit")) {
+    std::string note = str(m, "dirty_cap_note");
+    f.add("dirty_limit",
+          str(m, "dirty_limit") + ": " + str(m, "dirty_cap") + (note.empty() ? "" : " (" + note + ")"));
+  }
   return out + f.render();
 }
 
@@ -414,6 +421,16 @@ std::string format_status(const json& doc) {
                           " refused busy)");
   f.add("config", or_dash(str(s, "config_source")));
   f.add("last error", or_dash(str(s, "last_error")));
+  if (s.contains("backstop")) {
+    const json& b = sub(s, "backstop");
+    const std::string state = str(b, "state");
+    std::string line = state == "unavailable" ? std::string("not set")
+                                              : std::to_string(num(b, "seconds")) + " s" +
+                                                    (flag(b, "written") ? "" : ", not written");
+    line += " (" + str(b, "reason") + ")";
+    if (!str(b, "error").empty()) line += "; " + str(b, "error");
+    f.add("kernel backstop", line);
+  }
   if (s.contains("name_files")) {
     for (const char* which : {"bindings", "wwids"}) {
       const json& n = s["name_files"][which];

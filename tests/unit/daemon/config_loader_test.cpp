@@ -195,6 +195,7 @@ TEST(ConfigExample, NamesEveryKeyOfTheSchema) {
                                "failures:",
                                "within:",
                                "healthy_for:",
+                               "dirty_limit:",
                                "blacklist:",
                                "blacklist_exceptions:",
                                "maps:",
@@ -277,6 +278,7 @@ defaults:
   pg_init_retries: 10
   auto_resize: off
   lost_lun: queue
+  dirty_limit: 256MiB
 blacklist:
   - {wwid: "3600508b1001c*"}
   - {vendor: "ATA"}
@@ -299,6 +301,7 @@ maps:
     no_path_retry: 2h
     auto_resize: grow
     lost_lun: fail
+    dirty_limit: off
 )";
 
 TEST(ConfigLoad, EveryKeyReachesTheModel) {
@@ -332,6 +335,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(d.pg_init_retries, 10u);
   EXPECT_EQ(d.auto_resize, core::AutoResize::Off);
   EXPECT_EQ(d.lost_lun, core::LostLun::Queue);
+  EXPECT_EQ(d.dirty_limit, (core::DirtyLimit{core::DirtyLimit::Kind::Bytes, 10, 256ull << 20}));
 
   size_t built_in = default_config().blacklist.size();
   ASSERT_EQ(c.blacklist.size(), built_in + 4);
@@ -362,6 +366,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(m.auto_resize, core::AutoResize::Grow);
   EXPECT_EQ(m.lost_lun, core::LostLun::Fail);
   EXPECT_EQ(core::MapSettings{}.lost_lun, core::LostLun::Fail) << "the default, argued in pathkeeper.yaml(5)";
+  EXPECT_EQ(m.dirty_limit.kind, core::DirtyLimit::Kind::Off);
 }
 
 TEST(ConfigLoad, MapsGetTheDefaultsWithTheirOwnOverrides) {
@@ -427,7 +432,7 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(
       error_of("defaults:\n  path_grouping_policy: multibus\n"),
       "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize, marginal_paths or lost_lun");
+      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize, marginal_paths, lost_lun or dirty_limit");
   EXPECT_EQ(
       error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
       "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
@@ -512,6 +517,16 @@ TEST(ConfigErrors, BadEnumValuesListTheAllowedOnes) {
             "t.yaml:2:16: defaults.auto_resize: 'shrink' is not one of grow or off");
   EXPECT_EQ(error_of("defaults:\n  lost_lun: retry\n"),
             "t.yaml:2:13: defaults.lost_lun: 'retry' is not one of fail or queue");
+  EXPECT_EQ(error_of("defaults:\n  dirty_limit: 0%\n"),
+            "t.yaml:2:16: defaults.dirty_limit: '0%' is not a whole percentage from 1% to 100%");
+  EXPECT_EQ(error_of("maps:\n  - wwid: a\n    dirty_limit: 150%\n"),
+            "t.yaml:3:18: maps[0].dirty_limit: '150%' is not a whole percentage from 1% to 100%");
+  EXPECT_EQ(
+      error_of("defaults:\n  dirty_limit: lots\n"),
+      "t.yaml:2:16: defaults.dirty_limit: 'lots' is not off, a percentage such as 10% or a size such as "
+      "256MiB");
+  EXPECT_EQ(error_of("defaults:\n  dirty_limit: 4KiB\n"),
+            "t.yaml:2:16: defaults.dirty_limit: must be between 1MiB and 1TiB, got 4KiB");
   EXPECT_EQ(error_of("logging:\n  level: warn\n"),
             "t.yaml:2:10: logging.level: 'warn' is not one of error, warning, notice, info or debug "
             "(did you mean 'warning'?)");

@@ -211,6 +211,7 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
   EXPECT_NE(map.find("\nuuid:                       mpath-nbd-export1\n"), std::string::npos) << map;
   EXPECT_NE(map.find("\nall paths down:             yes, for 1m05s\n"), std::string::npos) << map;
   EXPECT_NE(map.find("\nfailback:                   after 30s\n"), std::string::npos) << map;
+  EXPECT_NE(map.find("\ndirty_limit:                256 MiB: pending\n"), std::string::npos) << map;
 
   json p = doc([&](core::FixedWriter& w) { return core::render_path(snap, snap.paths[3], w); });
   std::string path = ctl::format_path(p);
@@ -237,7 +238,7 @@ TEST_F(CtlTables, OneMapOnePathAndStatusAsFields) {
         "disk yet, 2 writes, 5 failed (rename /var/lib/pathkeeper/bindings: Read-only file "
         "system; retried)\n",
         "wwids file:              /etc/multipath/wwids: 2 of 1030 WWIDs, on disk, 1 writes\n",
-        "degraded:                yes\n",
+        "kernel backstop:         320 s (every map is bounded)\n", "degraded:                yes\n",
         "started without:         the log file: cannot allocate 16 MiB for the log file "
         "/var/log/pathkeeper/pathkeeperd.log: No space left on device\n",
         "  what follows:          logging goes on to journald"})

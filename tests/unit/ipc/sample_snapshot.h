@@ -50,6 +50,8 @@ inline void fill_sample(core::Snapshot& s) {
   a.current_group = 1;
   a.group_count = 2;
   a.path_faults = 4;
+  a.dirty_cap = core::DirtyCapState::Partial;
+  a.dirty_cap_note.assign("max_ratio 10; not strict");
 
   core::MapRecord& b = s.maps[s.map_count++];
   b = core::MapRecord{};
@@ -75,6 +77,7 @@ inline void fill_sample(core::Snapshot& s) {
   b.path_faults = 1;
   b.queue_disables = 2;
   b.settings.auto_resize = core::AutoResize::Off;
+  b.settings.dirty_limit = {core::DirtyLimit::Kind::Bytes, 0, 256ull << 20};
   b.kept_because.assign("it is open (mounted, or held by LVM or another device); open count 1");
 
   add_path(s, "nbd0", {43, 0}, "nbd-export1", "nbd-export1", 1, 1, PathState::Down, DmState::Failed, false,
@@ -134,6 +137,10 @@ inline void fill_sample(core::Snapshot& s) {
   st.refused_busy = 18;
   st.config_source.assign("/etc/pathkeeper/pathkeeper.yaml");
   st.last_error.assign("reload of nbd-export1: Device or resource busy");
+  st.backstop.plan.kind = core::BackstopPlan::Kind::Bounded;
+  st.backstop.plan.seconds = 320;
+  st.backstop.plan.reason.assign("every map is bounded");
+  st.backstop.written = true;
   st.bindings_file.file.assign("/var/lib/pathkeeper/bindings");
   st.bindings_file.entries = {3, 1027};
   st.bindings_file.pending = true;

@@ -119,8 +119,11 @@ TEST_F(SnapshotJson, MapsListEveryFieldOfEveryMap) {
   EXPECT_EQ(a["auto_resize"], "grow");
   EXPECT_EQ(a["kept_because"], "");
   EXPECT_EQ(a["resize_note"], "");
+  EXPECT_EQ(a["dirty_limit"], "10%");
+  EXPECT_EQ(a["dirty_cap"], "not-strict");
+  EXPECT_EQ(a["dirty_cap_note"], "max_ratio 10; not strict");
   EXPECT_EQ(a["lun_lost"], false);
-  EXPECT_EQ(a.size(), 31u) << a.dump();
+  EXPECT_EQ(a.size(), 34u) << a.dump();
   EXPECT_FALSE(a.contains("groups")) << "the list has no topology";
 
   const json& b = doc["maps"][1];
@@ -136,6 +139,9 @@ TEST_F(SnapshotJson, MapsListEveryFieldOfEveryMap) {
   EXPECT_EQ(b["queue_disables"], 2);
   EXPECT_EQ(b["auto_resize"], "off");
   EXPECT_EQ(b["kept_because"], "it is open (mounted, or held by LVM or another device); open count 1");
+  EXPECT_EQ(b["dirty_limit"], "256 MiB");
+  EXPECT_EQ(b["dirty_cap"], "pending");
+  EXPECT_EQ(b["dirty_cap_note"], "");
 }
 
 TEST_F(SnapshotJson, NoPathRetryTimeAndFailModes) {
@@ -287,7 +293,12 @@ TEST_F(SnapshotJson, StatusHasEveryDaemonStatusField) {
       s["started_without"][0]["reason"],
       "cannot allocate 16 MiB for the log file /var/log/pathkeeper/pathkeeperd.log: No space left on device");
   EXPECT_EQ(s["started_without"][0]["effect"], startup_rule(StartupStep::LogFile).effect);
-  EXPECT_EQ(s.size(), 33u) << "one member per DaemonStatus field";
+  EXPECT_EQ(s["backstop"], json({{"state", "bounded"},
+                                 {"seconds", 320},
+                                 {"written", true},
+                                 {"reason", "every map is bounded"},
+                                 {"error", ""}}));
+  EXPECT_EQ(s.size(), 34u) << "one member per DaemonStatus field";
 }
 
 TEST_F(SnapshotJson, NegativeNumbersStaySigned) {
