@@ -342,7 +342,7 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   const core::DeviceRule& wwid = c.blacklist[built_in];
   EXPECT_EQ(wwid.field, core::DeviceRule::Field::Wwid);
   EXPECT_EQ(wwid.pattern, "3600508b1001c*");
-  EXPECT_EQ(wwid.file_position, "t.yaml:41:5");
+  EXPECT_EQ(wwid.file_position, "t.yaml:42:5");
   EXPECT_EQ(c.blacklist[built_in + 1].field, core::DeviceRule::Field::VendorProduct);
   EXPECT_EQ(c.blacklist[built_in + 1].product_pattern, "");
   EXPECT_EQ(c.blacklist[built_in + 2].pattern, "DELL");
@@ -350,10 +350,10 @@ TEST(ConfigLoad, EveryKeyReachesTheModel) {
   EXPECT_EQ(c.blacklist[built_in + 3].field, core::DeviceRule::Field::Property);
   ASSERT_EQ(c.blacklist_exceptions.size(), 1u);
   EXPECT_EQ(c.blacklist_exceptions[0].pattern, "vdb");
-  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:46:5");
+  EXPECT_EQ(c.blacklist_exceptions[0].file_position, "t.yaml:47:5");
 
   ASSERT_EQ(c.maps.size(), 2u);
-  EXPECT_EQ(c.maps[0].file_position, "t.yaml:48:5");
+  EXPECT_EQ(c.maps[0].file_position, "t.yaml:49:5");
   EXPECT_EQ(c.maps[1].alias, "");
   const core::MapSettings& m = c.maps[1].settings;
   EXPECT_EQ(m.grouping, core::Grouping::Multibus);
@@ -432,7 +432,8 @@ TEST(ConfigErrors, UnknownKeysWithSuggestions) {
   EXPECT_EQ(
       error_of("defaults:\n  path_grouping_policy: multibus\n"),
       "t.yaml:2:3: unknown key 'path_grouping_policy' in defaults; known keys: grouping, selector, checker, "
-      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize, marginal_paths, lost_lun or dirty_limit");
+      "failback, no_path_retry, hardware_handler, pg_init_retries, auto_resize, marginal_paths, lost_lun or "
+      "dirty_limit");
   EXPECT_EQ(
       error_of("blacklist:\n  - {devnode: a, protocol: scsi}\n"),
       "t.yaml:2:18: unknown key 'protocol' in blacklist[0]; known keys: devnode, wwid, vendor, product or "
@@ -1095,10 +1096,10 @@ TEST(ConfigEquivalent, SeesEveryDifferenceButPositions) {
 // example must learn the new field. Sizes as on x86-64 with libstdc++.
 TEST(ConfigModel, HasTheFieldsTheLoaderKnows) {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-  EXPECT_EQ(sizeof(core::Config), 512u)
+  EXPECT_EQ(sizeof(core::Config), 536u)
       << "core::Config changed: update daemon/config (loader, dump, equivalent)";
-  EXPECT_EQ(sizeof(core::MapSettings), 80u) << "core::MapSettings changed: update daemon/config";
-  EXPECT_EQ(sizeof(core::MapConfig), 200u) << "core::MapConfig changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapSettings), 96u) << "core::MapSettings changed: update daemon/config";
+  EXPECT_EQ(sizeof(core::MapConfig), 216u) << "core::MapConfig changed: update daemon/config";
   EXPECT_EQ(sizeof(core::DeviceRule), 104u) << "core::DeviceRule changed: update daemon/config";
   EXPECT_EQ(sizeof(core::Limits), 40u) << "core::Limits changed: update daemon/config";
 #else
