@@ -498,11 +498,10 @@ void Engine::on_action_failed(const Action& a, MonoTime now) {
     case Action::Kind::SwitchGroup:
       if (maps_.in_use(a.map)) maps_.at(a.map).current_group = 0;
       break;
-    case Action::Kind::ProbeTransport:
-      break;  // probed again at the next interval
-    case Action::Kind::MarkMarginal:
+    case Action::Kind::ProbeTransport:  // probed again at the next interval
+    case Action::Kind::MarkMarginal:    // a log line only
     case Action::Kind::LiftMarginal:
-      break;  // a log line only
+      break;
   }
 }
 

@@ -143,7 +143,7 @@ class Engine {
   bool admin_switch_group(MapId id, uint16_t group);
   // Lifts a path's marginal mark and forgets its failures (reinstated at
   // once when its checks say it works). False when there is no such path.
-  bool admin_clear_marginal(PathId path, MonoTime now);
+  bool admin_clear_marginal(PathId id, MonoTime now);
 
   // The actions decided so far; the daemon carries them out, then clears.
   std::span<const Action> actions() const { return {actions_.get(), action_count_}; }
