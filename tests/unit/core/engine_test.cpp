@@ -85,6 +85,20 @@ class EngineTest : public ::testing::Test {
     take();
   }
 
+  // One check round after the polling interval in which every path answers
+  // Down; `lun_gone(path)` says which answers were "no such LUN". The
+  // actions it decides stay queued for the test.
+  template <typename LunGone>
+  void round_down(LunGone lun_gone) {
+    clock.advance(timing.polling_interval);
+    engine.tick(clock.now());
+    for (const Action& a : take()) {
+      if (a.kind != Kind::StartCheck) continue;
+      engine.on_check_started(a.path, clock.now());
+      engine.on_check_result(a.path, CheckVerdict::Down, clock.now(), lun_gone(a.path));
+    }
+  }
+
   std::vector<Action> take() {
     std::vector<Action> out(engine.actions().begin(), engine.actions().end());
     engine.clear_actions();
@@ -321,13 +335,7 @@ TEST_F(EngineTest, ALunGoneOnOnePathAndAnOutageOnTheOtherKeepsQueueing) {
   s.no_path_retry.kind = NoPathRetry::Kind::Queue;
   MapId m = make_map(2, s);
   for (int round = 0; round < 10; ++round) {
-    clock.advance(5s);
-    engine.tick(clock.now());
-    for (const Action& act : take()) {
-      if (act.kind != Kind::StartCheck) continue;
-      engine.on_check_started(act.path, clock.now());
-      engine.on_check_result(act.path, CheckVerdict::Down, clock.now(), act.path == path_ids[0]);
-    }
+    round_down([&](PathId p) { return p == path_ids[0]; });
     ASSERT_EQ(count(take(), Kind::FailIfNoPath), 0u) << "round " << round;
   }
   EXPECT_TRUE(engine.maps().at(m).all_down);
@@ -341,13 +349,7 @@ TEST_F(EngineTest, LostLunQueueTreatsAGoneLunAsAnyOutage) {
   s.lost_lun = LostLun::Queue;
   MapId m = make_map(2, s);
   for (int round = 0; round < 5; ++round) {
-    clock.advance(5s);
-    engine.tick(clock.now());
-    for (const Action& act : take()) {
-      if (act.kind != Kind::StartCheck) continue;
-      engine.on_check_started(act.path, clock.now());
-      engine.on_check_result(act.path, CheckVerdict::Down, clock.now(), true);
-    }
+    round_down([](PathId) { return true; });
     ASSERT_EQ(count(take(), Kind::FailIfNoPath), 0u) << "round " << round;
   }
   EXPECT_FALSE(engine.maps().at(m).lun_lost);
